@@ -1,0 +1,73 @@
+"""Settings: one typed object from defaults, `STUDIO_*` environment variables, `.env` and `app.py` flags."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything the studio can be told at start. Each field is documented in README "Settings"."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="STUDIO_",
+        env_file=".env",
+        extra="ignore",
+        cli_kebab_case=True,
+        cli_implicit_flags=True,
+        cli_prog_name="app.py",
+    )
+
+    model: str = Field("auto", description="Preset key, hub id or local diffusers folder; auto picks by GPU memory")
+    host: str = Field("127.0.0.1", description="Address to listen on (0.0.0.0 to serve the network)")
+    port: int = Field(7860, ge=1, le=65535, description="Port to listen on")
+    data_dir: Path = Field(Path("data"), description="Database, media and tiny models live here")
+    database_url: str | None = Field(None, description="SQLAlchemy URL; default sqlite:///<data-dir>/studio.db")
+    device: Literal["auto", "cuda", "cpu"] = Field("auto", description="Where the pipeline runs")
+    share: bool = Field(False, description="Also open a Gradio public link (use with --auth)")
+    auth: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="user:password for the UI; repeat the flag for several users"
+    )
+
+    @field_validator("auth", mode="before")
+    @classmethod
+    def _split_auth(cls, value: object) -> object:
+        # STUDIO_AUTH="alice:pw1,bob:pw2" in the environment; a list from the CLI.
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("auth")
+    @classmethod
+    def _check_auth(cls, value: list[str]) -> list[str]:
+        for item in value:
+            user, sep, password = item.partition(":")
+            if not sep or not user or not password:
+                raise ValueError(f"auth: {item!r} must look like user:password")
+        return value
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'studio.db').resolve()}"
+
+    @property
+    def media_dir(self) -> Path:
+        return (self.data_dir / "media").resolve()
+
+    @property
+    def models_dir(self) -> Path:
+        return (self.data_dir / "models").resolve()
+
+    @property
+    def auth_pairs(self) -> list[tuple[str, str]]:
+        return [tuple(item.split(":", 1)) for item in self.auth]  # type: ignore[misc]
+
+
+def load_settings(argv: list[str] | None = None) -> Settings:
+    """Settings from the environment and `.env`, overridden by command-line flags when `argv` is given."""
+    if argv is None:
+        return Settings()
+    return Settings(_cli_parse_args=argv)  # type: ignore[call-arg]

@@ -1,0 +1,169 @@
+"""The durable job queue: every status change goes through `transition`, which never leaves a final state.
+
+Functions are keyword-only and take the session explicitly; the caller owns the transaction
+(`Database.write()` starts it with `BEGIN IMMEDIATE` on SQLite).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from studio.records import Job, JobStatus, utcnow
+from studio.recipe import Recipe
+
+_ALLOWED: dict[JobStatus, set[JobStatus]] = {
+    JobStatus.QUEUED: {JobStatus.RUNNING, JobStatus.CANCELED},
+    JobStatus.RUNNING: {JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELED, JobStatus.INTERRUPTED},
+}
+RETRYABLE = (JobStatus.FAILED, JobStatus.INTERRUPTED, JobStatus.CANCELED)
+
+
+class InvalidTransition(RuntimeError):
+    """A status change the queue does not allow (e.g. out of a final state)."""
+
+
+class JobNotFound(LookupError):
+    """No job with that id."""
+
+
+def transition(job: Job, to: JobStatus) -> None:
+    """Move a job to a new status, stamping start and finish times."""
+    if to not in _ALLOWED.get(job.status, set()):
+        raise InvalidTransition(f"job {job.id}: cannot go from {job.status.value} to {to.value}")
+    job.status = to
+    if to is JobStatus.RUNNING:
+        job.started_at = utcnow()
+    if to.is_final:
+        job.finished_at = utcnow()
+        job.eta_s = None
+
+
+def enqueue(*, session: Session, recipe: Recipe, retry_of: int | None = None) -> Job:
+    """Persist a new queued job for a validated recipe."""
+    job = Job(
+        status=JobStatus.QUEUED,
+        model=recipe.model,
+        prompt=recipe.prompt,
+        seed=recipe.seed,
+        recipe=recipe.to_dict(),
+        total_steps=recipe.steps,
+        retry_of=retry_of,
+    )
+    session.add(job)
+    session.flush()
+    return job
+
+
+def get(*, session: Session, job_id: int) -> Job:
+    job = session.get(Job, job_id)
+    if job is None:
+        raise JobNotFound(f"job_id: no job {job_id}")
+    return job
+
+
+def claim_next(*, session: Session, worker: str) -> Job | None:
+    """Mark the oldest queued job running and return it (None when the queue is empty).
+
+    Safe across threads and processes: SQLite's `BEGIN IMMEDIATE` serializes claimers, Postgres skips
+    rows another worker has locked.
+    """
+    query = select(Job).where(Job.status == JobStatus.QUEUED).order_by(Job.id).limit(1)
+    if session.get_bind().dialect.name != "sqlite":
+        query = query.with_for_update(skip_locked=True)
+    job = session.scalars(query).first()
+    if job is None:
+        return None
+    transition(job, JobStatus.RUNNING)
+    job.worker = worker
+    session.flush()
+    return job
+
+
+def report_progress(*, session: Session, job_id: int, step: int, total: int, eta_s: float | None) -> bool:
+    """Record step/total/ETA of a running job; returns True when a cancel was requested."""
+    session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.status == JobStatus.RUNNING)
+        .values(step=step, total_steps=total, progress=step / total if total else 0.0, eta_s=eta_s)
+    )
+    return bool(session.scalar(select(Job.cancel_requested).where(Job.id == job_id)))
+
+
+def request_cancel(*, session: Session, job_id: int) -> Job:
+    """Cancel a queued job now; ask a running one to stop at its next step; leave a finished one alone."""
+    job = get(session=session, job_id=job_id)
+    if job.status is JobStatus.QUEUED:
+        transition(job, JobStatus.CANCELED)
+    elif job.status is JobStatus.RUNNING:
+        job.cancel_requested = True
+    session.flush()
+    return job
+
+
+def finish(*, session: Session, job_id: int, timings: dict[str, float]) -> Job:
+    """Close a running job as succeeded, with its stage timings (load_s, denoise_s, decode_s, encode_s)."""
+    job = get(session=session, job_id=job_id)
+    transition(job, JobStatus.SUCCEEDED)
+    job.progress, job.step = 1.0, job.total_steps
+    for name in ("load_s", "denoise_s", "decode_s", "encode_s"):
+        if name in timings:
+            setattr(job, name, timings[name])
+    session.flush()
+    return job
+
+
+def fail(*, session: Session, job_id: int, error: str) -> Job:
+    job = get(session=session, job_id=job_id)
+    transition(job, JobStatus.FAILED)
+    job.error = error
+    session.flush()
+    return job
+
+
+def mark_canceled(*, session: Session, job_id: int) -> Job:
+    """Close a running job that stopped because a cancel was requested."""
+    job = get(session=session, job_id=job_id)
+    transition(job, JobStatus.CANCELED)
+    session.flush()
+    return job
+
+
+def recover_interrupted(*, session: Session) -> list[int]:
+    """At startup: jobs left running by a dead process become interrupted (retryable); queued stay queued."""
+    running = session.scalars(select(Job).where(Job.status == JobStatus.RUNNING).order_by(Job.id)).all()
+    for job in running:
+        transition(job, JobStatus.INTERRUPTED)
+        job.error = "the studio stopped while this job was running; retry it to run it again"
+    session.flush()
+    return [job.id for job in running]
+
+
+def retry(*, session: Session, job_id: int) -> Job:
+    """Queue a new job with the same recipe (same seed) as a failed, interrupted or canceled one."""
+    old = get(session=session, job_id=job_id)
+    if old.status not in RETRYABLE:
+        allowed = ", ".join(s.value for s in RETRYABLE)
+        raise InvalidTransition(f"job_id: job {job_id} is {old.status.value}; only {allowed} jobs can be retried")
+    return enqueue(session=session, recipe=Recipe.from_dict(old.recipe), retry_of=old.id)
+
+
+def queue_position(*, session: Session, job: Job) -> int | None:
+    """1 for the next job to run; None unless the job is queued."""
+    if job.status is not JobStatus.QUEUED:
+        return None
+    ahead = session.scalar(select(func.count()).where(Job.status == JobStatus.QUEUED, Job.id < job.id))
+    return int(ahead or 0) + 1
+
+
+def list_jobs(*, session: Session, status: JobStatus | None = None, limit: int = 50, offset: int = 0) -> list[Job]:
+    """Newest first."""
+    query = select(Job).order_by(Job.id.desc()).limit(limit).offset(offset)
+    if status is not None:
+        query = query.where(Job.status == status)
+    return list(session.scalars(query))
+
+
+def count_by_status(*, session: Session) -> dict[JobStatus, int]:
+    rows = session.execute(select(Job.status, func.count()).group_by(Job.status)).all()
+    return {status: int(count) for status, count in rows}

@@ -1,0 +1,230 @@
+"""Supported models as data: where the weights live, their layout, fps, sizes, frame limits and defaults.
+
+Facts come from the official Wan-Video/Wan2.2 configs (see README "Presets"). Nothing here imports torch.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Literal
+
+# Wan's own default negative prompt (Chinese), used by all three official models.
+WAN_NEGATIVE_PROMPT = (
+    "色调艳丽，过曝，静态，细节模糊不清，字幕，风格，作品，画作，画面，静止，整体发灰，最差质量，低质量，"
+    "JPEG压缩残留，丑陋的，残缺的，多余的手指，画得不好的手部，画得不好的脸部，畸形的，毁容的，形态畸形的肢体，"
+    "手指融合，静止不动的画面，杂乱的背景，三条腿，背景人很多，倒着走"
+)
+
+LayoutName = Literal["a14b", "ti2v-5b", "1.3b"]
+
+
+@dataclass(frozen=True)
+class Layout:
+    """The architecture family of a Wan checkpoint: what the pipeline must be told about it."""
+
+    name: LayoutName
+    two_experts: bool  # high-noise `transformer` + low-noise `transformer_2`
+    boundary_ratio: float | None  # where the pipeline switches from the first expert to the second
+    expand_timesteps: bool  # Wan2.2 TI2V-5B's per-token timesteps
+    vae_spatial: int  # pixels per latent cell along each side (8 for the Wan2.1 VAE, 16 for Wan2.2's)
+    vae_temporal: int  # frames per latent frame
+
+
+LAYOUTS: dict[LayoutName, Layout] = {
+    "a14b": Layout("a14b", two_experts=True, boundary_ratio=0.875, expand_timesteps=False, vae_spatial=8, vae_temporal=4),
+    "ti2v-5b": Layout(
+        "ti2v-5b", two_experts=False, boundary_ratio=None, expand_timesteps=True, vae_spatial=16, vae_temporal=4
+    ),
+    "1.3b": Layout("1.3b", two_experts=False, boundary_ratio=None, expand_timesteps=False, vae_spatial=8, vae_temporal=4),
+}
+
+
+@dataclass(frozen=True)
+class Preset:
+    """One model the studio can run, with the defaults its authors use."""
+
+    key: str  # what `--model` accepts, e.g. "wan2.2-t2v-a14b"
+    label: str  # shown in the UI
+    layout: LayoutName
+    source: str | None  # hub id or local folder; None for tiny presets (built under the data dir)
+    fps: int
+    qualities: dict[str, tuple[int, int]]  # quality tier -> native landscape (width, height)
+    size_multiple: int  # width and height must be multiples of this
+    min_frames: int
+    max_frames: int
+    default_frames: int
+    steps: int
+    guidance: float
+    guidance_2: float | None  # low-noise expert's guidance (two-expert models only)
+    flow_shift: float
+    negative_prompt: str = WAN_NEGATIVE_PROMPT
+    tiny: bool = False  # random weights: preview mode, output is noise
+    min_gpu_gb: float = 0.0  # smallest GPU that holds it resident in bf16 (used by `--model auto`)
+    max_prompt_tokens: int = 512  # UMT5 reads this many tokens; the rest is cut
+
+    @property
+    def layout_info(self) -> Layout:
+        return LAYOUTS[self.layout]
+
+    @property
+    def default_quality(self) -> str:
+        return next(iter(self.qualities))
+
+
+_A14B = Preset(
+    key="wan2.2-t2v-a14b",
+    label="Wan2.2 T2V A14B (two experts)",
+    layout="a14b",
+    source="Wan-AI/Wan2.2-T2V-A14B-Diffusers",
+    fps=16,
+    qualities={"720p": (1280, 720), "480p": (832, 480)},
+    size_multiple=16,
+    min_frames=5,
+    max_frames=81,
+    default_frames=81,
+    steps=40,
+    guidance=4.0,
+    guidance_2=3.0,
+    flow_shift=12.0,
+    min_gpu_gb=75.0,
+)
+
+_TI2V_5B = Preset(
+    key="wan2.2-ti2v-5b",
+    label="Wan2.2 TI2V 5B",
+    layout="ti2v-5b",
+    source="Wan-AI/Wan2.2-TI2V-5B-Diffusers",
+    fps=24,
+    qualities={"720p": (1280, 704)},
+    size_multiple=32,
+    min_frames=5,
+    max_frames=121,
+    default_frames=121,
+    steps=50,
+    guidance=5.0,
+    guidance_2=None,
+    flow_shift=5.0,
+    min_gpu_gb=20.0,
+)
+
+_T2V_1_3B = Preset(
+    key="wan2.1-t2v-1.3b",
+    label="Wan2.1 T2V 1.3B",
+    layout="1.3b",
+    source="Wan-AI/Wan2.1-T2V-1.3B-Diffusers",
+    fps=16,
+    qualities={"480p": (832, 480)},
+    size_multiple=16,
+    min_frames=5,
+    max_frames=81,
+    default_frames=81,
+    steps=50,
+    guidance=5.0,
+    guidance_2=None,
+    flow_shift=3.0,
+    min_gpu_gb=8.0,
+)
+
+
+def _tiny(real: Preset, key: str, preview_size: tuple[int, int]) -> Preset:
+    """A random-weight copy of a real layout with small preview sizes, for CPUs and tests."""
+    return replace(
+        real,
+        key=key,
+        label=f"Preview: tiny random-weight {real.label}",
+        source=None,
+        qualities={"preview": preview_size},
+        steps=10,
+        tiny=True,
+        min_gpu_gb=0.0,
+        default_frames=33 if real.fps == 16 else 49,  # about 2 s
+    )
+
+
+PRESETS: dict[str, Preset] = {
+    p.key: p
+    for p in (
+        _A14B,
+        _TI2V_5B,
+        _T2V_1_3B,
+        _tiny(_A14B, "tiny-a14b", (160, 96)),
+        _tiny(_TI2V_5B, "tiny-ti2v-5b", (160, 96)),
+        _tiny(_T2V_1_3B, "tiny-1.3b", (160, 96)),
+    )
+}
+REAL_PRESETS = ("wan2.2-t2v-a14b", "wan2.2-ti2v-5b", "wan2.1-t2v-1.3b")
+TINY_PRESETS = ("tiny-a14b", "tiny-ti2v-5b", "tiny-1.3b")
+
+
+class UnknownModelError(ValueError):
+    """`--model` names nothing the studio can load."""
+
+
+def pick_auto(gpu_memory_gb: float | None) -> Preset:
+    """`--model auto`: the largest real model the GPU holds resident, or the tiny preview without CUDA."""
+    if gpu_memory_gb is None:
+        return PRESETS["tiny-a14b"]
+    for key in REAL_PRESETS:  # largest first
+        if gpu_memory_gb >= PRESETS[key].min_gpu_gb:
+            return PRESETS[key]
+    return PRESETS["tiny-a14b"]
+
+
+def resolve(model: str, *, gpu_memory_gb: float | None = None) -> Preset:
+    """Turn the `--model` setting into a preset.
+
+    Accepts "auto", a preset key, a known hub id, a local diffusers folder, or any other hub id of a Wan
+    diffusers checkpoint (its layout is read from model_index.json).
+
+    Raises:
+        UnknownModelError: the value names no preset, folder or reachable checkpoint.
+    """
+    model = model.strip()
+    if model == "auto":
+        return pick_auto(gpu_memory_gb)
+    if model in PRESETS:
+        return PRESETS[model]
+    for preset in PRESETS.values():
+        if preset.source == model:
+            return preset
+    index = _read_model_index(model)
+    layout = _layout_from_index(index)
+    base = {"a14b": _A14B, "ti2v-5b": _TI2V_5B, "1.3b": _T2V_1_3B}[layout]
+    name = Path(model).name if Path(model).is_dir() else model
+    return replace(base, key=model, label=f"{name} ({base.label} layout)", source=model)
+
+
+def _read_model_index(model: str) -> dict[str, object]:
+    folder = Path(model).expanduser()
+    try:
+        if folder.is_dir():
+            path = folder / "model_index.json"
+        else:
+            from huggingface_hub import hf_hub_download
+
+            path = Path(hf_hub_download(model, "model_index.json"))
+        loaded = json.loads(path.read_text(encoding="utf-8"))
+    except Exception as exc:  # a typo, no network, a folder without a pipeline: all the same to the user
+        raise UnknownModelError(_unknown_message(model, exc)) from exc
+    if not isinstance(loaded, dict) or loaded.get("_class_name") != "WanPipeline":
+        raise UnknownModelError(_unknown_message(model, "its model_index.json is not a WanPipeline"))
+    return loaded
+
+
+def _layout_from_index(index: dict[str, object]) -> LayoutName:
+    transformer_2 = index.get("transformer_2")
+    if isinstance(transformer_2, list) and transformer_2[0] is not None:
+        return "a14b"
+    if index.get("expand_timesteps"):
+        return "ti2v-5b"
+    return "1.3b"
+
+
+def _unknown_message(model: str, why: object) -> str:
+    choices = ", ".join(["auto", *PRESETS])
+    return (
+        f"model: cannot use {model!r} ({why}). Allowed: {choices}, a local diffusers folder of a Wan "
+        "pipeline, or a Hugging Face hub id of one."
+    )

@@ -1,0 +1,182 @@
+"""Recipe: everything that reproduces a video. Validation and normalization are pure functions.
+
+A `RecipeRequest` is what a person (or an API call) asks for; `build_recipe` checks it against the
+preset, snaps it to what the model can make and resolves a random seed, giving a concrete `Recipe`.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+from studio import geometry
+from studio.presets import Preset
+
+MAX_SEED = 2**32 - 1
+MAX_PROMPT_CHARS = 4000  # hard cap; the model itself reads the first 512 tokens
+MAX_SIDE = 1920
+STEPS_RANGE = (1, 100)
+GUIDANCE_RANGE = (0.0, 20.0)
+FLOW_SHIFT_RANGE = (0.5, 30.0)
+
+
+class RecipeError(ValueError):
+    """Bad input: names the field and what is allowed."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+@dataclass(frozen=True)
+class RecipeRequest:
+    """What was asked for; None means "the model's default"."""
+
+    prompt: str
+    negative_prompt: str | None = None
+    seed: int = -1  # -1: pick a random seed
+    aspect_ratio: str = "16:9"
+    quality: str | None = None
+    duration_s: float | None = None
+    width: int | None = None  # explicit size instead of aspect ratio + quality
+    height: int | None = None
+    steps: int | None = None
+    guidance: float | None = None
+    guidance_2: float | None = None
+    flow_shift: float | None = None
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """A concrete, validated recipe: the same recipe on the same model gives the same video."""
+
+    model: str
+    prompt: str
+    negative_prompt: str
+    seed: int
+    width: int
+    height: int
+    num_frames: int
+    fps: int
+    steps: int
+    guidance: float
+    guidance_2: float | None
+    flow_shift: float
+    aspect_ratio: str | None = None
+    quality: str | None = None
+
+    @property
+    def duration_s(self) -> float:
+        return self.num_frames / self.fps
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Recipe:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+def random_seed() -> int:
+    return secrets.randbelow(MAX_SEED + 1)
+
+
+def _check_range(field: str, value: float, low: float, high: float, unit: str = "") -> None:
+    if not low <= value <= high:
+        raise RecipeError(field, f"{value:g}{unit} is outside the allowed range {low:g}–{high:g}{unit}")
+
+
+def _check_text(field: str, text: str) -> None:
+    if len(text) > MAX_PROMPT_CHARS:
+        raise RecipeError(field, f"{len(text)} characters is over the limit of {MAX_PROMPT_CHARS}")
+
+
+def build_recipe(request: RecipeRequest, preset: Preset, *, seed_source: Callable[[], int] = random_seed) -> Recipe:
+    """Validate a request against the preset and resolve it into a concrete recipe.
+
+    Raises:
+        RecipeError: the first bad field, with the allowed range.
+    """
+    # 1. Text
+    prompt = request.prompt.strip() if request.prompt else ""
+    if not prompt:
+        raise RecipeError("prompt", "is empty; describe the video you want (1–4000 characters)")
+    _check_text("prompt", prompt)
+    negative = preset.negative_prompt if request.negative_prompt is None else request.negative_prompt.strip()
+    _check_text("negative_prompt", negative)
+
+    # 2. Seed: -1 means random, resolved now so it is stored with the job
+    if request.seed != -1 and not 0 <= request.seed <= MAX_SEED:
+        raise RecipeError("seed", f"{request.seed} is outside 0–{MAX_SEED} (or -1 for a random seed)")
+    seed = seed_source() if request.seed == -1 else request.seed
+
+    # 3. Size: explicit width/height, or aspect ratio × quality
+    quality = request.quality or preset.default_quality
+    if request.width is not None or request.height is not None:
+        width, height = _explicit_size(request, preset)
+        aspect_ratio: str | None = None
+        quality_used: str | None = None
+    else:
+        try:
+            width, height = geometry.size_for(preset, request.aspect_ratio, quality)
+        except ValueError as exc:
+            field, _, message = str(exc).partition(": ")
+            raise RecipeError(field, message) from exc
+        aspect_ratio, quality_used = request.aspect_ratio, quality
+
+    # 4. Duration → 4k+1 frames at the model's fps
+    if request.duration_s is None:
+        frames = preset.default_frames
+    else:
+        low, high = geometry.duration_range(preset)
+        _check_range("duration_s", round(request.duration_s, 4), round(low, 2), round(high, 2), " s")
+        frames = geometry.frames_for(preset, request.duration_s)
+
+    # 5. Sampling
+    steps = preset.steps if request.steps is None else request.steps
+    _check_range("steps", steps, *STEPS_RANGE)
+    guidance = preset.guidance if request.guidance is None else request.guidance
+    _check_range("guidance", guidance, *GUIDANCE_RANGE)
+    guidance_2: float | None = None
+    if preset.layout_info.two_experts:
+        guidance_2 = preset.guidance_2 if request.guidance_2 is None else request.guidance_2
+        if guidance_2 is not None:
+            _check_range("guidance_2", guidance_2, *GUIDANCE_RANGE)
+    elif request.guidance_2 is not None:
+        raise RecipeError("guidance_2", f"only two-expert models take a low-noise guidance; {preset.key} has one")
+    flow_shift = preset.flow_shift if request.flow_shift is None else request.flow_shift
+    _check_range("flow_shift", flow_shift, *FLOW_SHIFT_RANGE)
+
+    return Recipe(
+        model=preset.key,
+        prompt=prompt,
+        negative_prompt=negative,
+        seed=seed,
+        width=width,
+        height=height,
+        num_frames=frames,
+        fps=preset.fps,
+        steps=int(steps),
+        guidance=float(guidance),
+        guidance_2=None if guidance_2 is None else float(guidance_2),
+        flow_shift=float(flow_shift),
+        aspect_ratio=aspect_ratio,
+        quality=quality_used,
+    )
+
+
+def _explicit_size(request: RecipeRequest, preset: Preset) -> tuple[int, int]:
+    multiple = preset.size_multiple
+    low = 2 * multiple
+    sides = {"width": request.width, "height": request.height}
+    for field, value in sides.items():
+        if value is None:
+            raise RecipeError(field, "give both width and height, or neither (then aspect ratio and quality apply)")
+        _check_range(field, value, low, MAX_SIDE, " px")
+        if value % multiple:
+            raise RecipeError(field, f"{value} px is not a multiple of {multiple} (required by {preset.key})")
+    return int(sides["width"] or 0), int(sides["height"] or 0)

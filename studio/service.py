@@ -1,0 +1,147 @@
+"""Studio: the composition root. Settings → database → recovery → worker (which loads the model)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from studio import jobs, library
+from studio.config import Settings
+from studio.db import Database
+from studio.presets import Preset
+from studio.records import Job, JobStatus, Video
+from studio.recipe import Recipe, RecipeRequest, build_recipe
+from studio.worker import ModelState, Pipeline, Worker
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class JobView:
+    """A snapshot of a job for the surfaces (UI, API): plain values, no session attached."""
+
+    id: int
+    status: JobStatus
+    recipe: Recipe
+    step: int
+    total_steps: int
+    progress: float
+    eta_s: float | None
+    error: str | None
+    queue_position: int | None
+    video: Video | None
+
+    @property
+    def is_final(self) -> bool:
+        return self.status.is_final
+
+
+class Studio:
+    """Owns the database and the worker; the UI and the API talk only to this."""
+
+    def __init__(self, settings: Settings, *, preset: Preset, pipeline: Pipeline | None = None) -> None:
+        self.settings = settings
+        self.preset = preset
+        self.media_dir: Path = settings.media_dir
+        self.db = Database(settings.resolved_database_url)
+        if pipeline is None:
+            from studio.pipeline import ResidentPipeline
+
+            device = None if settings.device == "auto" else settings.device
+            pipeline = ResidentPipeline(preset, models_dir=settings.models_dir, device=device)
+        self.pipeline = pipeline
+        self.worker = Worker(db=self.db, pipeline=pipeline, media_dir=self.media_dir)
+        self.interrupted_at_start: list[int] = []
+
+    def start(self) -> None:
+        """Migrate, recover from the last run, then start the worker (the model loads in the background)."""
+        # 1. Schema
+        self.media_dir.mkdir(parents=True, exist_ok=True)
+        self.db.upgrade()
+        # 2. Recovery: a restart is a normal event
+        with self.db.write() as session:
+            self.interrupted_at_start = jobs.recover_interrupted(session=session)
+            library.sweep(session=session, media_dir=self.media_dir)
+        if self.interrupted_at_start:
+            log.warning("jobs interrupted by the last shutdown: %s", self.interrupted_at_start)
+        # 3. Worker
+        self.worker.start()
+
+    def stop(self) -> None:
+        self.worker.stop()
+        self.db.dispose()
+
+    # -- model ---------------------------------------------------------------------------------
+
+    @property
+    def model_state(self) -> ModelState:
+        return self.worker.state
+
+    @property
+    def model_error(self) -> str | None:
+        return self.worker.load_error
+
+    def count_tokens(self, text: str) -> int | None:
+        """Tokens the text encoder sees, once the model is loaded (None before)."""
+        counter = getattr(self.pipeline, "count_tokens", None)
+        if self.worker.state is not ModelState.READY or counter is None:
+            return None
+        return int(counter(text))
+
+    # -- jobs ----------------------------------------------------------------------------------
+
+    def submit(self, request: RecipeRequest) -> JobView:
+        """Validate, persist and queue a job; returns at once. Raises RecipeError for bad input."""
+        recipe = build_recipe(request, self.preset)
+        with self.db.write() as session:
+            job = jobs.enqueue(session=session, recipe=recipe)
+        self.worker.wake()
+        return self.job(job.id)
+
+    def cancel(self, job_id: int) -> JobView:
+        with self.db.write() as session:
+            jobs.request_cancel(session=session, job_id=job_id)
+        return self.job(job_id)
+
+    def retry(self, job_id: int) -> JobView:
+        with self.db.write() as session:
+            job = jobs.retry(session=session, job_id=job_id)
+        self.worker.wake()
+        return self.job(job.id)
+
+    def job(self, job_id: int) -> JobView:
+        with self.db.read() as session:
+            job = jobs.get(session=session, job_id=job_id)
+            return self._view(session, job)
+
+    def list_jobs(self, *, status: JobStatus | None = None, limit: int = 50, offset: int = 0) -> list[JobView]:
+        with self.db.read() as session:
+            found = jobs.list_jobs(session=session, status=status, limit=limit, offset=offset)
+            return [self._view(session, job) for job in found]
+
+    @staticmethod
+    def _view(session: Session, job: Job) -> JobView:
+        return JobView(
+            id=job.id,
+            status=job.status,
+            recipe=Recipe.from_dict(job.recipe),
+            step=job.step,
+            total_steps=job.total_steps,
+            progress=job.progress,
+            eta_s=job.eta_s,
+            error=job.error,
+            queue_position=jobs.queue_position(session=session, job=job),
+            video=library.for_job(session=session, job_id=job.id) if job.status is JobStatus.SUCCEEDED else None,
+        )
+
+    # -- videos --------------------------------------------------------------------------------
+
+    def recent_videos(self, limit: int = 12) -> list[Video]:
+        with self.db.read() as session:
+            return library.recent(session=session, limit=limit)
+
+    def video_file(self, video: Video) -> Path:
+        return library.file_path(self.media_dir, video.path)

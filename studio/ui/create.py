@@ -1,0 +1,283 @@
+"""The Create page: prompt and settings in, a queued job out, followed step by step until the video plays.
+
+Handlers never do GPU work: they validate, enqueue and then follow the job's row.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import gradio as gr
+
+from studio import geometry
+from studio.recipe import RecipeError, RecipeRequest, build_recipe
+from studio.records import JobStatus
+from studio.service import JobView, Studio
+from studio.worker import ModelState
+
+FOLLOW_POLL_S = 0.25  # how often a following handler re-reads its job row
+RECENT_COUNT = 12
+
+# The order of the Generate inputs; the validator answers one gr.validate per input, in this order.
+INPUT_FIELDS = (
+    "prompt",
+    "negative_prompt",
+    "seed",
+    "random_seed",
+    "aspect_ratio",
+    "duration_s",
+    "quality",
+    "steps",
+    "guidance",
+    "guidance_2",
+    "flow_shift",
+)
+
+
+def _format_eta(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    return f" · ETA {seconds:.0f} s" if seconds >= 1 else " · ETA <1 s"
+
+
+def describe_job(view: JobView) -> str:
+    """One status line for a job, e.g. "Step 3 / 10 · ETA 4 s"."""
+    if view.status is JobStatus.QUEUED:
+        return f"Queued (position {view.queue_position})"
+    if view.status is JobStatus.RUNNING:
+        if view.step == 0:
+            return f"Running: encoding the prompt… (0 / {view.total_steps} steps)"
+        if view.step >= view.total_steps:
+            return f"Step {view.step} / {view.total_steps} · decoding and encoding the video…"
+        return f"Step {view.step} / {view.total_steps}{_format_eta(view.eta_s)}"
+    if view.status is JobStatus.SUCCEEDED:
+        return f"Done: job {view.id}, seed {view.recipe.seed}"
+    if view.status is JobStatus.CANCELED:
+        return f"Canceled: job {view.id}"
+    return f"{view.status.value.capitalize()}: {view.error}"
+
+
+class CreatePage:
+    def __init__(self, studio: Studio) -> None:
+        self.studio = studio
+        self.preset = studio.preset
+
+    # -- handlers --------------------------------------------------------------------------------
+
+    def _request(
+        self,
+        prompt: str,
+        negative_prompt: str,
+        seed: float | None,
+        random_seed: bool,
+        aspect_ratio: str,
+        duration_s: float,
+        quality: str,
+        steps: float,
+        guidance: float,
+        guidance_2: float | None,
+        flow_shift: float,
+    ) -> RecipeRequest:
+        return RecipeRequest(
+            prompt=prompt or "",
+            negative_prompt=negative_prompt or "",
+            seed=-1 if random_seed or seed is None else int(seed),
+            aspect_ratio=aspect_ratio,
+            quality=quality,
+            duration_s=duration_s,
+            steps=int(steps),
+            guidance=guidance,
+            guidance_2=guidance_2 if self.preset.layout_info.two_experts else None,
+            flow_shift=flow_shift,
+        )
+
+    def validate(self, *values: Any) -> list[dict[str, Any]]:
+        """Runs before Generate: a bad field gets its message on its own control, and nothing is queued."""
+        bad_field, message = None, ""
+        try:
+            build_recipe(self._request(*values), self.preset, seed_source=lambda: 0)
+        except RecipeError as exc:
+            bad_field, message = exc.field, str(exc)
+        return [gr.validate(name != bad_field, message if name == bad_field else "") for name in INPUT_FIELDS]
+
+    def summarize(self, aspect_ratio: str, quality: str, duration_s: float) -> str:
+        """The size, frames and fps the current choices resolve to, shown before Generate."""
+        try:
+            width, height = geometry.size_for(self.preset, aspect_ratio, quality)
+        except ValueError as exc:
+            return str(exc)
+        frames = geometry.frames_for(self.preset, duration_s)
+        return geometry.describe(width, height, frames, self.preset.fps)
+
+    def token_note(self, prompt: str) -> str:
+        tokens = self.studio.count_tokens(prompt or "")
+        limit = self.preset.max_prompt_tokens
+        if tokens is None or tokens <= limit:
+            return ""
+        return f"⚠️ This prompt is {tokens} tokens; the model reads the first {limit} and the rest will be cut."
+
+    def model_status(self) -> str:
+        state = self.studio.model_state
+        if state is ModelState.LOADING:
+            return f"⏳ Loading **{self.preset.label}**… you can queue jobs now; they start when it is ready."
+        if state is ModelState.FAILED:
+            return f"❌ The model failed to load: {self.studio.model_error}"
+        return f"✅ **{self.preset.label}** is ready (loaded in {self.studio.worker.load_s or 0:.1f} s)."
+
+    def poll_model(self) -> tuple[str, gr.Timer]:
+        """Refresh the model line until loading has ended, then stop polling."""
+        return self.model_status(), gr.Timer(active=self.studio.model_state is ModelState.LOADING)
+
+    def recent(self) -> list[tuple[str, str]]:
+        return [
+            (str(self.studio.video_file(v)), f"#{v.id} · seed {v.seed} · {v.prompt[:60]}")
+            for v in self.studio.recent_videos(RECENT_COUNT)
+        ]
+
+    def generate(self, *values: Any, progress: gr.Progress = gr.Progress()) -> Iterator[dict[Any, Any]]:
+        """Queue a job, then follow it until it ends; the last update carries the video and the seed used."""
+        try:
+            view = self.studio.submit(self._request(*values))
+        except RecipeError as exc:
+            raise gr.Error(str(exc)) from exc
+        yield {
+            self.job_state: view.id,
+            self.used_seed: view.recipe.seed,
+            self.result_video: None,
+            self.status_box: describe_job(view),
+        }
+        last = ""
+        while not view.is_final:
+            time.sleep(FOLLOW_POLL_S)
+            view = self.studio.job(view.id)
+            line = describe_job(view)
+            if view.status is JobStatus.RUNNING and view.total_steps:
+                progress((view.step, view.total_steps), desc=line, unit="steps")
+            if line != last:
+                last = line
+                yield {self.status_box: line}
+        update: dict[Any, Any] = {self.status_box: describe_job(view), self.recent_gallery: self.recent()}
+        if view.video is not None:
+            update[self.result_video] = str(self.studio.video_file(view.video))
+        yield update
+
+    def cancel(self, job_id: int | None) -> str:
+        if job_id is None:
+            return "Nothing to cancel."
+        view = self.studio.cancel(job_id)
+        if view.status is JobStatus.RUNNING:
+            return f"Canceling job {job_id} at its next step…"
+        return describe_job(view)
+
+    def toggle_seed(self, random_seed: bool) -> dict[str, Any]:
+        return gr.update(interactive=not random_seed)
+
+    # -- layout ----------------------------------------------------------------------------------
+
+    def build(self, demo: gr.Blocks) -> None:
+        preset = self.preset
+        if preset.tiny:
+            gr.HTML(
+                "<div id='preview-banner'><strong>Preview mode</strong>: a tiny random-weight Wan "
+                f"({preset.layout} layout) runs the real pipeline on this machine, but its output is "
+                "noise. To make real videos, run on a GPU: <code>python app.py --model wan2.2-t2v-a14b</code> "
+                "(80 GB), <code>wan2.2-ti2v-5b</code> (24 GB) or <code>wan2.1-t2v-1.3b</code> (8 GB).</div>"
+            )
+        self.model_box = gr.Markdown(self.model_status(), elem_id="model-status")
+        low, high = geometry.duration_range(preset)
+        with gr.Row():
+            with gr.Column(scale=1):
+                self.prompt_box = gr.Textbox(label="Prompt", lines=3, placeholder="A corgi surfing a wave at sunset…")
+                self.token_box = gr.Markdown("", elem_id="token-note")
+                self.negative_box = gr.Textbox(label="Negative prompt", value=preset.negative_prompt, lines=2)
+                with gr.Row():
+                    self.seed_box = gr.Number(
+                        label="Seed", value=0, precision=0, minimum=-1, interactive=False, elem_id="seed"
+                    )
+                    self.random_seed_box = gr.Checkbox(label="Random seed", value=True)
+                self.aspect_radio = gr.Radio(label="Aspect ratio", choices=list(geometry.ASPECT_RATIOS), value="16:9")
+                self.duration_slider = gr.Slider(
+                    label="Duration (s)",
+                    minimum=round(low, 2),
+                    maximum=round(high, 2),
+                    step=0.25,
+                    value=round(geometry.seconds_for(preset, preset.default_frames), 2),
+                )
+                self.quality_radio = gr.Radio(
+                    label="Quality", choices=list(preset.qualities), value=preset.default_quality
+                )
+                self.summary_box = gr.Markdown(
+                    self.summarize("16:9", preset.default_quality, preset.default_frames / preset.fps),
+                    elem_id="resolved-size",
+                )
+                with gr.Accordion("Advanced", open=False):
+                    self.steps_slider = gr.Slider(label="Steps", minimum=1, maximum=100, step=1, value=preset.steps)
+                    self.guidance_slider = gr.Slider(
+                        label="Guidance", minimum=0, maximum=20, step=0.5, value=preset.guidance
+                    )
+                    self.guidance_2_slider = gr.Slider(
+                        label="Guidance (low noise)",
+                        minimum=0,
+                        maximum=20,
+                        step=0.5,
+                        value=preset.guidance_2 or preset.guidance,
+                        visible=preset.layout_info.two_experts,
+                    )
+                    self.flow_shift_slider = gr.Slider(
+                        label="Flow shift", minimum=0.5, maximum=30, step=0.5, value=preset.flow_shift
+                    )
+                with gr.Row():
+                    self.generate_btn = gr.Button("Generate", variant="primary")
+                    self.cancel_btn = gr.Button("Cancel", variant="stop")
+            with gr.Column(scale=1):
+                self.result_video = gr.Video(label="Result", autoplay=True, loop=True, interactive=False)
+                self.status_box = gr.Textbox(label="Status", interactive=False, elem_id="job-status")
+                self.used_seed = gr.Number(label="Seed used", precision=0, interactive=False, elem_id="used-seed")
+        self.recent_gallery = gr.Gallery(
+            label="Recent videos", columns=6, height="auto", fit_columns=False, elem_id="recent-strip"
+        )
+        self.job_state = gr.State(None)
+        self._wire(demo)
+
+    # -- wiring ----------------------------------------------------------------------------------
+
+    def _wire(self, demo: gr.Blocks) -> None:
+        inputs = [
+            self.prompt_box,
+            self.negative_box,
+            self.seed_box,
+            self.random_seed_box,
+            self.aspect_radio,
+            self.duration_slider,
+            self.quality_radio,
+            self.steps_slider,
+            self.guidance_slider,
+            self.guidance_2_slider,
+            self.flow_shift_slider,
+        ]
+        self.generate_btn.click(
+            self.generate,
+            inputs=inputs,
+            outputs=[self.job_state, self.used_seed, self.result_video, self.status_box, self.recent_gallery],
+            validator=self.validate,
+            api_name="generate",
+            concurrency_limit=None,  # following a job is cheap polling; the worker serializes the GPU work
+        )
+        self.cancel_btn.click(self.cancel, inputs=self.job_state, outputs=self.status_box, api_name="cancel")
+        gr.on(
+            [self.aspect_radio.change, self.quality_radio.change, self.duration_slider.change],
+            self.summarize,
+            inputs=[self.aspect_radio, self.quality_radio, self.duration_slider],
+            outputs=self.summary_box,
+            api_visibility="private",
+            queue=False,
+        )
+        self.random_seed_box.change(
+            self.toggle_seed, inputs=self.random_seed_box, outputs=self.seed_box, api_visibility="private", queue=False
+        )
+        self.prompt_box.blur(self.token_note, inputs=self.prompt_box, outputs=self.token_box, api_visibility="private")
+        demo.load(self.recent, outputs=self.recent_gallery, api_visibility="private")
+        model_timer = gr.Timer(1.0)
+        model_timer.tick(self.poll_model, outputs=[self.model_box, model_timer], api_visibility="private", queue=False)

@@ -1,0 +1,170 @@
+"""The one worker thread: it owns the resident pipeline and runs jobs oldest first.
+
+claim → generate (progress and cancel through the step callback) → encode → persist, with failures
+(including GPU out-of-memory) closing the job and leaving the worker ready for the next one.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import os
+import socket
+import threading
+import time
+from pathlib import Path
+from typing import Protocol
+
+from studio import jobs, library, media
+from studio.db import Database
+from studio.records import Job
+from studio.recipe import Recipe
+
+log = logging.getLogger(__name__)
+
+IDLE_POLL_S = 1.0  # also picks up jobs queued by other processes sharing the database
+
+
+class ModelState(enum.StrEnum):
+    LOADING = "loading"
+    READY = "ready"
+    FAILED = "failed"
+
+
+class Pipeline(Protocol):
+    """What the worker needs from `studio.pipeline.ResidentPipeline` (tests substitute their own)."""
+
+    def load(self) -> float: ...
+
+    def generate(self, recipe: Recipe, on_step: object = None) -> object: ...
+
+
+def eta_seconds(step: int, total: int, elapsed_s: float) -> float | None:
+    """Seconds left in the denoising loop, assuming the remaining steps take as long as the done ones."""
+    if step <= 0 or total <= 0:
+        return None
+    return max(0.0, elapsed_s / step * (total - step))
+
+
+class Worker:
+    """Runs queued jobs one at a time on a resident pipeline, in a background thread."""
+
+    def __init__(self, *, db: Database, pipeline: Pipeline, media_dir: Path) -> None:
+        self.db = db
+        self.pipeline = pipeline
+        self.media_dir = media_dir
+        self.name = f"{socket.gethostname()}:{os.getpid()}"
+        self.state = ModelState.LOADING
+        self.load_error: str | None = None
+        self.load_s: float | None = None
+        self.current_job: int | None = None
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="studio-worker", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Stop after the current job; a running job is left to finish unless the process exits."""
+        self._stop.set()
+        self._wake.set()
+        self._thread.join(timeout)
+
+    def wake(self) -> None:
+        """A job was queued: look now instead of at the next poll."""
+        self._wake.set()
+
+    def _run(self) -> None:
+        # 1. Load the model once; it stays resident for the life of the process.
+        try:
+            self.load_s = self.pipeline.load()
+            self.state = ModelState.READY
+            log.info("model ready in %.1f s", self.load_s)
+        except Exception as exc:
+            self.state = ModelState.FAILED
+            self.load_error = f"{type(exc).__name__}: {exc}"
+            log.exception("model failed to load; jobs stay queued")
+            return
+        # 2. Serve the queue until stopped.
+        while not self._stop.is_set():
+            if not self.run_next():
+                self._wake.wait(IDLE_POLL_S)
+                self._wake.clear()
+
+    def run_next(self) -> bool:
+        """Claim and run the oldest queued job; False when there was none."""
+        with self.db.write() as session:
+            job = jobs.claim_next(session=session, worker=self.name)
+        if job is None:
+            return False
+        self.run_job(job)
+        return True
+
+    def run_job(self, job: Job) -> None:
+        """Generate, encode and persist one claimed job, closing it whatever happens."""
+        from studio.pipeline import Canceled, GpuOutOfMemory
+
+        self.current_job = job.id
+        recipe = Recipe.from_dict(job.recipe)
+        try:
+            result = self.pipeline.generate(recipe, on_step=self._progress_reporter(job.id))
+            self._persist(job.id, recipe, result)
+        except Canceled:
+            with self.db.write() as session:
+                jobs.mark_canceled(session=session, job_id=job.id)
+            log.info("job %s canceled", job.id)
+        except GpuOutOfMemory as exc:
+            self._fail(job.id, str(exc))
+        except Exception as exc:
+            log.exception("job %s failed", job.id)
+            self._fail(job.id, f"{type(exc).__name__}: {exc}")
+        finally:
+            self.current_job = None
+
+    def _progress_reporter(self, job_id: int):  # type: ignore[no-untyped-def]
+        from studio.pipeline import Canceled, StepInfo
+
+        def on_step(info: StepInfo) -> None:
+            eta = eta_seconds(info.step, info.total, info.elapsed_s)
+            with self.db.write() as session:
+                cancel = jobs.report_progress(
+                    session=session, job_id=job_id, step=info.step, total=info.total, eta_s=eta
+                )
+            if cancel:
+                raise Canceled(f"job {job_id} canceled at step {info.step}/{info.total}")
+
+        return on_step
+
+    def _persist(self, job_id: int, recipe: Recipe, result: object) -> None:
+        frames = result.frames  # type: ignore[attr-defined]
+        started = time.perf_counter()
+        incoming = library.incoming_dir(self.media_dir)
+        video_tmp, poster_tmp = incoming / f"job-{job_id}.mp4", incoming / f"job-{job_id}.jpg"
+        try:
+            media.write_mp4(frames, video_tmp, fps=recipe.fps, recipe=recipe.to_dict())
+            media.write_poster(frames, poster_tmp)
+            timings = {
+                "load_s": self.load_s or 0.0,
+                "denoise_s": result.denoise_s,  # type: ignore[attr-defined]
+                "decode_s": result.decode_s,  # type: ignore[attr-defined]
+                "encode_s": time.perf_counter() - started,
+            }
+            with self.db.write() as session:
+                library.add(
+                    session=session,
+                    media_dir=self.media_dir,
+                    recipe=recipe,
+                    video_file=video_tmp,
+                    poster_file=poster_tmp,
+                    job_id=job_id,
+                    timings=timings,
+                )
+                jobs.finish(session=session, job_id=job_id, timings=timings)
+        finally:
+            video_tmp.unlink(missing_ok=True)
+            poster_tmp.unlink(missing_ok=True)
+
+    def _fail(self, job_id: int, error: str) -> None:
+        with self.db.write() as session:
+            jobs.fail(session=session, job_id=job_id, error=error)
