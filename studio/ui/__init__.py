@@ -15,6 +15,8 @@ CSS_PATH = ASSETS / "studio.css"
 
 def build_ui(studio: Studio) -> gr.Blocks:
     """The whole studio UI, bound to a started Studio."""
+    # Serve history files in place: without this Gradio copies every video it shows into its cache.
+    gr.set_static_paths([studio.media_dir])
     with gr.Blocks(title="Wan Studio") as demo:
         gr.Markdown("# Wan Studio", elem_id="studio-title")
         with gr.Tab("Create"):

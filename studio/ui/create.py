@@ -5,6 +5,7 @@ Handlers never do GPU work: they validate, enqueue and then follow the job's row
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -93,13 +94,27 @@ class CreatePage:
             flow_shift=flow_shift,
         )
 
-    def validate(self, *values: Any) -> list[dict[str, Any]]:
+    def validate(
+        self,
+        prompt: str,
+        negative_prompt: str,
+        seed: float | None,
+        random_seed: bool,
+        aspect_ratio: str,
+        duration_s: float,
+        quality: str,
+        steps: float,
+        guidance: float,
+        guidance_2: float | None,
+        flow_shift: float,
+    ) -> list[dict[str, Any]]:
         """Runs before Generate: a bad field gets its message on its own control, and nothing is queued."""
+        values = (prompt, negative_prompt, seed, random_seed, aspect_ratio, duration_s, quality, steps, guidance)
         bad_field, message = None, ""
         try:
-            build_recipe(self._request(*values), self.preset, seed_source=lambda: 0)
+            build_recipe(self._request(*values, guidance_2, flow_shift), self.preset, seed_source=lambda: 0)
         except RecipeError as exc:
-            bad_field, message = exc.field, str(exc)
+            bad_field, message = exc.field, exc.message  # the control is labelled; the client adds the name
         return [gr.validate(name != bad_field, message if name == bad_field else "") for name in INPUT_FIELDS]
 
     def summarize(self, aspect_ratio: str, quality: str, duration_s: float) -> str:
@@ -136,10 +151,25 @@ class CreatePage:
             for v in self.studio.recent_videos(RECENT_COUNT)
         ]
 
-    def generate(self, *values: Any, progress: gr.Progress = gr.Progress()) -> Iterator[dict[Any, Any]]:
+    def generate(
+        self,
+        prompt: str,
+        negative_prompt: str,
+        seed: float | None,
+        random_seed: bool,
+        aspect_ratio: str,
+        duration_s: float,
+        quality: str,
+        steps: float,
+        guidance: float,
+        guidance_2: float | None,
+        flow_shift: float,
+        progress: gr.Progress = gr.Progress(),
+    ) -> Iterator[dict[Any, Any]]:
         """Queue a job, then follow it until it ends; the last update carries the video and the seed used."""
+        values = (prompt, negative_prompt, seed, random_seed, aspect_ratio, duration_s, quality, steps, guidance)
         try:
-            view = self.studio.submit(self._request(*values))
+            view = self.studio.submit(self._request(*values, guidance_2, flow_shift))
         except RecipeError as exc:
             raise gr.Error(str(exc)) from exc
         yield {
@@ -158,7 +188,11 @@ class CreatePage:
             if line != last:
                 last = line
                 yield {self.status_box: line}
-        update: dict[Any, Any] = {self.status_box: describe_job(view), self.recent_gallery: self.recent()}
+        update: dict[Any, Any] = {
+            self.status_box: describe_job(view),
+            self.used_seed: view.recipe.seed,
+            self.recent_gallery: self.recent(),
+        }
         if view.video is not None:
             update[self.result_video] = str(self.studio.video_file(view.video))
         yield update
@@ -187,6 +221,9 @@ class CreatePage:
             )
         self.model_box = gr.Markdown(self.model_status(), elem_id="model-status")
         low, high = geometry.duration_range(preset)
+        # Quarter-second slider stops inside the model's range; each snaps to 4k+1 frames (shown below it).
+        low, high = math.ceil(low * 4) / 4, math.floor(high * 4) / 4
+        default_s = round(geometry.seconds_for(preset, preset.default_frames) * 4) / 4
         with gr.Row():
             with gr.Column(scale=1):
                 self.prompt_box = gr.Textbox(label="Prompt", lines=3, placeholder="A corgi surfing a wave at sunset…")
@@ -200,16 +237,16 @@ class CreatePage:
                 self.aspect_radio = gr.Radio(label="Aspect ratio", choices=list(geometry.ASPECT_RATIOS), value="16:9")
                 self.duration_slider = gr.Slider(
                     label="Duration (s)",
-                    minimum=round(low, 2),
-                    maximum=round(high, 2),
+                    minimum=low,
+                    maximum=high,
                     step=0.25,
-                    value=round(geometry.seconds_for(preset, preset.default_frames), 2),
+                    value=default_s,
                 )
                 self.quality_radio = gr.Radio(
                     label="Quality", choices=list(preset.qualities), value=preset.default_quality
                 )
                 self.summary_box = gr.Markdown(
-                    self.summarize("16:9", preset.default_quality, preset.default_frames / preset.fps),
+                    self.summarize("16:9", preset.default_quality, default_s),
                     elem_id="resolved-size",
                 )
                 with gr.Accordion("Advanced", open=False):
@@ -232,11 +269,13 @@ class CreatePage:
                     self.generate_btn = gr.Button("Generate", variant="primary")
                     self.cancel_btn = gr.Button("Cancel", variant="stop")
             with gr.Column(scale=1):
-                self.result_video = gr.Video(label="Result", autoplay=True, loop=True, interactive=False)
+                self.result_video = gr.Video(
+                    label="Result", autoplay=True, loop=True, interactive=False, elem_id="result-video"
+                )
                 self.status_box = gr.Textbox(label="Status", interactive=False, elem_id="job-status")
-                self.used_seed = gr.Number(label="Seed used", precision=0, interactive=False, elem_id="used-seed")
+                self.used_seed = gr.Number(label="Seed used", value=None, precision=0, interactive=False, elem_id="used-seed")
         self.recent_gallery = gr.Gallery(
-            label="Recent videos", columns=6, height="auto", fit_columns=False, elem_id="recent-strip"
+            label="Recent videos", columns=6, height=240, fit_columns=False, elem_id="recent-strip"
         )
         self.job_state = gr.State(None)
         self._wire(demo)

@@ -1,0 +1,81 @@
+"""The real pipeline end to end: tiny random-weight Wan models through the Studio, the queue and the encoder."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from studio import media
+from studio.config import Settings
+from studio.pipeline import ResidentPipeline
+from studio.presets import PRESETS, TINY_PRESETS
+from studio.recipe import RecipeRequest
+from studio.records import JobStatus
+from studio.service import JobView, Studio
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(0.02)
+
+
+@pytest.fixture(scope="module")
+def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Tiny models are built once per module and reloaded by each Studio through from_pretrained."""
+    return tmp_path_factory.mktemp("models")
+
+
+def real_studio(tmp_path: Path, models_dir: Path, preset_key: str) -> Studio:
+    preset = PRESETS[preset_key]
+    pipeline = ResidentPipeline(preset, models_dir=models_dir, device="cpu")
+    studio = Studio(Settings(data_dir=tmp_path / "data", device="cpu"), preset=preset, pipeline=pipeline)
+    studio.start()
+    return studio
+
+
+def final(studio: Studio, job_id: int) -> JobView:
+    wait_for(lambda: studio.job(job_id).is_final)
+    return studio.job(job_id)
+
+
+@pytest.mark.parametrize("preset_key", TINY_PRESETS)
+def test_each_tiny_preset_makes_a_real_mp4(tmp_path: Path, models_dir: Path, preset_key: str) -> None:
+    studio = real_studio(tmp_path, models_dir, preset_key)
+    try:
+        view = studio.submit(RecipeRequest(prompt="一只猫 in the rain", aspect_ratio="9:16", duration_s=1.0, steps=3))
+        done = final(studio, view.id)
+        assert done.status is JobStatus.SUCCEEDED, done.error
+        assert done.video is not None
+        recipe = done.recipe
+        info = media.probe(studio.video_file(done.video))
+        assert (info.width, info.height) == (recipe.width, recipe.height) == (96, 160)
+        assert info.num_frames == recipe.num_frames == (17 if PRESETS[preset_key].fps == 16 else 25)
+        assert info.fps == pytest.approx(PRESETS[preset_key].fps)
+        assert media.read_recipe(studio.video_file(done.video)) == recipe.to_dict()
+        assert done.video.denoise_s and done.video.denoise_s > 0 and done.video.decode_s and done.video.decode_s > 0
+        assert (studio.media_dir / str(done.video.poster_path)).stat().st_size > 0
+    finally:
+        studio.stop()
+
+
+def test_cancel_mid_run_with_the_real_pipeline(tmp_path: Path, models_dir: Path) -> None:
+    studio = real_studio(tmp_path, models_dir, "tiny-1.3b")
+    try:
+        view = studio.submit(RecipeRequest(prompt="a long run", duration_s=2.0, steps=100))
+        wait_for(lambda: studio.job(view.id).step >= 1)
+        studio.cancel(view.id)
+        done = final(studio, view.id)
+        assert done.status is JobStatus.CANCELED and done.video is None
+        assert 1 <= done.step < 100
+        assert list(studio.media_dir.rglob("*.mp4")) == []
+        # the resident pipeline serves the next job
+        after = final(studio, studio.submit(RecipeRequest(prompt="next", duration_s=0.5, steps=2)).id)
+        assert after.status is JobStatus.SUCCEEDED
+    finally:
+        studio.stop()
