@@ -8,8 +8,8 @@ import sys
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
-from studio import presets  # noqa: E402
-from studio.config import Settings, load_settings  # noqa: E402
+from studio import presets
+from studio.config import Settings, load_settings
 
 log = logging.getLogger("studio")
 
@@ -26,6 +26,8 @@ def resolve_preset(settings: Settings) -> presets.Preset:
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in ("alembic", "httpx"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     settings = load_settings(sys.argv[1:] if argv is None else argv)
     try:
         preset = resolve_preset(settings)

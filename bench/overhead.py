@@ -22,15 +22,15 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import torch  # noqa: E402
-from diffusers import UniPCMultistepScheduler, WanPipeline  # noqa: E402
+import torch
+from diffusers import UniPCMultistepScheduler, WanPipeline
 
-from studio import media  # noqa: E402
-from studio.config import Settings  # noqa: E402
-from studio.presets import PRESETS  # noqa: E402
-from studio.recipe import RecipeRequest, build_recipe  # noqa: E402
-from studio.service import Studio  # noqa: E402
-from studio.tiny import ensure_tiny_model  # noqa: E402
+from studio import media
+from studio.config import Settings
+from studio.presets import PRESETS
+from studio.recipe import RecipeRequest, build_recipe
+from studio.service import Studio
+from studio.tiny import ensure_tiny_model
 
 
 def main() -> None:
@@ -79,11 +79,9 @@ def main() -> None:
 
     def studio_run() -> float:
         started = time.perf_counter()
-        view = studio.submit(request)
-        while not studio.job(view.id).is_final:
-            time.sleep(0.002)
+        view = studio.wait(studio.submit(request).id, timeout=600)
         elapsed = time.perf_counter() - started
-        assert studio.job(view.id).video is not None, studio.job(view.id).error
+        assert view.video is not None, view.error
         return elapsed
 
     bare_run(-1), studio_run()  # warm-up: first-call allocations on both sides
@@ -94,8 +92,10 @@ def main() -> None:
     studio.stop()
 
     b, s = statistics.median(bare), statistics.median(through)
-    print(f"model {args.model}: {recipe.width}×{recipe.height} × {recipe.num_frames} frames, {recipe.steps} steps, "
-          f"{args.runs} runs each, torch threads {torch.get_num_threads()}")
+    print(
+        f"model {args.model}: {recipe.width}×{recipe.height} × {recipe.num_frames} frames, {recipe.steps} steps, "
+        f"{args.runs} runs each, torch threads {torch.get_num_threads()}"
+    )
     print(f"bare pipe(...) + MP4 export   median {b:.3f} s  (min {min(bare):.3f}, max {max(bare):.3f})")
     print(f"studio queue → MP4 + history  median {s:.3f} s  (min {min(through):.3f}, max {max(through):.3f})")
     print(f"ratio studio / bare: {s / b:.3f}  (goal ≤ 1.10)")

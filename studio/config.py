@@ -63,7 +63,7 @@ class Settings(BaseSettings):
 
     @property
     def auth_pairs(self) -> list[tuple[str, str]]:
-        return [tuple(item.split(":", 1)) for item in self.auth]  # type: ignore[misc]
+        return [(user, password) for user, _, password in (item.partition(":") for item in self.auth)]
 
 
 def load_settings(argv: list[str] | None = None) -> Settings:

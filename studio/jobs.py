@@ -9,8 +9,8 @@ from __future__ import annotations
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from studio.records import Job, JobStatus, utcnow
 from studio.recipe import Recipe
+from studio.records import Job, JobStatus, utcnow
 
 _ALLOWED: dict[JobStatus, set[JobStatus]] = {
     JobStatus.QUEUED: {JobStatus.RUNNING, JobStatus.CANCELED},

@@ -13,8 +13,8 @@ from pathlib import Path
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
-from studio.records import Video
 from studio.recipe import Recipe
+from studio.records import Video
 
 log = logging.getLogger(__name__)
 

@@ -33,11 +33,15 @@ class Layout:
 
 
 LAYOUTS: dict[LayoutName, Layout] = {
-    "a14b": Layout("a14b", two_experts=True, boundary_ratio=0.875, expand_timesteps=False, vae_spatial=8, vae_temporal=4),
+    "a14b": Layout(
+        "a14b", two_experts=True, boundary_ratio=0.875, expand_timesteps=False, vae_spatial=8, vae_temporal=4
+    ),
     "ti2v-5b": Layout(
         "ti2v-5b", two_experts=False, boundary_ratio=None, expand_timesteps=True, vae_spatial=16, vae_temporal=4
     ),
-    "1.3b": Layout("1.3b", two_experts=False, boundary_ratio=None, expand_timesteps=False, vae_spatial=8, vae_temporal=4),
+    "1.3b": Layout(
+        "1.3b", two_experts=False, boundary_ratio=None, expand_timesteps=False, vae_spatial=8, vae_temporal=4
+    ),
 }
 
 

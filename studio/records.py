@@ -33,7 +33,7 @@ class JobStatus(enum.StrEnum):
 
 class Job(Base):
     __tablename__ = "jobs"
-    __table_args__ = {"sqlite_autoincrement": True}
+    __table_args__ = ({"sqlite_autoincrement": True},)  # ids name files: never reuse one
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     status: Mapped[JobStatus] = mapped_column(
@@ -62,7 +62,7 @@ class Job(Base):
 
 class Video(Base):
     __tablename__ = "videos"
-    __table_args__ = {"sqlite_autoincrement": True}
+    __table_args__ = ({"sqlite_autoincrement": True},)  # ids name files: never reuse one
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"), index=True)

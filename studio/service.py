@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,10 +12,11 @@ from sqlalchemy.orm import Session
 from studio import jobs, library
 from studio.config import Settings
 from studio.db import Database
+from studio.generation import Pipeline
 from studio.presets import Preset
-from studio.records import Job, JobStatus, Video
 from studio.recipe import Recipe, RecipeRequest, build_recipe
-from studio.worker import ModelState, Pipeline, Worker
+from studio.records import Job, JobStatus, Video
+from studio.worker import ModelState, Worker
 
 log = logging.getLogger(__name__)
 
@@ -86,10 +88,9 @@ class Studio:
 
     def count_tokens(self, text: str) -> int | None:
         """Tokens the text encoder sees, once the model is loaded (None before)."""
-        counter = getattr(self.pipeline, "count_tokens", None)
-        if self.worker.state is not ModelState.READY or counter is None:
+        if self.worker.state is not ModelState.READY:
             return None
-        return int(counter(text))
+        return self.pipeline.count_tokens(text)
 
     # -- jobs ----------------------------------------------------------------------------------
 
@@ -105,6 +106,21 @@ class Studio:
         with self.db.write() as session:
             jobs.request_cancel(session=session, job_id=job_id)
         return self.job(job_id)
+
+    def wait(self, job_id: int, *, timeout: float, since: JobView | None = None) -> JobView:
+        """The job once it differs from `since` (or is final), or as it is after `timeout` seconds.
+
+        Wakes on the worker's updates in this process and re-reads the row at least every 0.5 s, so jobs run by
+        another process sharing the database are followed too.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            seen = self.worker.update_count
+            view = self.job(job_id)
+            left = deadline - time.monotonic()
+            if view.is_final or (since is not None and view != since) or left <= 0:
+                return view
+            self.worker.wait_for_update(seen, min(left, 0.5))
 
     def retry(self, job_id: int) -> JobView:
         with self.db.write() as session:

@@ -12,13 +12,14 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol
 
 from studio import jobs, library, media
 from studio.db import Database
-from studio.records import Job
+from studio.generation import Canceled, GenerationResult, GpuOutOfMemory, Pipeline, StepInfo
 from studio.recipe import Recipe
+from studio.records import Job
 
 log = logging.getLogger(__name__)
 
@@ -29,14 +30,6 @@ class ModelState(enum.StrEnum):
     LOADING = "loading"
     READY = "ready"
     FAILED = "failed"
-
-
-class Pipeline(Protocol):
-    """What the worker needs from `studio.pipeline.ResidentPipeline` (tests substitute their own)."""
-
-    def load(self) -> float: ...
-
-    def generate(self, recipe: Recipe, on_step: object = None) -> object: ...
 
 
 def eta_seconds(step: int, total: int, elapsed_s: float) -> float | None:
@@ -58,6 +51,9 @@ class Worker:
         self.load_error: str | None = None
         self.load_s: float | None = None
         self.current_job: int | None = None
+        # Bumped after every progress report and every job end, so waiters in this process need not poll.
+        self.updates = threading.Condition()
+        self.update_count = 0
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="studio-worker", daemon=True)
@@ -74,6 +70,17 @@ class Worker:
     def wake(self) -> None:
         """A job was queued: look now instead of at the next poll."""
         self._wake.set()
+
+    def wait_for_update(self, seen: int, timeout: float) -> int:
+        """Block until `update_count` moves past `seen` (or the timeout); returns the current count."""
+        with self.updates:
+            self.updates.wait_for(lambda: self.update_count != seen, timeout)
+            return self.update_count
+
+    def _announce(self) -> None:
+        with self.updates:
+            self.update_count += 1
+            self.updates.notify_all()
 
     def _run(self) -> None:
         # 1. Load the model once; it stays resident for the life of the process.
@@ -103,8 +110,6 @@ class Worker:
 
     def run_job(self, job: Job) -> None:
         """Generate, encode and persist one claimed job, closing it whatever happens."""
-        from studio.pipeline import Canceled, GpuOutOfMemory
-
         self.current_job = job.id
         recipe = Recipe.from_dict(job.recipe)
         try:
@@ -121,23 +126,23 @@ class Worker:
             self._fail(job.id, f"{type(exc).__name__}: {exc}")
         finally:
             self.current_job = None
+            self._announce()
 
-    def _progress_reporter(self, job_id: int):  # type: ignore[no-untyped-def]
-        from studio.pipeline import Canceled, StepInfo
-
+    def _progress_reporter(self, job_id: int) -> Callable[[StepInfo], None]:
         def on_step(info: StepInfo) -> None:
             eta = eta_seconds(info.step, info.total, info.elapsed_s)
             with self.db.write() as session:
                 cancel = jobs.report_progress(
                     session=session, job_id=job_id, step=info.step, total=info.total, eta_s=eta
                 )
+            self._announce()
             if cancel:
                 raise Canceled(f"job {job_id} canceled at step {info.step}/{info.total}")
 
         return on_step
 
-    def _persist(self, job_id: int, recipe: Recipe, result: object) -> None:
-        frames = result.frames  # type: ignore[attr-defined]
+    def _persist(self, job_id: int, recipe: Recipe, result: GenerationResult) -> None:
+        frames = result.frames
         started = time.perf_counter()
         incoming = library.incoming_dir(self.media_dir)
         video_tmp, poster_tmp = incoming / f"job-{job_id}.mp4", incoming / f"job-{job_id}.jpg"
@@ -146,8 +151,8 @@ class Worker:
             media.write_poster(frames, poster_tmp)
             timings = {
                 "load_s": self.load_s or 0.0,
-                "denoise_s": result.denoise_s,  # type: ignore[attr-defined]
-                "decode_s": result.decode_s,  # type: ignore[attr-defined]
+                "denoise_s": result.denoise_s,
+                "decode_s": result.decode_s,
                 "encode_s": time.perf_counter() - started,
             }
             with self.db.write() as session:

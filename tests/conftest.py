@@ -11,7 +11,7 @@ import pytest
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from studio.db import Database  # noqa: E402
+from studio.db import Database
 
 
 @pytest.fixture

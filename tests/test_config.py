@@ -12,7 +12,11 @@ def test_defaults_are_the_embedded_setup(tmp_path: Path, monkeypatch: pytest.Mon
     monkeypatch.chdir(tmp_path)  # no .env here
     settings = load_settings([])
     assert (settings.model, settings.host, settings.port, settings.share, settings.auth) == (
-        "auto", "127.0.0.1", 7860, False, []
+        "auto",
+        "127.0.0.1",
+        7860,
+        False,
+        [],
     )
     assert settings.resolved_database_url == f"sqlite:///{(tmp_path / 'data' / 'studio.db').resolve()}"
     assert settings.media_dir == (tmp_path / "data" / "media").resolve()
@@ -38,8 +42,11 @@ def test_dotenv_is_read(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None
 
 @pytest.mark.parametrize(
     ("argv", "message"),
-    [(["--port", "70000"], "port"), (["--auth", "nopassword"], "must look like user:password"),
-     (["--device", "tpu"], "device")],
+    [
+        (["--port", "70000"], "port"),
+        (["--auth", "nopassword"], "must look like user:password"),
+        (["--device", "tpu"], "device"),
+    ],
 )
 def test_bad_settings_name_the_field(argv: list[str], message: str) -> None:
     with pytest.raises((ValidationError, SystemExit)) as caught:

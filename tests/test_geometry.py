@@ -77,7 +77,7 @@ def test_describe() -> None:
 
 def test_unknown_aspect_and_quality_name_the_allowed_values() -> None:
     preset = PRESETS["wan2.2-ti2v-5b"]
-    with pytest.raises(ValueError, match="aspect_ratio.*16:9"):
+    with pytest.raises(ValueError, match=r"aspect_ratio.*16:9"):
         geometry.size_for(preset, "2:1", "720p")
-    with pytest.raises(ValueError, match="quality.*720p"):
+    with pytest.raises(ValueError, match=r"quality.*720p"):
         geometry.size_for(preset, "16:9", "480p")

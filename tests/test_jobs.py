@@ -20,14 +20,6 @@ def _enqueue(db: Database, count: int) -> list[int]:
         return [jobs.enqueue(session=session, recipe=_recipe(f"p{i}", i)).id for i in range(count)]
 
 
-def test_sqlite_is_configured_for_concurrency(db: Database) -> None:
-    with db.engine.connect() as conn:
-        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
-        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
-        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 5000
-    assert db.integrity_ok()
-
-
 def test_upgrade_is_idempotent(db: Database) -> None:
     _enqueue(db, 1)
     db.upgrade()
@@ -122,7 +114,7 @@ def test_recover_interrupted_leaves_queued_alone_and_retry_requeues_same_recipe(
         assert jobs.get(session=session, job_id=second).status is JobStatus.QUEUED
         again = jobs.retry(session=session, job_id=first)
         assert again.retry_of == first and again.recipe == jobs.get(session=session, job_id=first).recipe
-        with pytest.raises(jobs.InvalidTransition, match="job_id: job .* is queued"):
+        with pytest.raises(jobs.InvalidTransition, match=r"job_id: job .* is queued"):
             jobs.retry(session=session, job_id=second)
 
 

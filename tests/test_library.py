@@ -23,7 +23,11 @@ def test_add_moves_files_into_id_named_places_with_the_row(db: Database, media_d
     video_file, poster_file = _incoming(media_dir, "job-1")
     with db.write() as session:
         video = library.add(
-            session=session, media_dir=media_dir, recipe=RECIPE, video_file=video_file, poster_file=poster_file,
+            session=session,
+            media_dir=media_dir,
+            recipe=RECIPE,
+            video_file=video_file,
+            poster_file=poster_file,
             timings={"denoise_s": 2.0, "bogus": 1.0},
         )
     assert video.path == f"videos/{video.id}.mp4" and video.poster_path == f"posters/{video.id}.jpg"
@@ -32,7 +36,11 @@ def test_add_moves_files_into_id_named_places_with_the_row(db: Database, media_d
     with db.read() as session:
         stored = library.get(session=session, video_id=video.id)
         assert (stored.prompt, stored.seed, stored.width, stored.num_frames, stored.denoise_s) == (
-            "a lighthouse", 3, RECIPE.width, RECIPE.num_frames, 2.0
+            "a lighthouse",
+            3,
+            RECIPE.width,
+            RECIPE.num_frames,
+            2.0,
         )
         assert stored.duration_s == pytest.approx(RECIPE.num_frames / RECIPE.fps)
 

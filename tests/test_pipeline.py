@@ -12,15 +12,8 @@ import pytest
 import torch
 from diffusers.pipelines.wan.pipeline_wan import WanPipeline
 
-from studio.pipeline import (
-    Canceled,
-    GenerationResult,
-    GpuOutOfMemory,
-    ResidentPipeline,
-    StepInfo,
-    component_dtypes,
-    detect_device,
-)
+from studio.generation import Canceled, GenerationResult, GpuOutOfMemory, StepInfo
+from studio.pipeline import ResidentPipeline, component_dtypes, detect_device
 from studio.presets import PRESETS, TINY_PRESETS
 from studio.recipe import Recipe, RecipeRequest, build_recipe
 from studio.tiny import ensure_tiny_model

@@ -32,8 +32,14 @@ def test_tiny_presets_mirror_the_real_layouts_at_preview_size(tiny: str, real: s
 
 @pytest.mark.parametrize(
     ("gpu_gb", "expected"),
-    [(None, "tiny-a14b"), (4.0, "tiny-a14b"), (8.0, "wan2.1-t2v-1.3b"), (24.0, "wan2.2-ti2v-5b"),
-     (80.0, "wan2.2-t2v-a14b"), (141.0, "wan2.2-t2v-a14b")],
+    [
+        (None, "tiny-a14b"),
+        (4.0, "tiny-a14b"),
+        (8.0, "wan2.1-t2v-1.3b"),
+        (24.0, "wan2.2-ti2v-5b"),
+        (80.0, "wan2.2-t2v-a14b"),
+        (141.0, "wan2.2-t2v-a14b"),
+    ],
 )
 def test_auto_picks_by_gpu_memory(gpu_gb: float | None, expected: str) -> None:
     assert presets.resolve("auto", gpu_memory_gb=gpu_gb).key == expected

@@ -15,7 +15,7 @@ import pytest
 
 from studio import media
 from studio.config import Settings
-from studio.pipeline import Canceled, GenerationResult, GpuOutOfMemory, StepInfo
+from studio.generation import Canceled, GenerationResult, GpuOutOfMemory, StepInfo
 from studio.presets import PRESETS
 from studio.recipe import Recipe, RecipeError, RecipeRequest
 from studio.records import JobStatus

@@ -6,7 +6,6 @@ Handlers never do GPU work: they validate, enqueue and then follow the job's row
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,7 +17,7 @@ from studio.records import JobStatus
 from studio.service import JobView, Studio
 from studio.worker import ModelState
 
-FOLLOW_POLL_S = 0.25  # how often a following handler re-reads its job row
+FOLLOW_TIMEOUT_S = 5.0  # longest a following handler waits for news of its job before it looks again
 RECENT_COUNT = 12
 
 # The order of the Generate inputs; the validator answers one gr.validate per input, in this order.
@@ -180,8 +179,7 @@ class CreatePage:
         }
         last = ""
         while not view.is_final:
-            time.sleep(FOLLOW_POLL_S)
-            view = self.studio.job(view.id)
+            view = self.studio.wait(view.id, since=view, timeout=FOLLOW_TIMEOUT_S)
             line = describe_job(view)
             if view.status is JobStatus.RUNNING and view.total_steps:
                 progress((view.step, view.total_steps), desc=line, unit="steps")
@@ -273,7 +271,9 @@ class CreatePage:
                     label="Result", autoplay=True, loop=True, interactive=False, elem_id="result-video"
                 )
                 self.status_box = gr.Textbox(label="Status", interactive=False, elem_id="job-status")
-                self.used_seed = gr.Number(label="Seed used", value=None, precision=0, interactive=False, elem_id="used-seed")
+                self.used_seed = gr.Number(
+                    label="Seed used", value=None, precision=0, interactive=False, elem_id="used-seed"
+                )
         self.recent_gallery = gr.Gallery(
             label="Recent videos", columns=6, height=240, fit_columns=False, elem_id="recent-strip"
         )

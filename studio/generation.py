@@ -1,0 +1,48 @@
+"""The contract between the worker and a pipeline: what one run reports, and how it stops. No torch here."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from studio.recipe import Recipe
+
+
+@dataclass(frozen=True)
+class StepInfo:
+    """Progress after one denoising step."""
+
+    step: int  # steps completed, 1..total
+    total: int
+    elapsed_s: float  # since the denoising loop started
+
+
+class Canceled(Exception):
+    """Raised by an `on_step` callback to stop a run; it propagates out of `generate` before the VAE decode."""
+
+
+class GpuOutOfMemory(RuntimeError):
+    """The GPU ran out of memory for this size; the pipeline is still loaded and usable."""
+
+
+@dataclass(frozen=True)
+class GenerationResult:
+    """Frames of one video and where the time went."""
+
+    frames: np.ndarray  # (F, H, W, 3) uint8
+    text_encode_s: float  # prompt encoding and setup, until the first transformer call
+    denoise_s: float  # until the last step finished
+    decode_s: float  # VAE decode and conversion to frames
+
+
+class Pipeline(Protocol):
+    """What the worker needs from `studio.pipeline.ResidentPipeline` (tests substitute their own)."""
+
+    def load(self) -> float: ...
+
+    def count_tokens(self, text: str) -> int: ...
+
+    def generate(self, recipe: Recipe, on_step: Callable[[StepInfo], None] | None = None) -> GenerationResult: ...

@@ -1,0 +1,38 @@
+import sqlite3
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+
+from studio.db import Database
+from studio.records import Base
+
+
+def test_migrations_build_exactly_the_models(db: Database) -> None:
+    with db.engine.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
+
+
+def test_sqlite_is_configured_for_concurrency(db: Database) -> None:
+    with db.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 5000
+    assert db.integrity_ok()
+
+
+def test_writes_take_the_lock_up_front_and_reads_do_not(db: Database) -> None:
+    # A write session holds the write lock from BEGIN: a second writer waits its turn instead of failing later.
+    other = sqlite3.connect(db.engine.url.database or "", isolation_level=None, timeout=0)
+    try:
+        with db.write() as session:
+            session.connection()  # BEGIN IMMEDIATE has run
+            assert other.execute("SELECT count(*) FROM jobs").fetchone() == (0,)  # readers still read (WAL)
+            with pytest.raises(sqlite3.OperationalError, match="locked"):
+                other.execute("BEGIN IMMEDIATE")
+        with db.read() as session:
+            session.connection()  # a reader's BEGIN is deferred: no lock taken
+            other.execute("BEGIN IMMEDIATE")
+            other.execute("ROLLBACK")
+    finally:
+        other.close()
