@@ -49,25 +49,26 @@ def main() -> None:
 
     # The bare side: diffusers as its docs show it, plus the same encoder.
     folder = ensure_tiny_model(preset, settings.models_dir)
-    pipe = WanPipeline.from_pretrained(folder, torch_dtype=torch.float32)
+    pipe = WanPipeline.from_pretrained(folder, dtype=torch.float32)
     pipe.scheduler = UniPCMultistepScheduler.from_config(pipe.scheduler.config, flow_shift=recipe.flow_shift)
     pipe.set_progress_bar_config(disable=True)
 
     def bare_run(index: int) -> float:
         started = time.perf_counter()
         kwargs = {"guidance_scale_2": recipe.guidance_2} if recipe.guidance_2 is not None else {}
-        frames = pipe(
-            prompt=recipe.prompt,
-            negative_prompt=recipe.negative_prompt,
-            height=recipe.height,
-            width=recipe.width,
-            num_frames=recipe.num_frames,
-            num_inference_steps=recipe.steps,
-            guidance_scale=recipe.guidance,
-            generator=torch.Generator("cpu").manual_seed(recipe.seed),
-            output_type="np",
-            **kwargs,
-        ).frames[0]
+        with torch.inference_mode():  # as the studio runs it, so only the studio's own work differs
+            frames = pipe(
+                prompt=recipe.prompt,
+                negative_prompt=recipe.negative_prompt,
+                height=recipe.height,
+                width=recipe.width,
+                num_frames=recipe.num_frames,
+                num_inference_steps=recipe.steps,
+                guidance_scale=recipe.guidance,
+                generator=torch.Generator("cpu").manual_seed(recipe.seed),
+                output_type="np",
+                **kwargs,
+            ).frames[0]
         media.write_mp4(frames, work / f"bare-{index}.mp4", fps=recipe.fps, recipe=recipe.to_dict())
         return time.perf_counter() - started
 

@@ -11,7 +11,10 @@ import pytest
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from studio.config import Settings
 from studio.db import Database
+from studio.service import Studio
+from tests.fakes import PRESET, FakePipeline
 
 
 @pytest.fixture
@@ -28,3 +31,17 @@ def media_dir(tmp_path: Path) -> Path:
     folder = tmp_path / "media"
     folder.mkdir()
     return folder
+
+
+@pytest.fixture
+def fake() -> FakePipeline:
+    return FakePipeline()
+
+
+@pytest.fixture
+def studio(tmp_path: Path, fake: FakePipeline) -> Iterator[Studio]:
+    """A real Studio (real SQLite, real media files) around the fake pipeline."""
+    instance = Studio(Settings(data_dir=tmp_path / "data"), preset=PRESET, pipeline=fake)
+    instance.start()
+    yield instance
+    instance.stop()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -14,18 +12,11 @@ from studio.db import Database
 from studio.presets import PRESETS
 from studio.recipe import RecipeRequest, build_recipe
 from studio.records import Job, JobStatus, Video
+from tests.helpers import wait_for
 from tests.server import StudioProcess
 
 pytestmark = pytest.mark.process
 MODEL = "tiny-1.3b"
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
 
 
 def status_of(db: Database, job_id: int) -> JobStatus:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -15,14 +13,7 @@ from studio.presets import PRESETS, TINY_PRESETS
 from studio.recipe import RecipeRequest
 from studio.records import JobStatus
 from studio.service import JobView, Studio
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float = 120.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.02)
+from tests.helpers import wait_final, wait_for
 
 
 @pytest.fixture(scope="module")
@@ -40,8 +31,7 @@ def real_studio(tmp_path: Path, models_dir: Path, preset_key: str) -> Studio:
 
 
 def final(studio: Studio, job_id: int) -> JobView:
-    wait_for(lambda: studio.job(job_id).is_final)
-    return studio.job(job_id)
+    return wait_final(studio, job_id, timeout=120)
 
 
 @pytest.mark.parametrize("preset_key", TINY_PRESETS)

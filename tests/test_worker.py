@@ -6,83 +6,19 @@ The real pipeline runs end to end in tests/test_studio_real.py.
 from __future__ import annotations
 
 import threading
-import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from studio import media
 from studio.config import Settings
-from studio.generation import Canceled, GenerationResult, GpuOutOfMemory, StepInfo
-from studio.presets import PRESETS
-from studio.recipe import Recipe, RecipeError, RecipeRequest
+from studio.generation import Canceled, GpuOutOfMemory
+from studio.recipe import RecipeError, RecipeRequest
 from studio.records import JobStatus
-from studio.service import JobView, Studio
+from studio.service import Studio
 from studio.worker import ModelState, eta_seconds
-
-PRESET = PRESETS["tiny-1.3b"]
-
-
-class FakePipeline:
-    """Frames from numpy; a test can hold a run at a step with `gate`, or make it fail with `fail_with`."""
-
-    def __init__(self) -> None:
-        self.ran: list[Recipe] = []
-        self.gate: threading.Event | None = None
-        self.at_step = threading.Event()
-        self.fail_with: Exception | None = None
-        self.load_error: Exception | None = None
-
-    def load(self) -> float:
-        if self.load_error:
-            raise self.load_error
-        return 0.01
-
-    def count_tokens(self, text: str) -> int:
-        return len(text.split())
-
-    def generate(self, recipe: Recipe, on_step: Callable[[StepInfo], None] | None = None) -> GenerationResult:
-        self.ran.append(recipe)
-        for step in range(1, recipe.steps + 1):
-            if self.fail_with is not None:
-                error, self.fail_with = self.fail_with, None
-                raise error
-            if on_step:
-                on_step(StepInfo(step, recipe.steps, 0.01 * step))
-            if self.gate is not None and step == 2:
-                self.at_step.set()
-                assert self.gate.wait(10)
-        frames = np.full((recipe.num_frames, recipe.height, recipe.width, 3), recipe.seed % 255, np.uint8)
-        return GenerationResult(frames=frames, text_encode_s=0.0, denoise_s=0.02, decode_s=0.01)
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.02)
-
-
-def wait_final(studio: Studio, job_id: int) -> JobView:
-    wait_for(lambda: studio.job(job_id).is_final)
-    return studio.job(job_id)
-
-
-@pytest.fixture
-def fake() -> FakePipeline:
-    return FakePipeline()
-
-
-@pytest.fixture
-def studio(tmp_path: Path, fake: FakePipeline) -> Iterator[Studio]:
-    """A real Studio (real SQLite, real media files) around the fake pipeline."""
-    instance = Studio(Settings(data_dir=tmp_path / "data"), preset=PRESET, pipeline=fake)
-    instance.start()
-    yield instance
-    instance.stop()
+from tests.fakes import PRESET, FakePipeline
+from tests.helpers import wait_final, wait_for
 
 
 def request(prompt: str = "a boat", seed: int = 1, steps: int = 3) -> RecipeRequest:

@@ -8,6 +8,7 @@ import gradio as gr
 
 from studio.service import Studio
 from studio.ui.create import CreatePage
+from studio.ui.queue import QueuePanel
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
 CSS_PATH = ASSETS / "studio.css"
@@ -21,4 +22,5 @@ def build_ui(studio: Studio) -> gr.Blocks:
         gr.Markdown("# Wan Studio", elem_id="studio-title")
         with gr.Tab("Create"):
             CreatePage(studio).build(demo)
+            QueuePanel(studio).build(demo)
     return demo

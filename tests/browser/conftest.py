@@ -44,9 +44,9 @@ def page(browser: Browser) -> Iterator[Page]:
     context.close()
 
 
-@pytest.fixture
-def studio_server(tmp_path: Path) -> Iterator[StudioProcess]:
-    """The real studio with the tiny two-expert preview model, on a free loopback port."""
-    server = StudioProcess(tmp_path / "data", "tiny-a14b").start()
+@pytest.fixture(scope="session")
+def studio_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StudioProcess]:
+    """The real studio with the tiny two-expert preview model, on a free loopback port, shared by the session."""
+    server = StudioProcess(tmp_path_factory.mktemp("browser") / "data", "tiny-a14b").start()
     yield server
     server.stop()

@@ -1,0 +1,65 @@
+"""`app.py` as a user starts it: bad settings stop it with the field named; gradio_client drives `generate`."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from gradio_client import Client
+
+from studio import media
+from tests.server import ROOT, StudioProcess
+
+pytestmark = pytest.mark.process
+
+
+def run_app(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(ROOT / "app.py"), *args], capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+def test_an_unknown_model_stops_the_studio_with_the_allowed_values(tmp_path: Path) -> None:
+    result = run_app("--model", "no-such-model", "--data-dir", str(tmp_path))
+    assert result.returncode == 2
+    assert "model: cannot use 'no-such-model'" in result.stderr and "tiny-a14b" in result.stderr
+    assert not (tmp_path / "studio.db").exists()  # nothing was created or touched
+
+
+def test_a_bad_flag_names_the_field(tmp_path: Path) -> None:
+    result = run_app("--port", "99999", "--data-dir", str(tmp_path))
+    assert result.returncode != 0 and "port" in result.stderr
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StudioProcess]:
+    process = StudioProcess(tmp_path_factory.mktemp("api") / "data", "tiny-ti2v-5b").start()
+    yield process
+    process.stop()
+
+
+def test_gradio_client_drives_generate(server: StudioProcess) -> None:
+    client = Client(server.url, verbose=False)
+    seed, video, status, recent = client.predict(
+        prompt="a lantern festival",
+        seed=123,
+        random_seed=False,
+        aspect_ratio="1:1",
+        duration_s=1.0,
+        steps=2,
+        api_name="/generate",
+    )
+    assert seed == 123 and status.startswith("Done: job") and status.endswith("seed 123")
+    info = media.probe(Path(video))
+    assert (info.width, info.height, info.num_frames, info.fps) == (128, 128, 25, 24)
+    assert media.read_recipe(Path(video))["seed"] == 123
+    assert len(recent) == 1
+
+
+def test_gradio_client_gets_the_validation_message(server: StudioProcess) -> None:
+    client = Client(server.url, verbose=False)
+    with pytest.raises(Exception, match="prompt: is empty; describe the video you want"):
+        client.predict(prompt="   ", api_name="/generate")

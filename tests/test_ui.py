@@ -1,0 +1,129 @@
+"""The UI's handlers called directly, on a real Studio with a fake pipeline (the browser tests drive the page)."""
+
+from __future__ import annotations
+
+import threading
+
+import gradio as gr
+import pytest
+
+from studio import jobs
+from studio.recipe import RecipeRequest
+from studio.records import JobStatus
+from studio.service import Studio
+from studio.ui import build_ui
+from studio.ui.create import INPUT_FIELDS, CreatePage, describe_job
+from studio.ui.queue import QueuePanel
+from tests.fakes import FakePipeline
+from tests.helpers import wait_final, wait_for
+
+GOOD = {
+    "prompt": "a kite over the sea",
+    "negative_prompt": "blurry",
+    "seed": 5,
+    "random_seed": False,
+    "aspect_ratio": "9:16",
+    "duration_s": 1.0,
+    "quality": "preview",
+    "steps": 3,
+    "guidance": 5.0,
+    "guidance_2": 3.0,
+    "flow_shift": 3.0,
+}
+
+
+@pytest.fixture
+def page(studio: Studio) -> CreatePage:
+    create = CreatePage(studio)
+    with gr.Blocks() as demo:
+        create.build(demo)
+    return create
+
+
+def flagged(results: list[dict[str, object]]) -> dict[str, object]:
+    return {name: r["message"] for name, r in zip(INPUT_FIELDS, results, strict=True) if not r["is_valid"]}
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "text"),
+    [
+        ({"prompt": "  "}, "prompt", "is empty"),
+        ({"seed": 2**32, "random_seed": False}, "seed", "0–4294967295"),
+        ({"duration_s": 9.0}, "duration_s", "0.31–5.06 s"),
+        ({"steps": 0}, "steps", "1–100"),
+        ({"guidance": 30}, "guidance", "0–20"),
+    ],
+)
+def test_a_bad_field_gets_its_message_on_its_own_control(
+    page: CreatePage, changes: dict[str, object], field: str, text: str
+) -> None:
+    result = flagged(page.validate(**{**GOOD, **changes}))
+    assert list(result) == [field] and text in str(result[field])
+
+
+def test_valid_input_flags_nothing_and_random_seed_ignores_the_seed_box(page: CreatePage) -> None:
+    assert flagged(page.validate(**GOOD)) == {}
+    assert flagged(page.validate(**{**GOOD, "seed": -99, "random_seed": True})) == {}
+
+
+def test_summary_shows_the_resolved_size_before_generate(page: CreatePage) -> None:
+    assert page.summarize("9:16", "preview", 3.0) == "96×160 · 49 frames · 16 fps · 3.1 s"
+    assert page.summarize("16:9", "preview", 5.0) == "160×96 · 81 frames · 16 fps · 5.1 s"
+
+
+def test_long_prompts_get_a_note_that_they_will_be_cut(page: CreatePage, studio: Studio) -> None:
+    wait_for(lambda: studio.count_tokens("x") is not None, what="the model to load")
+    assert page.token_note("short prompt") == ""
+    note = page.token_note("word " * 600)
+    assert "600 tokens" in note and "first 512" in note
+
+
+def test_generate_queues_follows_and_ends_with_the_video(page: CreatePage, studio: Studio) -> None:
+    updates = list(page.generate(**GOOD))
+    first, last = updates[0], updates[-1]
+    job_id = first[page.job_state]
+    assert first[page.used_seed] == 5 and first[page.status_box].startswith(("Queued", "Running"))
+    assert last[page.status_box] == f"Done: job {job_id}, seed 5"
+    view = studio.job(job_id)
+    assert last[page.result_video] == str(studio.video_file(view.video))
+    assert last[page.recent_gallery][0][0] == last[page.result_video]
+
+
+def test_generate_refuses_bad_input_without_queueing(page: CreatePage, studio: Studio) -> None:
+    with pytest.raises(gr.Error, match="prompt: is empty"):
+        next(page.generate(**{**GOOD, "prompt": ""}))
+    assert studio.list_jobs() == []
+
+
+def test_cancel_from_the_page(page: CreatePage, studio: Studio, fake: FakePipeline) -> None:
+    assert page.cancel(None) == "Nothing to cancel."
+    fake.gate = threading.Event()
+    view = studio.submit(RecipeRequest(prompt="x", steps=5, duration_s=0.5))
+    assert fake.at_step.wait(10)
+    assert page.cancel(view.id) == f"Canceling job {view.id} at its next step…"
+    fake.gate.set()
+    assert describe_job(wait_final(studio, view.id)) == f"Canceled: job {view.id}"
+
+
+def test_queue_panel_retries_an_interrupted_job(studio: Studio) -> None:
+    recipe = studio.submit(RecipeRequest(prompt="before", seed=9, duration_s=0.5, steps=2)).recipe
+    wait_final(studio, 1)
+    with studio.db.write() as session:  # as a crash leaves it: claimed, never finished
+        job = jobs.enqueue(session=session, recipe=recipe)
+        jobs.transition(job, JobStatus.RUNNING)
+        session.flush()
+        jobs.recover_interrupted(session=session)
+    panel = QueuePanel(studio)
+    rows = panel.rows()
+    assert [row[:2] for row in rows] == [[job.id, "interrupted"], [1, "succeeded"]]
+    message, _ = panel.retry(job.id)
+    assert message == f"Job {job.id} queued again as job {job.id + 1} (seed 9)."
+    assert wait_final(studio, job.id + 1).status is JobStatus.SUCCEEDED
+    assert panel.retry(1)[0].startswith("job_id: job 1 is succeeded")
+    assert panel.retry(None)[0] == "Select a job in the table first."
+
+
+def test_the_whole_ui_builds_and_exposes_generate(studio: Studio) -> None:
+    demo = build_ui(studio)
+    names = {dep.api_name for dep in demo.fns.values() if dep.api_name}
+    assert {"generate", "cancel", "retry"} <= names
