@@ -268,7 +268,7 @@ class CreatePage:
                     self.cancel_btn = gr.Button("Cancel", variant="stop")
             with gr.Column(scale=1):
                 self.result_video = gr.Video(
-                    label="Result", autoplay=True, loop=True, interactive=False, elem_id="result-video"
+                    label="Result", autoplay=True, loop=True, interactive=False, height=420, elem_id="result-video"
                 )
                 self.status_box = gr.Textbox(label="Status", interactive=False, elem_id="job-status")
                 self.used_seed = gr.Number(
@@ -301,6 +301,7 @@ class CreatePage:
             inputs=inputs,
             outputs=[self.job_state, self.used_seed, self.result_video, self.status_box, self.recent_gallery],
             validator=self.validate,
+            show_progress_on=[self.result_video],  # the status line and the seed stay readable
             api_name="generate",
             concurrency_limit=None,  # following a job is cheap polling; the worker serializes the GPU work
         )

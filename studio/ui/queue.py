@@ -79,7 +79,7 @@ class QueuePanel:
                 headers=COLUMNS, value=self.rows, interactive=False, elem_id="jobs-table", wrap=True
             )
             with gr.Row():
-                self.selected_box = gr.Number(label="Selected job", precision=0, interactive=False)
+                self.selected_box = gr.Number(label="Selected job", value=None, precision=0, interactive=False)
                 self.retry_btn = gr.Button("Retry job")
                 self.cancel_job_btn = gr.Button("Cancel job")
             self.queue_message = gr.Markdown("", elem_id="queue-message")
