@@ -50,7 +50,6 @@ class Worker:
         self.state = ModelState.LOADING
         self.load_error: str | None = None
         self.load_s: float | None = None
-        self.current_job: int | None = None
         # Bumped after every progress report and every job end, so waiters in this process need not poll.
         self.updates = threading.Condition()
         self.update_count = 0
@@ -110,7 +109,6 @@ class Worker:
 
     def run_job(self, job: Job) -> None:
         """Generate, encode and persist one claimed job, closing it whatever happens."""
-        self.current_job = job.id
         recipe = Recipe.from_dict(job.recipe)
         try:
             result = self.pipeline.generate(recipe, on_step=self._progress_reporter(job.id))
@@ -125,7 +123,6 @@ class Worker:
             log.exception("job %s failed", job.id)
             self._fail(job.id, f"{type(exc).__name__}: {exc}")
         finally:
-            self.current_job = None
             self._announce()
 
     def _progress_reporter(self, job_id: int) -> Callable[[StepInfo], None]:

@@ -40,6 +40,11 @@ def page(studio: Studio) -> CreatePage:
     return create
 
 
+def ordered(values: dict[str, object]) -> list[object]:
+    """Values in the order of the Generate inputs, as Gradio passes them to the validator."""
+    return [values[name] for name in INPUT_FIELDS]
+
+
 def flagged(results: list[dict[str, object]]) -> dict[str, object]:
     return {name: r["message"] for name, r in zip(INPUT_FIELDS, results, strict=True) if not r["is_valid"]}
 
@@ -57,13 +62,13 @@ def flagged(results: list[dict[str, object]]) -> dict[str, object]:
 def test_a_bad_field_gets_its_message_on_its_own_control(
     page: CreatePage, changes: dict[str, object], field: str, text: str
 ) -> None:
-    result = flagged(page.validate(**{**GOOD, **changes}))
+    result = flagged(page.validate(*ordered({**GOOD, **changes})))
     assert list(result) == [field] and text in str(result[field])
 
 
 def test_valid_input_flags_nothing_and_random_seed_ignores_the_seed_box(page: CreatePage) -> None:
-    assert flagged(page.validate(**GOOD)) == {}
-    assert flagged(page.validate(**{**GOOD, "seed": -99, "random_seed": True})) == {}
+    assert flagged(page.validate(*ordered(GOOD))) == {}
+    assert flagged(page.validate(*ordered({**GOOD, "seed": -99, "random_seed": True}))) == {}
 
 
 def test_summary_shows_the_resolved_size_before_generate(page: CreatePage) -> None:
@@ -82,7 +87,7 @@ def test_generate_queues_follows_and_ends_with_the_video(page: CreatePage, studi
     updates = list(page.generate(**GOOD))
     first, last = updates[0], updates[-1]
     job_id = first[page.job_state]
-    assert first[page.used_seed] == 5 and first[page.status_box].startswith(("Queued", "Running"))
+    assert first[page.used_seed] == 5 and first[page.status_box].startswith(("Queued", "Running", "Step"))
     assert last[page.status_box] == f"Done: job {job_id}, seed 5"
     view = studio.job(job_id)
     assert last[page.result_video] == str(studio.video_file(view.video))

@@ -93,25 +93,11 @@ class CreatePage:
             flow_shift=flow_shift,
         )
 
-    def validate(
-        self,
-        prompt: str,
-        negative_prompt: str,
-        seed: float | None,
-        random_seed: bool,
-        aspect_ratio: str,
-        duration_s: float,
-        quality: str,
-        steps: float,
-        guidance: float,
-        guidance_2: float | None,
-        flow_shift: float,
-    ) -> list[dict[str, Any]]:
+    def validate(self, *values: Any) -> list[dict[str, Any]]:
         """Runs before Generate: a bad field gets its message on its own control, and nothing is queued."""
-        values = (prompt, negative_prompt, seed, random_seed, aspect_ratio, duration_s, quality, steps, guidance)
         bad_field, message = None, ""
         try:
-            build_recipe(self._request(*values, guidance_2, flow_shift), self.preset, seed_source=lambda: 0)
+            build_recipe(self._request(*values), self.preset, seed_source=lambda: 0)
         except RecipeError as exc:
             bad_field, message = exc.field, exc.message  # the control is labelled; the client adds the name
         return [gr.validate(name != bad_field, message if name == bad_field else "") for name in INPUT_FIELDS]
@@ -166,9 +152,21 @@ class CreatePage:
         progress: gr.Progress = gr.Progress(),
     ) -> Iterator[dict[Any, Any]]:
         """Queue a job, then follow it until it ends; the last update carries the video and the seed used."""
-        values = (prompt, negative_prompt, seed, random_seed, aspect_ratio, duration_s, quality, steps, guidance)
+        request = self._request(
+            prompt,
+            negative_prompt,
+            seed,
+            random_seed,
+            aspect_ratio,
+            duration_s,
+            quality,
+            steps,
+            guidance,
+            guidance_2,
+            flow_shift,
+        )
         try:
-            view = self.studio.submit(self._request(*values, guidance_2, flow_shift))
+            view = self.studio.submit(request)
         except RecipeError as exc:
             raise gr.Error(str(exc)) from exc
         yield {
