@@ -1,15 +1,16 @@
-"""Wan Studio entry point (also the Hugging Face Spaces entry): Settings → Studio → UI → launch."""
+"""Wan Studio entry point (also the Hugging Face Spaces entry): Settings → Studio → API + UI → serve."""
 
 from __future__ import annotations
 
 import logging
 import os
 import sys
+import threading
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
-from studio import presets
-from studio.config import Settings, load_settings
+from studio import presets  # noqa: E402
+from studio.config import Settings, load_settings  # noqa: E402
 
 log = logging.getLogger("studio")
 
@@ -24,36 +25,59 @@ def resolve_preset(settings: Settings) -> presets.Preset:
     return presets.resolve(settings.model, gpu_memory_gb=gpu_memory_gb)
 
 
+def check_sharing(settings: Settings) -> str | None:
+    """Why the settings must not start (a public link without a login), or None."""
+    if settings.share and not settings.auth and not settings.share_without_auth:
+        return "share: a public link needs --auth user:password (or, knowingly, --share-without-auth)"
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for noisy in ("alembic", "httpx"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     settings = load_settings(sys.argv[1:] if argv is None else argv)
+    problem = check_sharing(settings)
     try:
         preset = resolve_preset(settings)
     except presets.UnknownModelError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        problem = str(exc)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
         return 2
 
+    import gradio as gr
+    import uvicorn
+
+    from studio.api import create_app
     from studio.service import Studio
     from studio.ui import CSS_PATH, build_ui
 
     log.info("model %s (%s), data in %s", preset.key, preset.label, settings.data_dir.resolve())
     studio = Studio(settings, preset=preset)
     studio.start()
-    demo = build_ui(studio)
+    # 1. API routes first: routes added after the UI is mounted at "/" would be shadowed by it.
+    app = create_app(studio)
+    # 2. The UI at "/".
+    demo = build_ui(studio).queue(default_concurrency_limit=8)
+    app = gr.mount_gradio_app(
+        app,
+        demo,
+        path="/",
+        auth=settings.auth_pairs or None,
+        allowed_paths=[str(settings.media_dir)],
+        ssr_mode=False,  # Gradio 6.27–6.31: auth bypass with SSR on
+        css_paths=[CSS_PATH],
+        show_error=True,
+    )
+    if settings.share:
+        from studio.sharing import open_public_link
+
+        threading.Thread(target=open_public_link, args=(settings.host, settings.port), daemon=True).start()
     try:
-        demo.queue(default_concurrency_limit=8).launch(
-            server_name=settings.host,
-            server_port=settings.port,
-            share=settings.share,
-            auth=settings.auth_pairs or None,
-            allowed_paths=[str(settings.media_dir)],
-            ssr_mode=False,  # Gradio 6.27–6.31: auth bypass with SSR on
-            css_paths=[CSS_PATH],
-            show_error=True,
-        )
+        uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
     finally:
+        app.state.callbacks.stop()
         studio.stop()
     return 0
 

@@ -27,14 +27,20 @@ class Settings(BaseSettings):
     data_dir: Path = Field(Path("data"), description="Database, media and tiny models live here")
     database_url: str | None = Field(None, description="SQLAlchemy URL; default sqlite:///<data-dir>/studio.db")
     device: Literal["auto", "cuda", "cpu"] = Field("auto", description="Where the pipeline runs")
-    share: bool = Field(False, description="Also open a Gradio public link (use with --auth)")
+    share: bool = Field(False, description="Also open a Gradio public link (needs --auth)")
+    share_without_auth: bool = Field(False, description="Allow --share without --auth: anyone with the link can use it")
     auth: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="user:password for the UI; repeat the flag for several users"
     )
 
-    @field_validator("auth", mode="before")
+    api_tokens: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Bearer tokens for the REST API and media routes; repeat the flag"
+    )
+    max_queued: int = Field(100, ge=1, le=100_000, description="Queue cap: submissions beyond it get HTTP 429")
+
+    @field_validator("auth", "api_tokens", mode="before")
     @classmethod
-    def _split_auth(cls, value: object) -> object:
+    def _split_list(cls, value: object) -> object:
         # STUDIO_AUTH="alice:pw1,bob:pw2" in the environment; a list from the CLI.
         if isinstance(value, str):
             return [item.strip() for item in value.split(",") if item.strip()]
@@ -60,6 +66,14 @@ class Settings(BaseSettings):
     @property
     def models_dir(self) -> Path:
         return (self.data_dir / "models").resolve()
+
+    @field_validator("api_tokens")
+    @classmethod
+    def _check_tokens(cls, value: list[str]) -> list[str]:
+        for token in value:
+            if len(token) < 16:
+                raise ValueError("api_tokens: each token must be at least 16 characters")
+        return value
 
     @property
     def auth_pairs(self) -> list[tuple[str, str]]:

@@ -17,6 +17,7 @@ _ALLOWED: dict[JobStatus, set[JobStatus]] = {
     JobStatus.RUNNING: {JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELED, JobStatus.INTERRUPTED},
 }
 RETRYABLE = (JobStatus.FAILED, JobStatus.INTERRUPTED, JobStatus.CANCELED)
+OUT_OF_MEMORY = "out_of_memory"
 
 
 class InvalidTransition(RuntimeError):
@@ -39,7 +40,7 @@ def transition(job: Job, to: JobStatus) -> None:
         job.eta_s = None
 
 
-def enqueue(*, session: Session, recipe: Recipe, retry_of: int | None = None) -> Job:
+def enqueue(*, session: Session, recipe: Recipe, retry_of: int | None = None, callback_url: str | None = None) -> Job:
     """Persist a new queued job for a validated recipe."""
     job = Job(
         status=JobStatus.QUEUED,
@@ -49,6 +50,7 @@ def enqueue(*, session: Session, recipe: Recipe, retry_of: int | None = None) ->
         recipe=recipe.to_dict(),
         total_steps=recipe.steps,
         retry_of=retry_of,
+        callback_url=callback_url,
     )
     session.add(job)
     session.flush()
@@ -56,7 +58,7 @@ def enqueue(*, session: Session, recipe: Recipe, retry_of: int | None = None) ->
 
 
 def get(*, session: Session, job_id: int) -> Job:
-    job = session.get(Job, job_id)
+    job = session.get(Job, job_id) if 0 < job_id < 2**63 else None  # larger ids overflow the driver
     if job is None:
         raise JobNotFound(f"job_id: no job {job_id}")
     return job
@@ -113,10 +115,11 @@ def finish(*, session: Session, job_id: int, timings: dict[str, float]) -> Job:
     return job
 
 
-def fail(*, session: Session, job_id: int, error: str) -> Job:
+def fail(*, session: Session, job_id: int, error: str, kind: str = "error") -> Job:
+    """Close a running job as failed; `kind` tells an out-of-memory error from the rest."""
     job = get(session=session, job_id=job_id)
     transition(job, JobStatus.FAILED)
-    job.error = error
+    job.error, job.error_kind = error, kind
     session.flush()
     return job
 
@@ -135,6 +138,7 @@ def recover_interrupted(*, session: Session) -> list[int]:
     for job in running:
         transition(job, JobStatus.INTERRUPTED)
         job.error = "the studio stopped while this job was running; retry it to run it again"
+        job.error_kind = "interrupted"
     session.flush()
     return [job.id for job in running]
 
@@ -145,7 +149,23 @@ def retry(*, session: Session, job_id: int) -> Job:
     if old.status not in RETRYABLE:
         allowed = ", ".join(s.value for s in RETRYABLE)
         raise InvalidTransition(f"job_id: job {job_id} is {old.status.value}; only {allowed} jobs can be retried")
-    return enqueue(session=session, recipe=Recipe.from_dict(old.recipe), retry_of=old.id)
+    return enqueue(session=session, recipe=Recipe.from_dict(old.recipe), retry_of=old.id, callback_url=old.callback_url)
+
+
+def typical_run_seconds(*, session: Session, recent: int = 20) -> float | None:
+    """Median run time of the last `recent` succeeded jobs, or None before any."""
+    rows = session.execute(
+        select(Job.started_at, Job.finished_at)
+        .where(Job.status == JobStatus.SUCCEEDED)
+        .order_by(Job.id.desc())
+        .limit(recent)
+    ).all()
+    spans = sorted((end - start).total_seconds() for start, end in rows if start and end)
+    return spans[len(spans) // 2] if spans else None
+
+
+def queued_count(*, session: Session) -> int:
+    return int(session.scalar(select(func.count()).where(Job.status == JobStatus.QUEUED)) or 0)
 
 
 def queue_position(*, session: Session, job: Job) -> int | None:

@@ -7,6 +7,7 @@ preset, snaps it to what the model can make and resolves a random seed, giving a
 from __future__ import annotations
 
 import secrets
+import unicodedata
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
 from typing import Any
@@ -93,6 +94,11 @@ def _check_range(field: str, value: float, low: float, high: float, unit: str = 
 def _check_text(field: str, text: str) -> None:
     if len(text) > MAX_PROMPT_CHARS:
         raise RecipeError(field, f"{len(text)} characters is over the limit of {MAX_PROMPT_CHARS}")
+    bad = next((c for c in text if unicodedata.category(c) == "Cc" and c not in "\n\r\t"), None)
+    if bad is not None:
+        raise RecipeError(
+            field, f"contains the control character U+{ord(bad):04X}; only text, tabs and newlines are allowed"
+        )
 
 
 def build_recipe(request: RecipeRequest, preset: Preset, *, seed_source: Callable[[], int] = random_seed) -> Recipe:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy.orm import Session
@@ -13,6 +15,7 @@ from studio import jobs, library
 from studio.config import Settings
 from studio.db import Database
 from studio.generation import Pipeline
+from studio.metrics import Metrics
 from studio.presets import Preset
 from studio.recipe import Recipe, RecipeRequest, build_recipe
 from studio.records import Job, JobStatus, Video
@@ -33,12 +36,26 @@ class JobView:
     progress: float
     eta_s: float | None
     error: str | None
+    error_kind: str | None
     queue_position: int | None
     video: Video | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    timings: dict[str, float | None]
+    callback_url: str | None
 
     @property
     def is_final(self) -> bool:
         return self.status.is_final
+
+
+class QueueFull(RuntimeError):
+    """The queue holds `max_queued` jobs already; try again after `retry_after_s`."""
+
+    def __init__(self, queued: int, retry_after_s: int) -> None:
+        super().__init__(f"the queue is full ({queued} jobs waiting); try again in {retry_after_s} s")
+        self.retry_after_s = retry_after_s
 
 
 class Studio:
@@ -55,7 +72,11 @@ class Studio:
             device = None if settings.device == "auto" else settings.device
             pipeline = ResidentPipeline(preset, models_dir=settings.models_dir, device=device)
         self.pipeline = pipeline
-        self.worker = Worker(db=self.db, pipeline=pipeline, media_dir=self.media_dir)
+        self.metrics = Metrics(self.job_counts)
+        self.job_end_listeners: list[Callable[[int], None]] = []  # e.g. the REST API's callbacks
+        self.worker = Worker(
+            db=self.db, pipeline=pipeline, media_dir=self.media_dir, metrics=self.metrics, on_job_end=self._job_ended
+        )
         self.interrupted_at_start: list[int] = []
 
     def start(self) -> None:
@@ -94,13 +115,38 @@ class Studio:
 
     # -- jobs ----------------------------------------------------------------------------------
 
-    def submit(self, request: RecipeRequest) -> JobView:
-        """Validate, persist and queue a job; returns at once. Raises RecipeError for bad input."""
+    def submit(self, request: RecipeRequest, *, callback_url: str | None = None) -> JobView:
+        """Validate, persist and queue a job; returns at once.
+
+        Raises:
+            RecipeError: bad input, naming the field and the allowed range.
+            QueueFull: `max_queued` jobs are already waiting.
+        """
         recipe = build_recipe(request, self.preset)
-        with self.db.write() as session:
-            job = jobs.enqueue(session=session, recipe=recipe)
+        with self.db.write() as session:  # the count and the insert are one transaction: the cap holds under load
+            queued = jobs.queued_count(session=session)
+            if queued >= self.settings.max_queued:
+                raise QueueFull(queued, self._retry_after())
+            job = jobs.enqueue(session=session, recipe=recipe, callback_url=callback_url)
         self.worker.wake()
         return self.job(job.id)
+
+    def job_counts(self) -> dict[JobStatus, int]:
+        with self.db.read() as session:
+            return jobs.count_by_status(session=session)
+
+    def _retry_after(self) -> int:
+        """Seconds until a queue slot is likely free: one typical recent job (10 s before any has run)."""
+        with self.db.read() as session:
+            typical = jobs.typical_run_seconds(session=session)
+        return max(1, round(typical)) if typical is not None else 10
+
+    def _job_ended(self, job_id: int) -> None:
+        for listener in self.job_end_listeners:
+            try:
+                listener(job_id)
+            except Exception:
+                log.exception("job-end listener failed for job %s", job_id)
 
     def cancel(self, job_id: int) -> JobView:
         with self.db.write() as session:
@@ -149,8 +195,14 @@ class Studio:
             progress=job.progress,
             eta_s=job.eta_s,
             error=job.error,
+            error_kind=job.error_kind,
             queue_position=jobs.queue_position(session=session, job=job),
             video=library.for_job(session=session, job_id=job.id) if job.status is JobStatus.SUCCEEDED else None,
+            created_at=job.created_at,
+            started_at=job.started_at,
+            finished_at=job.finished_at,
+            timings={name: getattr(job, name) for name in ("load_s", "denoise_s", "decode_s", "encode_s")},
+            callback_url=job.callback_url,
         )
 
     # -- videos --------------------------------------------------------------------------------

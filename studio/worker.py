@@ -18,6 +18,7 @@ from pathlib import Path
 from studio import jobs, library, media
 from studio.db import Database
 from studio.generation import Canceled, GenerationResult, GpuOutOfMemory, Pipeline, StepInfo
+from studio.metrics import Metrics
 from studio.recipe import Recipe
 from studio.records import Job
 
@@ -42,10 +43,20 @@ def eta_seconds(step: int, total: int, elapsed_s: float) -> float | None:
 class Worker:
     """Runs queued jobs one at a time on a resident pipeline, in a background thread."""
 
-    def __init__(self, *, db: Database, pipeline: Pipeline, media_dir: Path) -> None:
+    def __init__(
+        self,
+        *,
+        db: Database,
+        pipeline: Pipeline,
+        media_dir: Path,
+        metrics: Metrics | None = None,
+        on_job_end: Callable[[int], None] | None = None,
+    ) -> None:
         self.db = db
         self.pipeline = pipeline
         self.media_dir = media_dir
+        self.metrics = metrics
+        self.on_job_end = on_job_end  # called in the worker thread after a job closes: keep it quick
         self.name = f"{socket.gethostname()}:{os.getpid()}"
         self.state = ModelState.LOADING
         self.load_error: str | None = None
@@ -85,6 +96,8 @@ class Worker:
         # 1. Load the model once; it stays resident for the life of the process.
         try:
             self.load_s = self.pipeline.load()
+            if self.metrics:
+                self.metrics.model_load_seconds.set(self.load_s)
             self.state = ModelState.READY
             log.info("model ready in %.1f s", self.load_s)
         except Exception as exc:
@@ -110,23 +123,34 @@ class Worker:
     def run_job(self, job: Job) -> None:
         """Generate, encode and persist one claimed job, closing it whatever happens."""
         recipe = Recipe.from_dict(job.recipe)
+        started = time.perf_counter()
         try:
-            result = self.pipeline.generate(recipe, on_step=self._progress_reporter(job.id))
+            result = self.pipeline.generate(recipe, on_step=self._progress_reporter(job.id, recipe))
             self._persist(job.id, recipe, result)
+            if self.metrics:
+                self.metrics.observe_job(recipe, time.perf_counter() - started)
         except Canceled:
             with self.db.write() as session:
                 jobs.mark_canceled(session=session, job_id=job.id)
             log.info("job %s canceled", job.id)
         except GpuOutOfMemory as exc:
-            self._fail(job.id, str(exc))
+            self._fail(job.id, str(exc), jobs.OUT_OF_MEMORY)
         except Exception as exc:
             log.exception("job %s failed", job.id)
-            self._fail(job.id, f"{type(exc).__name__}: {exc}")
+            self._fail(job.id, f"{type(exc).__name__}: {exc}", "error")
         finally:
             self._announce()
+            if self.on_job_end:
+                self.on_job_end(job.id)
 
-    def _progress_reporter(self, job_id: int) -> Callable[[StepInfo], None]:
+    def _progress_reporter(self, job_id: int, recipe: Recipe) -> Callable[[StepInfo], None]:
+        last_elapsed = 0.0
+
         def on_step(info: StepInfo) -> None:
+            nonlocal last_elapsed
+            if self.metrics:
+                self.metrics.observe_step(recipe, info.elapsed_s - last_elapsed)
+            last_elapsed = info.elapsed_s
             eta = eta_seconds(info.step, info.total, info.elapsed_s)
             with self.db.write() as session:
                 cancel = jobs.report_progress(
@@ -167,6 +191,8 @@ class Worker:
             video_tmp.unlink(missing_ok=True)
             poster_tmp.unlink(missing_ok=True)
 
-    def _fail(self, job_id: int, error: str) -> None:
+    def _fail(self, job_id: int, error: str, kind: str) -> None:
+        if self.metrics:
+            self.metrics.count_error(kind)
         with self.db.write() as session:
-            jobs.fail(session=session, job_id=job_id, error=error)
+            jobs.fail(session=session, job_id=job_id, error=error, kind=kind)

@@ -44,6 +44,8 @@ def test_explicit_size() -> None:
         (RecipeRequest(prompt="   "), "prompt", "1–4000 characters"),
         (RecipeRequest(prompt="x" * 4001), "prompt", "4000"),
         (RecipeRequest(prompt="x", negative_prompt="n" * 5000), "negative_prompt", "4000"),
+        (RecipeRequest(prompt="a\x00b"), "prompt", "control character U+0000"),
+        (RecipeRequest(prompt="x", negative_prompt="\x1b[31m"), "negative_prompt", "U+001B"),
         (RecipeRequest(prompt="x", seed=-2), "seed", "0–4294967295"),
         (RecipeRequest(prompt="x", seed=MAX_SEED + 1), "seed", "0–4294967295"),
         (RecipeRequest(prompt="x", duration_s=30), "duration_s", "0.31–5.06 s"),

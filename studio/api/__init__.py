@@ -1,0 +1,149 @@
+"""The REST API: a FastAPI app that the Gradio UI is mounted into (API routes first, UI at "/")."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import Depends, FastAPI, HTTPException, Request, status
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
+from pydantic import BaseModel
+
+from studio import __version__
+from studio.api import jobs as jobs_routes
+from studio.api import system, videos
+from studio.api.schemas import GenerateIn, JobCreate, JobOut
+from studio.api.security import require_auth
+from studio.callbacks import CallbackSender
+from studio.jobs import InvalidTransition, JobNotFound
+from studio.library import VideoNotFound
+from studio.recipe import RecipeError
+from studio.service import QueueFull, Studio
+
+SWAGGER_ASSETS = Path(__file__).resolve().parents[2] / "assets" / "swagger"
+
+
+def create_app(studio: Studio) -> FastAPI:
+    """The API for a started Studio; `app.state.studio` is how routes reach it."""
+    app = FastAPI(
+        title="Wan Studio API",
+        version=__version__,
+        description="Text-to-video jobs on Wan models: submit, follow, download. See the README.",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
+    app.state.studio = studio
+    _add_error_handlers(app)
+    _add_docs(app)
+    _add_callbacks(app, studio)
+    for router in (jobs_routes.router, videos.router):
+        app.include_router(router, dependencies=[Depends(require_auth)])
+    app.include_router(system.protected)
+    app.include_router(system.open_router)
+    return app
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(RecipeError)
+    async def bad_recipe(_request: Request, exc: RecipeError) -> JSONResponse:
+        detail = [{"loc": ["body", exc.field], "msg": str(exc), "type": "value_error"}]
+        return JSONResponse({"detail": detail}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
+
+    @app.exception_handler(QueueFull)
+    async def queue_full(_request: Request, exc: QueueFull) -> JSONResponse:
+        return JSONResponse(
+            {"detail": str(exc)},
+            status_code=status.HTTP_429_TOO_MANY_REQUESTS,
+            headers={"Retry-After": str(exc.retry_after_s)},
+        )
+
+    @app.exception_handler(JobNotFound)
+    @app.exception_handler(VideoNotFound)
+    async def not_found(_request: Request, exc: LookupError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=status.HTTP_404_NOT_FOUND)
+
+    @app.exception_handler(InvalidTransition)
+    async def conflict(_request: Request, exc: InvalidTransition) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=status.HTTP_409_CONFLICT)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        # FastAPI's shape, with messages that start with the field name like every other 422 here.
+        detail = [
+            {**{k: v for k, v in error.items() if k in ("loc", "type", "ctx")}, "msg": _field_message(error)}
+            for error in exc.errors()
+        ]
+        return JSONResponse({"detail": detail}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
+
+
+def _first(metadata: list[Any], names: tuple[str, ...]) -> Any:
+    return next((getattr(m, name) for m in metadata for name in names if hasattr(m, name)), None)
+
+
+def _allowed_ranges(*models: type[BaseModel]) -> dict[str, str]:
+    """Field name → "low–high" from the bounds declared on the API's body models."""
+    ranges: dict[str, str] = {}
+    for model in models:
+        for name, field in model.model_fields.items():
+            low = next(
+                (getattr(m, a) for m in field.metadata for a in ("ge", "gt", "min_length") if hasattr(m, a)), None
+            )
+            high = next(
+                (getattr(m, a) for m in field.metadata for a in ("le", "lt", "max_length") if hasattr(m, a)), None
+            )
+            if low is not None and high is not None:
+                unit = " characters" if any(hasattr(m, "max_length") for m in field.metadata) else ""
+                ranges[name] = f"{low}–{high}{unit}"
+    return ranges
+
+
+ALLOWED = _allowed_ranges(JobCreate, GenerateIn)
+
+
+def _field_message(error: dict[str, Any]) -> str:
+    """E.g. "seed: Input should be less than or equal to 4294967295 (allowed: -1–4294967295)"."""
+    loc = [str(part) for part in error.get("loc", ()) if part not in ("body", "query", "path")]
+    field = loc[-1] if loc else "body"
+    allowed = f" (allowed: {ALLOWED[field]})" if field in ALLOWED else ""
+    return f"{'.'.join(loc) or 'body'}: {error.get('msg')}{allowed}"
+
+
+def _add_docs(app: FastAPI) -> None:
+    """OpenAPI and Swagger UI served from this machine (no CDN), behind the same auth as the API."""
+    assets = {"swagger-ui-bundle.js": "text/javascript", "swagger-ui.css": "text/css"}
+
+    @app.get("/api/static/swagger/{name}", include_in_schema=False, dependencies=[Depends(require_auth)])
+    def swagger_asset(name: str) -> FileResponse:
+        if name not in assets:  # a fixed list: no path ever comes from the request
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"name: no asset {name!r}")
+        return FileResponse(SWAGGER_ASSETS / name, media_type=assets[name])
+
+    @app.get("/openapi.json", include_in_schema=False, dependencies=[Depends(require_auth)])
+    def openapi() -> JSONResponse:
+        return JSONResponse(app.openapi())
+
+    @app.get("/docs", include_in_schema=False, dependencies=[Depends(require_auth)])
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="Wan Studio API",
+            swagger_js_url="/api/static/swagger/swagger-ui-bundle.js",
+            swagger_css_url="/api/static/swagger/swagger-ui.css",
+            swagger_favicon_url="data:,",
+        )
+
+
+def _add_callbacks(app: FastAPI, studio: Studio) -> None:
+    """POST the final job to its callback_url, off the worker thread."""
+    sender = CallbackSender()
+    app.state.callbacks = sender
+
+    def on_job_end(job_id: int) -> None:
+        view = studio.job(job_id)
+        if view.callback_url:
+            sender.send(view.callback_url, lambda: JobOut.from_view(studio.job(job_id)).model_dump(mode="json"))
+
+    studio.job_end_listeners.append(on_job_end)

@@ -1,0 +1,79 @@
+"""/api/v1/jobs: submit, follow (JSON or Server-Sent Events), list, cancel and retry jobs."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from functools import partial
+from typing import Annotated
+
+import anyio
+from fastapi import APIRouter, Query, Request, status
+from fastapi.responses import StreamingResponse
+
+from studio.api.schemas import JobCreate, JobId, JobOut
+from studio.records import JobStatus
+from studio.service import JobView, Studio
+
+router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"])
+EVENT_WAIT_S = 15.0  # longest quiet spell before a keep-alive comment
+
+
+def _studio(request: Request) -> Studio:
+    return request.app.state.studio  # type: ignore[no-any-return]
+
+
+@router.post("", status_code=status.HTTP_202_ACCEPTED, response_model=JobOut)
+def submit_job(body: JobCreate, request: Request) -> JobOut:
+    """Queue a video; answers at once with the job (resolved seed, size, frames, queue position)."""
+    callback = str(body.callback_url) if body.callback_url else None
+    return JobOut.from_view(_studio(request).submit(body.to_request(), callback_url=callback))
+
+
+@router.get("", response_model=list[JobOut])
+def list_jobs(
+    request: Request,
+    status_: Annotated[JobStatus | None, Query(alias="status")] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+) -> list[JobOut]:
+    """Newest first."""
+    return [JobOut.from_view(v) for v in _studio(request).list_jobs(status=status_, limit=limit, offset=offset)]
+
+
+@router.get("/{job_id}", response_model=JobOut)
+def get_job(job_id: JobId, request: Request) -> JobOut:
+    return JobOut.from_view(_studio(request).job(job_id))
+
+
+@router.post("/{job_id}/cancel", response_model=JobOut)
+def cancel_job(job_id: JobId, request: Request) -> JobOut:
+    """A queued job is canceled at once; a running one stops at its next step (poll or follow the events)."""
+    return JobOut.from_view(_studio(request).cancel(job_id))
+
+
+@router.post("/{job_id}/retry", status_code=status.HTTP_202_ACCEPTED, response_model=JobOut)
+def retry_job(job_id: JobId, request: Request) -> JobOut:
+    """Queue a failed, interrupted or canceled job again as a new job with the same recipe and seed."""
+    return JobOut.from_view(_studio(request).retry(job_id))
+
+
+@router.get("/{job_id}/events", response_class=StreamingResponse)
+async def job_events(job_id: JobId, request: Request) -> StreamingResponse:
+    """Server-Sent Events: a `progress` event whenever the job changes, then one `end` event with the final job."""
+    studio = _studio(request)
+    first = await anyio.to_thread.run_sync(studio.job, job_id)  # 404 before the stream starts
+
+    def event(view: JobView) -> str:
+        name = "end" if view.is_final else "progress"
+        return f"event: {name}\ndata: {json.dumps(JobOut.from_view(view).model_dump(mode='json'))}\n\n"
+
+    async def stream() -> AsyncIterator[str]:
+        view = first
+        yield event(view)
+        while not view.is_final and not await request.is_disconnected():
+            previous = view
+            view = await anyio.to_thread.run_sync(partial(studio.wait, job_id, since=previous, timeout=EVENT_WAIT_S))
+            yield event(view) if view != previous else ": keep-alive\n\n"
+
+    return StreamingResponse(stream(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})

@@ -1,0 +1,187 @@
+"""Request and response bodies of the REST API. Bounds live here so that 422 answers name field and range."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import Path
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
+
+from studio.geometry import ASPECT_RATIOS
+from studio.recipe import (
+    FLOW_SHIFT_RANGE,
+    GUIDANCE_RANGE,
+    MAX_PROMPT_CHARS,
+    MAX_SEED,
+    MAX_SIDE,
+    STEPS_RANGE,
+    RecipeRequest,
+)
+from studio.records import JobStatus, Video
+from studio.service import JobView
+
+AspectRatio = Literal["16:9", "9:16", "1:1", "4:3", "3:4", "21:9"]
+assert set(AspectRatio.__args__) == set(ASPECT_RATIOS)  # type: ignore[attr-defined]
+
+_STRICT = ConfigDict(extra="forbid", allow_inf_nan=False)
+MAX_ID = 2**63 - 1  # SQLite's and Postgres's largest integer key
+
+JobId = Annotated[int, Path(ge=1, le=MAX_ID, description="a job id")]
+VideoId = Annotated[int, Path(ge=1, le=MAX_ID, description="a video id")]
+
+
+class JobCreate(BaseModel):
+    """A video to make. Omitted fields take the model's own defaults."""
+
+    model_config = _STRICT
+
+    prompt: str = Field(
+        min_length=1, max_length=MAX_PROMPT_CHARS, examples=["a paper boat drifting down a rainy street"]
+    )
+    negative_prompt: str | None = Field(None, max_length=MAX_PROMPT_CHARS)
+    seed: int = Field(-1, ge=-1, le=MAX_SEED, description="-1 picks a random seed (returned in the job)")
+    aspect_ratio: AspectRatio = "16:9"
+    quality: str | None = Field(None, max_length=16, description="e.g. 720p or 480p; see GET /health for the model")
+    width: int | None = Field(None, ge=32, le=MAX_SIDE, description="explicit size instead of aspect ratio + quality")
+    height: int | None = Field(None, ge=32, le=MAX_SIDE)
+    duration_s: float | None = Field(None, gt=0, le=60, description="snapped to 4k+1 frames at the model's fps")
+    steps: int | None = Field(None, ge=STEPS_RANGE[0], le=STEPS_RANGE[1])
+    guidance: float | None = Field(None, ge=GUIDANCE_RANGE[0], le=GUIDANCE_RANGE[1])
+    guidance_2: float | None = Field(None, ge=GUIDANCE_RANGE[0], le=GUIDANCE_RANGE[1], description="two-expert models")
+    flow_shift: float | None = Field(None, ge=FLOW_SHIFT_RANGE[0], le=FLOW_SHIFT_RANGE[1])
+    callback_url: AnyHttpUrl | None = Field(None, description="POSTed the final job once when it ends")
+
+    def to_request(self) -> RecipeRequest:
+        return RecipeRequest(**self.model_dump(exclude={"callback_url"}))
+
+
+class GenerateIn(BaseModel):
+    """The deployment guide's synchronous `/generate` body."""
+
+    model_config = _STRICT
+
+    prompt: str = Field(min_length=1, max_length=MAX_PROMPT_CHARS)
+    neg_prompt: str | None = Field(None, max_length=MAX_PROMPT_CHARS)
+    width: int | None = Field(None, ge=32, le=MAX_SIDE)
+    height: int | None = Field(None, ge=32, le=MAX_SIDE)
+    duration: float | None = Field(None, gt=0, le=60, description="seconds")
+    seed: int = Field(-1, ge=-1, le=MAX_SEED)
+
+    def to_request(self) -> RecipeRequest:
+        return RecipeRequest(
+            prompt=self.prompt,
+            negative_prompt=self.neg_prompt,
+            width=self.width,
+            height=self.height,
+            duration_s=self.duration,
+            seed=self.seed,
+        )
+
+
+class VideoOut(BaseModel):
+    id: int
+    job_id: int | None
+    parent_id: int | None
+    group_id: str | None
+    prompt: str
+    negative_prompt: str
+    seed: int
+    model: str
+    width: int
+    height: int
+    num_frames: int
+    fps: int
+    duration_s: float
+    steps: int
+    guidance: float
+    guidance_2: float | None
+    flow_shift: float
+    favorite: bool
+    created_at: datetime
+    timings: dict[str, float | None]
+    recipe: dict[str, Any]
+    file_url: str
+    poster_url: str | None
+
+    @classmethod
+    def from_row(cls, video: Video) -> VideoOut:
+        fields = {name: getattr(video, name) for name in cls.model_fields if hasattr(video, name)}
+        return cls(
+            **fields,
+            timings={name: getattr(video, name) for name in ("load_s", "denoise_s", "decode_s", "encode_s")},
+            file_url=f"/api/v1/videos/{video.id}/file",
+            poster_url=f"/api/v1/videos/{video.id}/poster" if video.poster_path else None,
+        )
+
+
+class VideoPageOut(BaseModel):
+    items: list[VideoOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class JobOut(BaseModel):
+    id: int
+    status: JobStatus
+    progress: float = Field(description="0..1 over the denoising steps")
+    step: int
+    total_steps: int
+    eta_s: float | None
+    queue_position: int | None
+    error: str | None
+    error_kind: str | None
+    seed: int
+    width: int
+    height: int
+    num_frames: int
+    fps: int
+    duration_s: float
+    recipe: dict[str, Any]
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    timings: dict[str, float | None]
+    video: VideoOut | None
+    events_url: str
+
+    @classmethod
+    def from_view(cls, view: JobView) -> JobOut:
+        recipe = view.recipe
+        return cls(
+            id=view.id,
+            status=view.status,
+            progress=view.progress,
+            step=view.step,
+            total_steps=view.total_steps,
+            eta_s=view.eta_s,
+            queue_position=view.queue_position,
+            error=view.error,
+            error_kind=view.error_kind,
+            seed=recipe.seed,
+            width=recipe.width,
+            height=recipe.height,
+            num_frames=recipe.num_frames,
+            fps=recipe.fps,
+            duration_s=recipe.duration_s,
+            recipe=recipe.to_dict(),
+            created_at=view.created_at,
+            started_at=view.started_at,
+            finished_at=view.finished_at,
+            timings=view.timings,
+            video=VideoOut.from_row(view.video) if view.video is not None else None,
+            events_url=f"/api/v1/jobs/{view.id}/events",
+        )
+
+
+class HealthOut(BaseModel):
+    status: Literal["ok", "loading", "error"]
+    gpu_available: bool
+    device: str
+    model: str
+    model_state: str
+    model_error: str | None
+    preview_mode: bool
+    queue_depth: int
+    version: str
