@@ -2,29 +2,59 @@
 
 Files live under the media folder as `videos/<id>.mp4` and `posters/<id>.jpg`: names come from ids,
 never from prompts.
+
+Search reads the prompt and the negative prompt. On SQLite it uses the FTS5 trigram index that migration 0002
+keeps in step with `videos` by triggers, so any substring of 3 or more characters (Chinese included) is an index
+lookup; shorter words fall back to LIKE. Other databases use ILIKE.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import event, select
+from sqlalchemy import ColumnElement, Integer, column, event, func, or_, select, table
 from sqlalchemy.orm import Session
 
 from studio.recipe import Recipe
-from studio.records import Video
+from studio.records import SEARCH_INDEX_TABLE, Video
 
 log = logging.getLogger(__name__)
 
 VIDEOS = "videos"
 POSTERS = "posters"
 INCOMING = "incoming"  # encoder output waiting to be added; emptied at startup
+TRASH = "trash"  # files of a deletion that has not committed yet; emptied (or put back) at startup
+
+MAX_PAGE = 200
+MAX_SEARCH_TERMS = 32  # more words than anyone types; bounds the size of the SQL a pasted essay makes
+TRIGRAM_MIN_CHARS = 3  # the trigram index cannot look up a word shorter than this
+_LIKE_ESCAPE = "\\"
+
+# The FTS5 table of migration 0002: raw SQL, not an ORM model. Its hidden column of the same name takes MATCH.
+_search_index = table(SEARCH_INDEX_TABLE, column("rowid", Integer), column(SEARCH_INDEX_TABLE))
 
 
 class VideoNotFound(LookupError):
     """No video with that id."""
+
+
+@dataclass(frozen=True)
+class VideoPage:
+    """One page of the history, newest first, and how many videos match in all."""
+
+    items: list[Video]
+    total: int
+    limit: int
+    offset: int
+
+    @property
+    def has_more(self) -> bool:
+        return self.offset + len(self.items) < self.total
 
 
 def incoming_dir(media_dir: Path) -> Path:
@@ -94,6 +124,141 @@ def recent(*, session: Session, limit: int = 12, offset: int = 0) -> list[Video]
     return list(session.scalars(select(Video).order_by(Video.id.desc()).limit(limit).offset(offset)))
 
 
+def search(
+    *,
+    session: Session,
+    query: str = "",
+    model: str | None = None,
+    favorite: bool | None = None,
+    limit: int = 24,
+    offset: int = 0,
+) -> VideoPage:
+    """Videos whose prompt or negative prompt contains every word of `query`, newest first.
+
+    Any text is a valid query: quotes, operators and wildcards are searched for as typed, never interpreted.
+    English matches regardless of case. An empty query lists everything that passes the filters.
+
+    Raises:
+        ValueError: `limit` outside 1…MAX_PAGE or a negative `offset`.
+    """
+    if not 1 <= limit <= MAX_PAGE:
+        raise ValueError(f"limit: must be between 1 and {MAX_PAGE}, got {limit}")
+    if offset < 0:
+        raise ValueError(f"offset: must be 0 or more, got {offset}")
+    conditions = _conditions(session=session, query=query, model=model, favorite=favorite)
+    page = select(Video).where(*conditions).order_by(Video.id.desc()).limit(limit).offset(offset)
+    items = list(session.scalars(page))
+    if offset == 0 and len(items) < limit:
+        total = len(items)  # the page holds every match: no need to count them again
+    else:
+        total = session.scalar(select(func.count()).select_from(Video).where(*conditions)) or 0
+    return VideoPage(items=items, total=total, limit=limit, offset=offset)
+
+
+def search_terms(query: str) -> list[str]:
+    """The words of a search: control characters split words, invisible format characters go, duplicates go."""
+    kept = []
+    for char in query:
+        category = unicodedata.category(char)
+        if category == "Cc":
+            kept.append(" ")
+        elif category not in ("Cf", "Cs"):  # zero-width marks; lone surrogates cannot even be encoded
+            kept.append(char)
+    return list(dict.fromkeys("".join(kept).split()))[:MAX_SEARCH_TERMS]
+
+
+def fts_phrase(term: str) -> str:
+    """A word as an FTS5 string literal: matched as typed, whatever operators or quotes it holds."""
+    return '"' + term.replace('"', '""') + '"'
+
+
+def like_pattern(term: str) -> str:
+    """`%term%` with LIKE's wildcards (and the escape character itself) escaped."""
+    escaped = term.replace(_LIKE_ESCAPE, _LIKE_ESCAPE * 2).replace("%", _LIKE_ESCAPE + "%")
+    return "%" + escaped.replace("_", _LIKE_ESCAPE + "_") + "%"
+
+
+def _conditions(*, session: Session, query: str, model: str | None, favorite: bool | None) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if model is not None:
+        conditions.append(Video.model == model)
+    if favorite is not None:
+        conditions.append(Video.favorite == favorite)
+    terms = search_terms(query)
+    if session.get_bind().dialect.name == "sqlite":
+        indexed = [term for term in terms if len(term) >= TRIGRAM_MIN_CHARS]
+        if indexed:
+            # Phrases side by side mean AND in FTS5; each matches in either column.
+            match = _search_index.c[SEARCH_INDEX_TABLE].match(" ".join(fts_phrase(term) for term in indexed))
+            conditions.append(Video.id.in_(select(_search_index.c.rowid).where(match)))
+        # SQLite's LIKE ignores case for ASCII letters.
+        conditions += [_contains(term, ilike=False) for term in terms if len(term) < TRIGRAM_MIN_CHARS]
+    else:
+        conditions += [_contains(term, ilike=True) for term in terms]
+    return conditions
+
+
+def _contains(term: str, *, ilike: bool) -> ColumnElement[bool]:
+    pattern = like_pattern(term)
+    columns = (Video.prompt, Video.negative_prompt)
+    if ilike:
+        return or_(*(text.ilike(pattern, escape=_LIKE_ESCAPE) for text in columns))
+    return or_(*(text.like(pattern, escape=_LIKE_ESCAPE) for text in columns))
+
+
+def models(*, session: Session) -> list[str]:
+    """The models that made at least one video, sorted: the choices of the history's model filter."""
+    return list(session.scalars(select(Video.model).distinct().order_by(Video.model)))
+
+
+def children(*, session: Session, video_id: int) -> list[Video]:
+    """Videos made from this one (e.g. trimmed copies), oldest first; none for an unknown id."""
+    return list(session.scalars(select(Video).where(Video.parent_id == video_id).order_by(Video.id)))
+
+
+def group(*, session: Session, group_id: str) -> list[Video]:
+    """The videos of one group (made together), oldest first."""
+    return list(session.scalars(select(Video).where(Video.group_id == group_id).order_by(Video.id)))
+
+
+def set_favorite(*, session: Session, video_id: int, favorite: bool) -> Video:
+    video = get(session=session, video_id=video_id)
+    video.favorite = favorite
+    session.flush()
+    return video
+
+
+def delete(*, session: Session, media_dir: Path, video_id: int) -> None:
+    """Delete the row and its files as one unit; videos made from it stay (their parent_id becomes NULL).
+
+    The files move into `trash/` inside the transaction: they are deleted once it commits and put back if it
+    rolls back. A crash in between leaves them in `trash/`, where `sweep` puts back the files whose row survived
+    and deletes the rest.
+
+    Raises:
+        VideoNotFound: no video with that id.
+    """
+    # 1. The row first: if the DELETE fails, no file has moved.
+    video = get(session=session, video_id=video_id)
+    relatives = [video.path] if video.poster_path is None else [video.path, video.poster_path]
+    session.delete(video)
+    session.flush()
+
+    # 2. The files, into the trash; the transaction's outcome decides where they end up.
+    trashed: list[tuple[Path, Path]] = []  # (home, in the trash)
+    _on_outcome(session, committed=lambda: _purge(trashed), rolled_back=lambda: _restore(trashed))
+    for relative in relatives:
+        home = file_path(media_dir, relative)
+        in_trash = file_path(media_dir, f"{TRASH}/{relative}")
+        in_trash.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.replace(home, in_trash)
+        except FileNotFoundError:
+            log.warning("video %d: %s was already missing", video_id, relative)
+            continue
+        trashed.append((home, in_trash))
+
+
 def file_path(media_dir: Path, relative: str) -> Path:
     """The absolute path of a stored file, refusing anything outside the media folder."""
     path = (media_dir / relative).resolve()
@@ -103,13 +268,37 @@ def file_path(media_dir: Path, relative: str) -> Path:
 
 
 def sweep(*, session: Session, media_dir: Path) -> list[Path]:
-    """At startup: delete encoder leftovers and files that no row owns (a crash between move and commit)."""
+    """At startup: delete encoder leftovers and files that no row owns (a crash between move and commit).
+
+    A file in `trash/` whose row still exists (a crash before a deletion committed) is put back; the rest of the
+    trash is emptied. Returns the files deleted.
+    """
     owned = set()
     for path, poster in session.execute(select(Video.path, Video.poster_path)):
         owned.add(path)
         if poster:
             owned.add(poster)
     removed: list[Path] = []
+
+    # 1. The trash first, so that the files it puts back count as owned below.
+    trash = media_dir / TRASH
+    restored: list[Path] = []
+    for file in sorted(trash.rglob("*")) if trash.is_dir() else []:
+        if not file.is_file():
+            continue
+        relative = file.relative_to(trash).as_posix()
+        home = media_dir / relative
+        if relative in owned and not home.exists():
+            home.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(file, home)
+            restored.append(home)
+        else:
+            file.unlink(missing_ok=True)
+            removed.append(file)
+    if restored:
+        log.warning("put back %d media files of deletions that did not commit: %s", len(restored), restored)
+
+    # 2. Encoder leftovers and files no row owns.
     for sub in (INCOMING, VIDEOS, POSTERS):
         folder = media_dir / sub
         if not folder.is_dir():
@@ -134,3 +323,43 @@ def _move(source: Path, media_dir: Path, relative: str, moved: list[Path]) -> st
 def _remove(paths: list[Path]) -> None:
     for path in paths:
         path.unlink(missing_ok=True)
+
+
+def _on_outcome(session: Session, *, committed: Callable[[], None], rolled_back: Callable[[], None]) -> None:
+    """Run `committed` once the whole transaction commits, or `rolled_back` at the first rollback before that."""
+    settled = False
+
+    def after_commit(_session: Session) -> None:
+        nonlocal settled
+        # A released savepoint fires this too, while the outer transaction can still roll back.
+        if settled or session.in_nested_transaction():
+            return
+        settled = True
+        committed()
+
+    def after_rollback(_session: Session) -> None:
+        # Any rollback, a savepoint's included, puts the files back: at worst they outlive their row until the
+        # next sweep, never the reverse.
+        nonlocal settled
+        if not settled:
+            settled = True
+            rolled_back()
+
+    event.listen(session, "after_commit", after_commit)
+    event.listen(session, "after_rollback", after_rollback)
+
+
+def _purge(trashed: list[tuple[Path, Path]]) -> None:
+    for _home, in_trash in trashed:
+        try:
+            in_trash.unlink(missing_ok=True)
+        except OSError as error:  # the row is gone: sweep deletes the file at the next start
+            log.warning("could not delete %s (%s); the next start will", in_trash, error)
+
+
+def _restore(trashed: list[tuple[Path, Path]]) -> None:
+    for home, in_trash in reversed(trashed):
+        try:
+            os.replace(in_trash, home)
+        except OSError as error:  # the row survived: sweep puts the file back at the next start
+            log.error("could not put %s back (%s); the next start will", home, error)

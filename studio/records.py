@@ -49,6 +49,8 @@ class Job(Base):
     eta_s: Mapped[float | None] = mapped_column(Float)
     cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
     error: Mapped[str | None] = mapped_column(Text)
+    error_kind: Mapped[str | None] = mapped_column(String(32))  # "out_of_memory", "error", "interrupted"
+    callback_url: Mapped[str | None] = mapped_column(Text)  # POSTed once when the job ends (REST API)
     worker: Mapped[str | None] = mapped_column(String(100))
     retry_of: Mapped[int | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"))
     load_s: Mapped[float | None] = mapped_column(Float)
@@ -89,4 +91,14 @@ class Video(Base):
     decode_s: Mapped[float | None] = mapped_column(Float)
     encode_s: Mapped[float | None] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
-    favorite: Mapped[bool] = mapped_column(Boolean, default=False)
+    favorite: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+
+
+# Raw-SQL schema the ORM does not map: the prompt search index (migration 0002) and FTS5's shadow tables.
+SEARCH_INDEX_TABLE = "videos_fts"
+
+
+def include_in_autogenerate(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
+    """Alembic `include_object` hook: compare the mapped schema, not the search index beside it."""
+    is_search_index = name == SEARCH_INDEX_TABLE or (name or "").startswith(f"{SEARCH_INDEX_TABLE}_")
+    return not (type_ == "table" and is_search_index)

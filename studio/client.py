@@ -1,0 +1,197 @@
+"""Python client for the studio's REST API.
+
+    from studio.client import StudioClient
+
+    with StudioClient("http://127.0.0.1:7860", token="...") as studio:
+        job = studio.submit("a paper boat on a rainy street", aspect_ratio="9:16", duration_s=3)
+        job = studio.wait(job.id, on_progress=lambda j: print(j.step, "/", j.total_steps))
+        studio.download(job.video_id, "boat.mp4")
+
+Only httpx is needed; the client does not import torch, diffusers or gradio.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+FINAL = ("succeeded", "failed", "canceled", "interrupted")
+
+
+class StudioError(RuntimeError):
+    """The API refused a request; `detail` is its explanation (for 422: one message per bad field)."""
+
+    def __init__(self, status_code: int, detail: Any, retry_after_s: float | None = None) -> None:
+        if isinstance(detail, list):
+            text = "; ".join(str(item.get("msg", item)) if isinstance(item, dict) else str(item) for item in detail)
+        else:
+            text = str(detail)
+        super().__init__(f"HTTP {status_code}: {text}")
+        self.status_code = status_code
+        self.detail = detail
+        self.retry_after_s = retry_after_s
+
+
+@dataclass(frozen=True)
+class Job:
+    """A job as the API reports it; `raw` holds every field."""
+
+    id: int
+    status: str
+    progress: float
+    step: int
+    total_steps: int
+    eta_s: float | None
+    queue_position: int | None
+    seed: int
+    error: str | None
+    video_id: int | None
+    raw: dict[str, Any]
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in FINAL
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Job:
+        video = data.get("video") or {}
+        return cls(
+            id=data["id"],
+            status=data["status"],
+            progress=data["progress"],
+            step=data["step"],
+            total_steps=data["total_steps"],
+            eta_s=data.get("eta_s"),
+            queue_position=data.get("queue_position"),
+            seed=data["seed"],
+            error=data.get("error"),
+            video_id=video.get("id"),
+            raw=data,
+        )
+
+
+class StudioClient:
+    """Submit, follow, cancel and download jobs. Authenticate with `token` (Bearer) or `auth=(user, password)`."""
+
+    def __init__(
+        self,
+        base_url: str = "http://127.0.0.1:7860",
+        *,
+        token: str | None = None,
+        auth: tuple[str, str] | None = None,
+        timeout: float = 30.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self._http = httpx.Client(
+            base_url=base_url.rstrip("/"), headers=headers, auth=auth, timeout=timeout, transport=transport
+        )
+
+    def __enter__(self) -> StudioClient:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = self._http.request(method, path, **kwargs)
+        if response.status_code >= 400:
+            try:
+                detail = response.json().get("detail", response.text)
+            except ValueError:
+                detail = response.text
+            retry_after = response.headers.get("Retry-After")
+            raise StudioError(response.status_code, detail, float(retry_after) if retry_after else None)
+        return response.json() if response.content else None
+
+    # -- jobs ----------------------------------------------------------------------------------
+
+    def submit(self, prompt: str, **options: Any) -> Job:
+        """Queue a video; returns at once. Options: negative_prompt, seed, aspect_ratio, quality, width, height,
+        duration_s, steps, guidance, guidance_2, flow_shift, callback_url."""
+        return Job.from_json(self._call("POST", "/api/v1/jobs", json={"prompt": prompt, **options}))
+
+    def get(self, job_id: int) -> Job:
+        return Job.from_json(self._call("GET", f"/api/v1/jobs/{job_id}"))
+
+    def jobs(self, *, status: str | None = None, limit: int = 50, offset: int = 0) -> list[Job]:
+        params: dict[str, Any] = {"limit": limit, "offset": offset, **({"status": status} if status else {})}
+        return [Job.from_json(item) for item in self._call("GET", "/api/v1/jobs", params=params)]
+
+    def cancel(self, job_id: int) -> Job:
+        return Job.from_json(self._call("POST", f"/api/v1/jobs/{job_id}/cancel"))
+
+    def retry(self, job_id: int) -> Job:
+        return Job.from_json(self._call("POST", f"/api/v1/jobs/{job_id}/retry"))
+
+    def events(self, job_id: int) -> Iterator[Job]:
+        """The job each time it changes (Server-Sent Events), ending with its final state."""
+        with self._http.stream("GET", f"/api/v1/jobs/{job_id}/events", timeout=None) as response:
+            if response.status_code >= 400:
+                response.read()
+                raise StudioError(response.status_code, response.json().get("detail"))
+            for line in response.iter_lines():
+                if line.startswith("data: "):
+                    yield Job.from_json(json.loads(line.removeprefix("data: ")))
+
+    def wait(
+        self, job_id: int, *, on_progress: Callable[[Job], None] | None = None, timeout: float | None = None
+    ) -> Job:
+        """Follow a job until it ends; `on_progress` sees every change. Raises TimeoutError after `timeout` s."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        job = self.get(job_id)
+        while not job.is_final:
+            for job in self.events(job_id):
+                if on_progress is not None:
+                    on_progress(job)
+                if job.is_final or (deadline is not None and time.monotonic() > deadline):
+                    break
+            if deadline is not None and time.monotonic() > deadline and not job.is_final:
+                raise TimeoutError(f"job {job_id} still {job.status} after {timeout} s")
+        return job
+
+    def generate(self, prompt: str, **options: Any) -> Job:
+        """Submit and wait: the final job (check `.status`; `.video_id` is set on success)."""
+        return self.wait(self.submit(prompt, **options).id)
+
+    # -- videos --------------------------------------------------------------------------------
+
+    def videos(
+        self, *, q: str = "", model: str | None = None, favorite: bool | None = None, limit: int = 24, offset: int = 0
+    ) -> dict[str, Any]:
+        params: dict[str, Any] = {"q": q, "limit": limit, "offset": offset}
+        params.update({k: v for k, v in (("model", model), ("favorite", favorite)) if v is not None})
+        return self._call("GET", "/api/v1/videos", params=params)  # type: ignore[no-any-return]
+
+    def video(self, video_id: int) -> dict[str, Any]:
+        return self._call("GET", f"/api/v1/videos/{video_id}")  # type: ignore[no-any-return]
+
+    def delete(self, video_id: int) -> None:
+        self._call("DELETE", f"/api/v1/videos/{video_id}")
+
+    def download(self, video_id: int, path: str | os.PathLike[str]) -> Path:
+        """Save the MP4 to `path` (written to a temp file first, so a failed download leaves nothing)."""
+        target = Path(path)
+        partial = target.with_name(f".{target.name}.part")
+        with self._http.stream("GET", f"/api/v1/videos/{video_id}/file") as response:
+            if response.status_code >= 400:
+                response.read()
+                raise StudioError(response.status_code, response.json().get("detail"))
+            with partial.open("wb") as out:
+                for chunk in response.iter_bytes():
+                    out.write(chunk)
+        partial.replace(target)
+        return target
+
+    def health(self) -> dict[str, Any]:
+        return self._call("GET", "/health")  # type: ignore[no-any-return]
