@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
-BUSY_TIMEOUT_MS = 10_000
+BUSY_TIMEOUT_MS = 30_000
 
 
 def _prepare_sqlite(engine: Engine) -> None:
@@ -49,6 +50,9 @@ class Database:
         self.engine = create_engine(url, pool_pre_ping=not self.is_sqlite)
         if self.is_sqlite:
             _prepare_sqlite(self.engine)
+        # Writers in this process queue on a lock rather than in SQLite's busy loop, which retries with sleeps and
+        # can starve one writer past the busy timeout when many threads write at once on a loaded machine.
+        self._write_lock = threading.Lock() if self.is_sqlite else contextlib.nullcontext()
         self._read = sessionmaker(self.engine, expire_on_commit=False)
         self._write = sessionmaker(self.engine.execution_options(sqlite_begin="IMMEDIATE"), expire_on_commit=False)
 
@@ -63,16 +67,16 @@ class Database:
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
 
-    @contextmanager
+    @contextlib.contextmanager
     def read(self) -> Iterator[Session]:
         """A session for reading; nothing it does is committed."""
         with self._read() as session:
             yield session
 
-    @contextmanager
+    @contextlib.contextmanager
     def write(self) -> Iterator[Session]:
         """A session whose work is committed as one transaction, or rolled back on any error."""
-        with self._write() as session, session.begin():
+        with self._write_lock, self._write() as session, session.begin():
             yield session
 
     def integrity_ok(self) -> bool:
