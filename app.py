@@ -9,8 +9,8 @@ import threading
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
-from studio import presets  # noqa: E402
-from studio.config import Settings, load_settings  # noqa: E402
+from studio import presets
+from studio.config import Settings, load_settings
 
 log = logging.getLogger("studio")
 
