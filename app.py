@@ -48,6 +48,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import gradio as gr
     import uvicorn
+    from fastapi.middleware.cors import CORSMiddleware
 
     from studio.api import create_app
     from studio.service import Studio
@@ -58,6 +59,13 @@ def main(argv: list[str] | None = None) -> int:
     studio.start()
     # 1. API routes first: routes added after the UI is mounted at "/" would be shadowed by it.
     app = create_app(studio)
+    # Our own CORS policy (none by default); with it in place Gradio adds no permissive CORS of its own.
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_origins,
+        allow_methods=["GET", "POST", "DELETE"],
+        allow_headers=["Authorization", "Content-Type"],
+    )
     # 2. The UI at "/".
     demo = build_ui(studio).queue(default_concurrency_limit=8)
     app = gr.mount_gradio_app(
@@ -69,6 +77,7 @@ def main(argv: list[str] | None = None) -> int:
         ssr_mode=False,  # Gradio 6.27–6.31: auth bypass with SSR on
         css_paths=[CSS_PATH],
         show_error=True,
+        max_file_size=f"{settings.max_upload_mb}mb",
     )
     if settings.share:
         from studio.sharing import open_public_link

@@ -8,6 +8,8 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from studio import hosting
+
 
 class Settings(BaseSettings):
     """Everything the studio can be told at start. Each field is documented in README "Settings"."""
@@ -22,9 +24,11 @@ class Settings(BaseSettings):
     )
 
     model: str = Field("auto", description="Preset key, hub id or local diffusers folder; auto picks by GPU memory")
-    host: str = Field("127.0.0.1", description="Address to listen on (0.0.0.0 to serve the network)")
-    port: int = Field(7860, ge=1, le=65535, description="Port to listen on")
-    data_dir: Path = Field(Path("data"), description="Database, media and tiny models live here")
+    host: str = Field(default_factory=hosting.default_host, description="Address to listen on (0.0.0.0: the network)")
+    port: int = Field(default_factory=hosting.default_port, ge=1, le=65535, description="Port to listen on")
+    data_dir: Path = Field(
+        default_factory=hosting.default_data_dir, description="Database, media and tiny models (/data on Spaces)"
+    )
     database_url: str | None = Field(None, description="SQLAlchemy URL; default sqlite:///<data-dir>/studio.db")
     device: Literal["auto", "cuda", "cpu"] = Field("auto", description="Where the pipeline runs")
     share: bool = Field(False, description="Also open a Gradio public link (needs --auth)")
@@ -37,8 +41,12 @@ class Settings(BaseSettings):
         default_factory=list, description="Bearer tokens for the REST API and media routes; repeat the flag"
     )
     max_queued: int = Field(100, ge=1, le=100_000, description="Queue cap: submissions beyond it get HTTP 429")
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Web origins allowed to call the API from a browser (none by default)"
+    )
+    max_upload_mb: int = Field(64, ge=1, le=4096, description="Largest upload (MP4 import) in MB")
 
-    @field_validator("auth", "api_tokens", mode="before")
+    @field_validator("auth", "api_tokens", "cors_origins", mode="before")
     @classmethod
     def _split_list(cls, value: object) -> object:
         # STUDIO_AUTH="alice:pw1,bob:pw2" in the environment; a list from the CLI.

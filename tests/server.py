@@ -33,6 +33,7 @@ class StudioProcess:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 120.0) -> StudioProcess:
+        self.data_dir.parent.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(self.args, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
