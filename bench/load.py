@@ -19,10 +19,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import httpx  # noqa: E402
+import httpx
 
-from studio.client import StudioClient  # noqa: E402
-from tests.server import StudioProcess  # noqa: E402
+from studio.client import StudioClient
+from tests.server import StudioProcess
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -57,10 +57,14 @@ def polling(url: str, clients: int, seconds: float) -> None:
         t.start()
     for t in threads:
         t.join()
-    print(f"polling: {clients} clients for {seconds:.0f} s while a job ran: {len(latencies)} requests, "
-          f"{len(errors)} errors")
-    print(f"  latency p50 {statistics.median(latencies) * 1000:.1f} ms, p95 {percentile(latencies, 0.95) * 1000:.1f} ms, "
-          f"max {max(latencies) * 1000:.1f} ms  (goal p95 < 200 ms)")
+    print(
+        f"polling: {clients} clients for {seconds:.0f} s while a job ran: {len(latencies)} requests, "
+        f"{len(errors)} errors"
+    )
+    print(
+        f"  latency p50 {statistics.median(latencies) * 1000:.1f} ms, p95 {percentile(latencies, 0.95) * 1000:.1f} ms, "
+        f"max {max(latencies) * 1000:.1f} ms  (goal p95 < 200 ms)"
+    )
 
 
 def crash_loop(data: Path, rounds: int) -> None:
@@ -80,8 +84,10 @@ def crash_loop(data: Path, rounds: int) -> None:
         found = {j.id: j.status for j in client.jobs(limit=200)}
     server.stop()
     missing = [i for i in submitted if i not in found]
-    print(f"crash loop: {rounds} SIGKILL restarts, {len(submitted)} jobs submitted, {len(missing)} missing; "
-          f"statuses: { {s: list(found.values()).count(s) for s in set(found.values())} }")
+    print(
+        f"crash loop: {rounds} SIGKILL restarts, {len(submitted)} jobs submitted, {len(missing)} missing; "
+        f"statuses: { {s: list(found.values()).count(s) for s in set(found.values())} }"
+    )
 
 
 def main() -> None:
