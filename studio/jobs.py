@@ -40,8 +40,15 @@ def transition(job: Job, to: JobStatus) -> None:
         job.eta_s = None
 
 
-def enqueue(*, session: Session, recipe: Recipe, retry_of: int | None = None, callback_url: str | None = None) -> Job:
-    """Persist a new queued job for a validated recipe."""
+def enqueue(
+    *,
+    session: Session,
+    recipe: Recipe,
+    retry_of: int | None = None,
+    callback_url: str | None = None,
+    group_id: str | None = None,
+) -> Job:
+    """Persist a new queued job for a validated recipe; `group_id` ties the jobs of a seed comparison together."""
     job = Job(
         status=JobStatus.QUEUED,
         model=recipe.model,
@@ -51,6 +58,7 @@ def enqueue(*, session: Session, recipe: Recipe, retry_of: int | None = None, ca
         total_steps=recipe.steps,
         retry_of=retry_of,
         callback_url=callback_url,
+        group_id=group_id,
     )
     session.add(job)
     session.flush()
@@ -149,7 +157,18 @@ def retry(*, session: Session, job_id: int) -> Job:
     if old.status not in RETRYABLE:
         allowed = ", ".join(s.value for s in RETRYABLE)
         raise InvalidTransition(f"job_id: job {job_id} is {old.status.value}; only {allowed} jobs can be retried")
-    return enqueue(session=session, recipe=Recipe.from_dict(old.recipe), retry_of=old.id, callback_url=old.callback_url)
+    return enqueue(
+        session=session,
+        recipe=Recipe.from_dict(old.recipe),
+        retry_of=old.id,
+        callback_url=old.callback_url,
+        group_id=old.group_id,  # a retried seed stays in its comparison group
+    )
+
+
+def group(*, session: Session, group_id: str) -> list[Job]:
+    """The jobs submitted together under `group_id` (and their retries), oldest first."""
+    return list(session.scalars(select(Job).where(Job.group_id == group_id).order_by(Job.id)))
 
 
 def typical_run_seconds(*, session: Session, recent: int = 20) -> float | None:

@@ -16,12 +16,13 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import ColumnElement, Integer, column, event, func, or_, select, table
 from sqlalchemy.orm import Session
 
 from studio.recipe import Recipe
-from studio.records import SEARCH_INDEX_TABLE, Video
+from studio.records import SEARCH_INDEX_TABLE, VIDEO_KINDS, Video
 
 log = logging.getLogger(__name__)
 
@@ -73,12 +74,27 @@ def add(
     job_id: int | None = None,
     parent_id: int | None = None,
     timings: dict[str, float] | None = None,
+    group_id: str | None = None,
+    kind: str = "generated",
+    stored_recipe: dict[str, Any] | None = None,
 ) -> Video:
-    """Insert the row and move the files into place; if the transaction rolls back, the files go too."""
+    """Insert the row and move the files into place; if the transaction rolls back, the files go too.
+
+    The row's size, frames and duration come from `recipe`. An edit passes a copy that describes its own file, and
+    as `stored_recipe` what its MP4 carries (the source's recipe plus what the edit did); otherwise the row stores
+    `recipe` itself.
+
+    Raises:
+        ValueError: `kind` is not one of VIDEO_KINDS.
+    """
+    if kind not in VIDEO_KINDS:
+        raise ValueError(f"kind: {kind!r} is not one of {', '.join(VIDEO_KINDS)}")
     timings = timings or {}
     video = Video(
         job_id=job_id,
         parent_id=parent_id,
+        group_id=group_id,
+        kind=kind,
         path="",
         prompt=recipe.prompt,
         negative_prompt=recipe.negative_prompt,
@@ -93,7 +109,7 @@ def add(
         guidance=recipe.guidance,
         guidance_2=recipe.guidance_2,
         flow_shift=recipe.flow_shift,
-        recipe=recipe.to_dict(),
+        recipe=recipe.to_dict() if stored_recipe is None else stored_recipe,
         **{k: v for k, v in timings.items() if k in ("load_s", "denoise_s", "decode_s", "encode_s")},
     )
     session.add(video)
@@ -216,9 +232,12 @@ def children(*, session: Session, video_id: int) -> list[Video]:
     return list(session.scalars(select(Video).where(Video.parent_id == video_id).order_by(Video.id)))
 
 
-def group(*, session: Session, group_id: str) -> list[Video]:
-    """The videos of one group (made together), oldest first."""
-    return list(session.scalars(select(Video).where(Video.group_id == group_id).order_by(Video.id)))
+def group(*, session: Session, group_id: str, kind: str | None = None) -> list[Video]:
+    """The videos of one group (made together), oldest first; only those of one `kind` when it is given."""
+    query = select(Video).where(Video.group_id == group_id).order_by(Video.id)
+    if kind is not None:
+        query = query.where(Video.kind == kind)
+    return list(session.scalars(query))
 
 
 def set_favorite(*, session: Session, video_id: int, favorite: bool) -> Video:

@@ -24,7 +24,7 @@ logger = logging.getLogger(__name__)
 
 # Bump when the layout of the JSON in the "comment" tag changes; readers can then tell old files apart.
 FORMAT_VERSION = 1
-_FORMAT_KEY = "wan_studio"
+FORMAT_KEY = "wan_studio"
 CRF = 18  # visually near-lossless for H.264
 # veryfast is 2-3x quicker than medium on CPU at CRF 18 for about the same file size.
 PRESET = "veryfast"
@@ -57,8 +57,23 @@ def _as_uint8(frames: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(frames)
 
 
+def h264_args(preset: str, fps: float) -> list[str]:
+    """Our H.264 settings. A keyframe every second keeps lossless (stream-copy) trims useful to the second."""
+    keyint = str(max(1, round(fps)))
+    return ["-an", "-c:v", "libx264", "-preset", preset, "-crf", str(CRF), "-pix_fmt", "yuv420p", "-g", keyint]
+
+
+def recipe_metadata_args(recipe: dict[str, Any] | None) -> list[str]:
+    """ffmpeg arguments that store `recipe` in the MP4's comment tag, as `read_recipe` expects it."""
+    if recipe is None:
+        return []
+    # ensure_ascii=False keeps a Chinese character at 3 bytes instead of a 6-byte \uXXXX escape.
+    comment = json.dumps({FORMAT_KEY: FORMAT_VERSION, "recipe": recipe}, ensure_ascii=False, separators=(",", ":"))
+    return ["-metadata", f"comment={comment}"]
+
+
 @contextmanager
-def _temp_beside(path: Path) -> Iterator[Path]:
+def temp_beside(path: Path) -> Iterator[Path]:
     """Yield a temp path in `path`'s folder; on success it replaces `path`, on failure it is removed."""
     fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
@@ -92,16 +107,12 @@ def write_mp4(frames: np.ndarray, path: Path, *, fps: int, recipe: dict[str, Any
     # 2. Build the ffmpeg command: raw RGB on stdin, one MP4 out
     cmd = [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y"]
     cmd += ["-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}", "-framerate", str(fps), "-i", "-"]
-    cmd += ["-an", "-c:v", "libx264", "-preset", PRESET, "-crf", str(CRF), "-pix_fmt", "yuv420p", "-r", str(fps)]
+    cmd += [*h264_args(PRESET, fps), "-r", str(fps)]
     # faststart puts the index (moov) first so browsers can start playing before the download ends.
-    cmd += ["-movflags", "+faststart"]
-    if recipe is not None:
-        # ensure_ascii=False keeps a Chinese character at 3 bytes instead of a 6-byte \uXXXX escape.
-        comment = json.dumps({_FORMAT_KEY: FORMAT_VERSION, "recipe": recipe}, ensure_ascii=False, separators=(",", ":"))
-        cmd += ["-metadata", f"comment={comment}"]
+    cmd += ["-movflags", "+faststart", *recipe_metadata_args(recipe)]
 
     # 3. Encode into a temp file beside `path`; -f mp4 because the temp name has no .mp4 suffix
-    with _temp_beside(path) as tmp:
+    with temp_beside(path) as tmp:
         # communicate() feeds stdin while draining stderr, so a chatty ffmpeg cannot deadlock us.
         result = subprocess.run(
             [*cmd, "-f", "mp4", str(tmp)], input=pixels.data.cast("B"), capture_output=True, check=False
@@ -115,7 +126,7 @@ def write_mp4(frames: np.ndarray, path: Path, *, fps: int, recipe: dict[str, Any
 def write_poster(frames: np.ndarray, path: Path) -> None:
     """Save the first frame as a JPEG (temp file, then os.replace)."""
     first = _as_uint8(frames)[0]
-    with _temp_beside(path) as tmp:
+    with temp_beside(path) as tmp:
         Image.fromarray(first).save(tmp, format="JPEG", quality=90)
 
 
@@ -163,10 +174,10 @@ def read_recipe(path: Path) -> dict[str, Any] | None:
         payload = json.loads(comment)
     except json.JSONDecodeError:
         return None  # someone else's free-text comment
-    if not isinstance(payload, dict) or not isinstance(payload.get(_FORMAT_KEY), int):
+    if not isinstance(payload, dict) or not isinstance(payload.get(FORMAT_KEY), int):
         return None
-    if payload[_FORMAT_KEY] > FORMAT_VERSION:
-        logger.warning("%s uses recipe format %s, newer than %d", path.name, payload[_FORMAT_KEY], FORMAT_VERSION)
+    if payload[FORMAT_KEY] > FORMAT_VERSION:
+        logger.warning("%s uses recipe format %s, newer than %d", path.name, payload[FORMAT_KEY], FORMAT_VERSION)
     recipe = payload.get("recipe")
     return recipe if isinstance(recipe, dict) else None
 

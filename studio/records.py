@@ -53,6 +53,7 @@ class Job(Base):
     callback_url: Mapped[str | None] = mapped_column(Text)  # POSTed once when the job ends (REST API)
     worker: Mapped[str | None] = mapped_column(String(100))
     retry_of: Mapped[int | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"))
+    group_id: Mapped[str | None] = mapped_column(String(64), index=True)  # jobs submitted together (a seed group)
     load_s: Mapped[float | None] = mapped_column(Float)
     denoise_s: Mapped[float | None] = mapped_column(Float)
     decode_s: Mapped[float | None] = mapped_column(Float)
@@ -92,6 +93,11 @@ class Video(Base):
     encode_s: Mapped[float | None] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
     favorite: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    # VIDEO_KINDS: what made it. "generated" by a job, or an edit of other videos ("trim", "comparison").
+    kind: Mapped[str] = mapped_column(String(16), default="generated", server_default="generated")
+
+
+VIDEO_KINDS = ("generated", "trim", "comparison")
 
 
 # Raw-SQL schema the ORM does not map: the prompt search index (migration 0002) and FTS5's shadow tables.
@@ -102,3 +108,16 @@ def include_in_autogenerate(obj: Any, name: str | None, type_: str, reflected: b
     """Alembic `include_object` hook: compare the mapped schema, not the search index beside it."""
     is_search_index = name == SEARCH_INDEX_TABLE or (name or "").startswith(f"{SEARCH_INDEX_TABLE}_")
     return not (type_ == "table" and is_search_index)
+
+
+class ShareLink(Base):
+    """A permalink to one video: `/v/<token>` plays it without a login until revoked or expired (studio/shares.py)."""
+
+    __tablename__ = "share_links"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True, index=True)  # secrets.token_urlsafe: unguessable
+    video_id: Mapped[int] = mapped_column(ForeignKey("videos.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # None: until revoked
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

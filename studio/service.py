@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import os
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
+import imageio_ffmpeg
+import numpy as np
 from sqlalchemy.orm import Session
 
-from studio import jobs, library
+from studio import compare, edits, jobs, library, media
 from studio.config import Settings
 from studio.db import Database
 from studio.generation import Pipeline
@@ -44,6 +50,7 @@ class JobView:
     finished_at: datetime | None
     timings: dict[str, float | None]
     callback_url: str | None
+    group_id: str | None = None  # set for the jobs of a seed comparison (`Studio.submit_group`)
 
     @property
     def is_final(self) -> bool:
@@ -51,10 +58,14 @@ class JobView:
 
 
 class QueueFull(RuntimeError):
-    """The queue holds `max_queued` jobs already; try again after `retry_after_s`."""
+    """The queue holds `max_queued` jobs already (or too many for a group); try again after `retry_after_s`."""
 
-    def __init__(self, queued: int, retry_after_s: int) -> None:
-        super().__init__(f"the queue is full ({queued} jobs waiting); try again in {retry_after_s} s")
+    def __init__(self, queued: int, retry_after_s: int, *, needed: int = 1, room: int = 0) -> None:
+        if needed > 1:
+            message = f"the queue has room for {room} more jobs and this group needs {needed}"
+        else:
+            message = f"the queue is full ({queued} jobs waiting)"
+        super().__init__(f"{message}; try again in {retry_after_s} s")
         self.retry_after_s = retry_after_s
 
 
@@ -131,6 +142,30 @@ class Studio:
         self.worker.wake()
         return self.job(job.id)
 
+    def submit_group(self, request: RecipeRequest, seeds: list[int]) -> tuple[str, list[JobView]]:
+        """Queue one job per seed, all with `request`'s other settings, under a new group id; all or none.
+
+        Returns the group id and the jobs in seed order.
+
+        Raises:
+            RecipeError: bad input (field "seeds" for the seeds: 2–8, each 0…MAX_SEED and each once).
+            QueueFull: the queue has no room for every job of the group; none was queued.
+        """
+        # 1. Validate everything before touching the queue
+        compare.check_seeds(seeds)
+        recipes = [build_recipe(dataclasses.replace(request, seed=seed), self.preset) for seed in seeds]
+        group_id = uuid.uuid4().hex
+        # 2. One transaction: the room check and every insert, so the cap holds and a group is never half queued
+        with self.db.write() as session:
+            queued = jobs.queued_count(session=session)
+            room = max(0, self.settings.max_queued - queued)
+            if len(recipes) > room:
+                raise QueueFull(queued, self._retry_after(), needed=len(recipes), room=room)
+            ids = [jobs.enqueue(session=session, recipe=recipe, group_id=group_id).id for recipe in recipes]
+        self.worker.wake()
+        with self.db.read() as session:
+            return group_id, [self._view(session, jobs.get(session=session, job_id=job_id)) for job_id in ids]
+
     def job_counts(self) -> dict[JobStatus, int]:
         with self.db.read() as session:
             return jobs.count_by_status(session=session)
@@ -203,6 +238,7 @@ class Studio:
             finished_at=job.finished_at,
             timings={name: getattr(job, name) for name in ("load_s", "denoise_s", "decode_s", "encode_s")},
             callback_url=job.callback_url,
+            group_id=job.group_id,
         )
 
     # -- videos --------------------------------------------------------------------------------
@@ -213,3 +249,216 @@ class Studio:
 
     def video_file(self, video: Video) -> Path:
         return library.file_path(self.media_dir, video.path)
+
+    def video(self, video_id: int) -> Video:
+        """Raises VideoNotFound."""
+        with self.db.read() as session:
+            return library.get(session=session, video_id=video_id)
+
+    def set_favorite(self, video_id: int, favorite: bool) -> Video:
+        """Raises VideoNotFound."""
+        with self.db.write() as session:
+            return library.set_favorite(session=session, video_id=video_id, favorite=favorite)
+
+    def delete_video(self, video_id: int) -> None:
+        """Delete a video's row, MP4 and poster as one unit (library.delete).
+
+        Only that video goes: the other videos of its group, comparisons already exported from it (files of their
+        own) and its trimmed copies (their parent_id becomes NULL) stay. A trim of it that is still being written
+        fails with VideoNotFound and saves nothing; an export reading it either finishes from the file ffmpeg has
+        open or fails with EditError, and saves nothing half-made.
+
+        Raises:
+            VideoNotFound: no video with that id.
+        """
+        with self.db.write() as session:
+            library.delete(session=session, media_dir=self.media_dir, video_id=video_id)
+
+    # -- seed groups -----------------------------------------------------------------------------
+
+    def group_jobs(self, group_id: str) -> list[JobView]:
+        """The jobs of a group (retries included), oldest first; empty for an unknown group."""
+        with self.db.read() as session:
+            return [self._view(session, job) for job in jobs.group(session=session, group_id=group_id)]
+
+    def group_videos(self, group_id: str) -> list[Video]:
+        """The group's generated videos (not its exported comparison), in the order their seeds were submitted."""
+        with self.db.read() as session:
+            seeds = [job.seed for job in jobs.group(session=session, group_id=group_id)]
+            videos = library.group(session=session, group_id=group_id, kind="generated")
+        return [videos[k] for k in compare.seed_order(seeds, [video.seed for video in videos])]
+
+    def export_group(self, group_id: str) -> Video:
+        """Tile the group's videos into one labelled comparison ("seed N"), saved with kind "comparison".
+
+        Raises:
+            EditError: field "group_id": no such group, a job of the group has not finished, or fewer than 2 or
+                more than 8 videos were made.
+        """
+        # 1. Every job of the group has ended, and at least two made a video
+        with self.db.read() as session:
+            group_jobs = jobs.group(session=session, group_id=group_id)
+        members = self.group_videos(group_id)
+        if not group_jobs and not members:
+            raise edits.EditError("group_id", f"no job or video belongs to group {group_id!r}")
+        waiting = [job for job in group_jobs if not job.status.is_final]
+        if waiting:
+            raise edits.EditError(
+                "group_id", f"{len(waiting)} of its {len(group_jobs)} jobs have not finished; export once they have"
+            )
+        if not compare.MIN_SEEDS <= len(members) <= compare.MAX_SEEDS:
+            raise edits.EditError(
+                "group_id",
+                f"a comparison takes {compare.MIN_SEEDS}–{compare.MAX_SEEDS} finished videos; this group has "
+                f"{len(members)}",
+            )
+        # 2. Tile and save
+        labels = [compare.group_label(video.seed) for video in members]
+        info = compare.comparison_info(
+            group_id=group_id, seeds=[v.seed for v in members], video_ids=[v.id for v in members]
+        )
+        return self._save_comparison(members, labels, info, group_id=group_id)
+
+    def export_videos(self, video_ids: list[int]) -> Video:
+        """Tile 2–4 videos picked from the history into one comparison ("seed N · #id"); it belongs to no group.
+
+        Raises:
+            EditError: field "video_ids": fewer than 2 or more than 4 ids, or one given twice.
+            VideoNotFound: an id names no video.
+        """
+        if not compare.MIN_SEEDS <= len(video_ids) <= compare.MAX_PICKED:
+            raise edits.EditError(
+                "video_ids", f"pick {compare.MIN_SEEDS}–{compare.MAX_PICKED} videos to compare (got {len(video_ids)})"
+            )
+        twice = next((video_id for n, video_id in enumerate(video_ids) if video_id in video_ids[:n]), None)
+        if twice is not None:
+            raise edits.EditError("video_ids", f"video {twice} is picked twice; pick each video once")
+        with self.db.read() as session:
+            members = [library.get(session=session, video_id=video_id) for video_id in video_ids]
+        labels = [compare.picked_label(video.seed, video.id) for video in members]
+        info = compare.comparison_info(group_id=None, seeds=[v.seed for v in members], video_ids=list(video_ids))
+        return self._save_comparison(members, labels, info, group_id=None)
+
+    def _save_comparison(
+        self, members: list[Video], labels: list[str], info: dict[str, Any], *, group_id: str | None
+    ) -> Video:
+        # The recipe is the first clip's (its generation settings, without any edit of it) plus what was tiled.
+        first = Recipe.from_dict(members[0].recipe)
+        stored = {**first.to_dict(), **info}
+        sources = [library.file_path(self.media_dir, video.path) for video in members]
+        video_tmp, poster_tmp = self._incoming("comparison")
+        try:
+            tiled = edits.tile(sources, labels, video_tmp, recipe=stored)
+            media.write_poster(_first_frame(video_tmp), poster_tmp)
+            row_recipe = dataclasses.replace(first, width=tiled.width, height=tiled.height, num_frames=tiled.num_frames)
+            with self.db.write() as session:
+                return library.add(
+                    session=session,
+                    media_dir=self.media_dir,
+                    recipe=row_recipe,
+                    video_file=video_tmp,
+                    poster_file=poster_tmp,
+                    group_id=group_id,
+                    kind="comparison",
+                    stored_recipe=stored,
+                )
+        finally:
+            video_tmp.unlink(missing_ok=True)
+            poster_tmp.unlink(missing_ok=True)
+
+    # -- edits -----------------------------------------------------------------------------------
+
+    def trim(self, video_id: int, *, start_s: float, end_s: float, lossless: bool = False) -> Video:
+        """Save the part of a video between two points as a new video (kind "trim", parent_id = `video_id`).
+
+        The source file is only read. Frame-accurate by default; `lossless` copies the H.264 packets instead, and
+        the cut then lands on the frames around the points that can be copied (see edits.trim): the MP4's recipe
+        records the plan and where the cut landed, and the row's frames and duration are those of the new file.
+
+        Raises:
+            VideoNotFound: no video with that id (also when it is deleted before the copy is saved).
+            EditError: field "source" when its file is missing on disk (nothing is written), "start_s"/"end_s" for a
+                bad range.
+        """
+        # 1. The source: its row, and its file, which is only ever read
+        with self.db.read() as session:
+            parent = library.get(session=session, video_id=video_id)
+        source = library.file_path(self.media_dir, parent.path)
+        video_tmp, poster_tmp = self._incoming(f"trim-{video_id}")
+        cut = video_tmp.with_name(f"cut-{video_tmp.name}")
+        try:
+            # 2. Cut, carrying the recipe of a cut that lands on the plan (a frame-accurate one always does)
+            plan = edits.plan_trim(start_s=start_s, end_s=end_s, fps=parent.fps, num_frames=parent.num_frames)
+            planned = _trimmed_recipe(parent, plan, lossless=lossless, landed=(plan.start_s, plan.end_s))
+            result = edits.trim(source, cut, start_s=start_s, end_s=end_s, lossless=lossless, recipe=planned)
+            written = result.info
+            stored = _trimmed_recipe(
+                parent, result.plan, lossless=lossless, landed=(result.actual_start_s, result.actual_end_s)
+            )
+            if stored == planned:
+                os.replace(cut, video_tmp)
+            else:
+                # A lossless cut landed on the copyable frames around the points, known only now: a stream copy of
+                # the whole cut (no frame changes) puts the recipe that says so on it.
+                end_of_cut = written.num_frames / written.fps
+                edits.trim(cut, video_tmp, start_s=0.0, end_s=end_of_cut, lossless=True, recipe=stored)
+            media.write_poster(_first_frame(video_tmp), poster_tmp)
+
+            # 3. Save: the row describes the new file; the parent must still exist when it is saved
+            row_recipe = dataclasses.replace(
+                Recipe.from_dict(parent.recipe),
+                width=written.width,
+                height=written.height,
+                num_frames=written.num_frames,
+            )
+            with self.db.write() as session:
+                library.get(session=session, video_id=video_id)
+                return library.add(
+                    session=session,
+                    media_dir=self.media_dir,
+                    recipe=row_recipe,
+                    video_file=video_tmp,
+                    poster_file=poster_tmp,
+                    parent_id=video_id,
+                    kind="trim",
+                    stored_recipe=stored,
+                )
+        finally:
+            for path in (cut, video_tmp, poster_tmp):
+                path.unlink(missing_ok=True)
+
+    def _incoming(self, prefix: str) -> tuple[Path, Path]:
+        """Fresh temp paths for an edit's MP4 and poster in `incoming/` (emptied at startup)."""
+        stem = f"{prefix}-{uuid.uuid4().hex[:12]}"
+        folder = library.incoming_dir(self.media_dir)
+        return folder / f"{stem}.mp4", folder / f"{stem}.jpg"
+
+
+def _trimmed_recipe(
+    parent: Video, plan: edits.TrimPlan, *, lossless: bool, landed: tuple[float, float]
+) -> dict[str, Any]:
+    """What a trim's MP4 and row record: the parent's recipe plus the plan and where the cut landed (seconds)."""
+    trim: dict[str, Any] = {
+        "parent_id": parent.id,
+        "start_s": plan.start_s,
+        "end_s": plan.end_s,
+        "start_frame": plan.start_frame,
+        "end_frame": plan.end_frame,
+        "lossless": lossless,
+        "actual_start_s": landed[0],
+        "actual_end_s": landed[1],
+    }
+    if "trim" in parent.recipe:  # a trim of a trim: the frames above count in the parent, not the original
+        trim["previous"] = parent.recipe["trim"]
+    return {**parent.recipe, "trim": trim}
+
+
+def _first_frame(path: Path) -> np.ndarray:
+    """The first frame of a video as a (1, H, W, 3) uint8 stack, for media.write_poster."""
+    reader = imageio_ffmpeg.read_frames(str(path))
+    try:
+        width, height = next(reader)["size"]
+        pixels = next(reader)
+    finally:
+        reader.close()  # stops ffmpeg: one frame is all we need
+    return np.frombuffer(pixels, dtype=np.uint8).reshape(1, height, width, 3)

@@ -185,6 +185,7 @@ class Worker:
                     poster_file=poster_tmp,
                     job_id=job_id,
                     timings=timings,
+                    group_id=jobs.get(session=session, job_id=job_id).group_id,
                 )
                 jobs.finish(session=session, job_id=job_id, timings=timings)
         finally:

@@ -13,7 +13,7 @@ from pydantic import BaseModel
 
 from studio import __version__
 from studio.api import jobs as jobs_routes
-from studio.api import system, videos
+from studio.api import permalinks, system, videos
 from studio.api.schemas import GenerateIn, JobCreate, JobOut
 from studio.api.security import require_auth
 from studio.callbacks import CallbackSender
@@ -43,6 +43,7 @@ def create_app(studio: Studio) -> FastAPI:
         app.include_router(router, dependencies=[Depends(require_auth)])
     app.include_router(system.protected)
     app.include_router(system.open_router)
+    app.include_router(permalinks.router)  # /v/<token> pages are public; its /api/v1 routes carry require_auth
     return app
 
 

@@ -6,8 +6,11 @@ from pathlib import Path
 
 import gradio as gr
 
+from studio import hosting
 from studio.service import Studio
+from studio.ui.compare import ComparePage
 from studio.ui.create import CreatePage
+from studio.ui.history import HistoryPage
 from studio.ui.queue import QueuePanel
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
@@ -20,7 +23,23 @@ def build_ui(studio: Studio) -> gr.Blocks:
     gr.set_static_paths([studio.media_dir])
     with gr.Blocks(title="Wan Studio") as demo:
         gr.Markdown("# Wan Studio", elem_id="studio-title")
-        with gr.Tab("Create"):
-            CreatePage(studio).build(demo)
-            QueuePanel(studio).build(demo)
+        if hosting.history_is_temporary(studio.settings.data_dir):
+            gr.HTML(
+                "<div id='temporary-banner'>⚠️ This Space has no persistent storage: history and videos are lost "
+                "when it restarts. Add persistent storage in the Space settings to keep them (they go to /data).</div>"
+            )
+        with gr.Tabs() as tabs:
+            with gr.Tab("Create", id="create"):
+                create = CreatePage(studio)
+                create.build(demo)
+                compare = ComparePage(studio, create, tabs)
+                compare.build_launcher()
+                QueuePanel(studio).build(demo)
+            with gr.Tab("History", id="history") as history_tab:
+                history = HistoryPage(studio, create, tabs)
+                history.build()
+            with gr.Tab("Compare", id="compare"):
+                compare.build()
+        history.wire(demo, history_tab)
+        compare.wire(history.compare_pick, history.compare_btn)
     return demo

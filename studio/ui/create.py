@@ -66,7 +66,7 @@ class CreatePage:
 
     # -- handlers --------------------------------------------------------------------------------
 
-    def _request(
+    def request_from(
         self,
         prompt: str,
         negative_prompt: str,
@@ -97,7 +97,7 @@ class CreatePage:
         """Runs before Generate: a bad field gets its message on its own control, and nothing is queued."""
         bad_field, message = None, ""
         try:
-            build_recipe(self._request(*values), self.preset, seed_source=lambda: 0)
+            build_recipe(self.request_from(*values), self.preset, seed_source=lambda: 0)
         except RecipeError as exc:
             bad_field, message = exc.field, exc.message  # the control is labelled; the client adds the name
         return [gr.validate(name != bad_field, message if name == bad_field else "") for name in INPUT_FIELDS]
@@ -152,7 +152,7 @@ class CreatePage:
         progress: gr.Progress = gr.Progress(),
     ) -> Iterator[dict[Any, Any]]:
         """Queue a job, then follow it until it ends; the last update carries the video and the seed used."""
-        request = self._request(
+        request = self.request_from(
             prompt,
             negative_prompt,
             seed,
@@ -203,6 +203,36 @@ class CreatePage:
 
     def toggle_seed(self, random_seed: bool) -> dict[str, Any]:
         return gr.update(interactive=not random_seed)
+
+    def fill_from_recipe(self, recipe: dict[str, Any], seed: str = "same") -> dict[Any, Any]:
+        """Updates that put a stored recipe back on this page; `seed` is "same", "new" (random) or "plus1"."""
+        preset = self.preset
+        fps = recipe.get("fps") or preset.fps
+        duration = round(float(recipe.get("num_frames", preset.default_frames)) / fps * 4) / 4
+        update: dict[Any, Any] = {
+            self.prompt_box: recipe.get("prompt", ""),
+            self.negative_box: recipe.get("negative_prompt", preset.negative_prompt),
+            self.duration_slider: duration,
+            self.steps_slider: recipe.get("steps", preset.steps),
+            self.guidance_slider: recipe.get("guidance", preset.guidance),
+            self.flow_shift_slider: recipe.get("flow_shift", preset.flow_shift),
+            self.random_seed_box: seed == "new",
+            self.seed_box: gr.update(
+                value=int(recipe.get("seed", 0)) + (1 if seed == "plus1" else 0), interactive=seed != "new"
+            ),
+        }
+        if recipe.get("guidance_2") is not None:
+            update[self.guidance_2_slider] = recipe["guidance_2"]
+        if recipe.get("aspect_ratio") in geometry.ASPECT_RATIOS:
+            update[self.aspect_radio] = recipe["aspect_ratio"]
+        if recipe.get("quality") in preset.qualities:
+            update[self.quality_radio] = recipe["quality"]
+        return update
+
+    @property
+    def fill_targets(self) -> list[Any]:
+        """Every component `fill_from_recipe` may update (the outputs of events that call it)."""
+        return list(self.inputs)
 
     # -- layout ----------------------------------------------------------------------------------
 
@@ -281,7 +311,7 @@ class CreatePage:
     # -- wiring ----------------------------------------------------------------------------------
 
     def _wire(self, demo: gr.Blocks) -> None:
-        inputs = [
+        self.inputs = inputs = [
             self.prompt_box,
             self.negative_box,
             self.seed_box,

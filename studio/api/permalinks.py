@@ -1,0 +1,337 @@
+"""Share links: `/v/<token>` pages that play one video without a login, and the API that makes and revokes them.
+
+The page is self-contained (inline CSS and one inline script, both allowed by hash in its Content-Security-Policy;
+no external assets, no Gradio). Its media come through the same token (`/v/<token>/video.mp4`, `/poster.jpg`),
+with file paths taken from the video row, never from the request. An unknown, malformed, revoked or expired token
+gets the same 404 page, so a URL says nothing about why it stopped working.
+
+`router` is what the app includes, without auth: the public pages, plus the management API under /api/v1, which
+carries `require_auth` itself so that no inclusion can leave it open.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi import Path as PathParam
+from fastapi.responses import FileResponse, HTMLResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from studio import library, shares
+from studio.api.schemas import VideoId
+from studio.api.security import require_auth
+from studio.records import ShareLink, Video
+from studio.service import Studio
+
+# -- the page ------------------------------------------------------------------------------------
+
+_STYLE = """
+:root { color-scheme: dark; }
+body { margin: 0; background: #111318; color: #e6e8ee; font: 16px/1.5 system-ui, -apple-system, sans-serif; }
+main { max-width: 960px; margin: 0 auto; padding: 24px 16px 48px; }
+video { display: block; max-width: 100%; max-height: 78vh; margin: 0 auto; background: #000; border-radius: 8px; }
+h1 { font-size: 1.1rem; font-weight: 600; margin: 20px 0 8px; white-space: pre-wrap; overflow-wrap: anywhere; }
+.negative { color: #a9afbd; white-space: pre-wrap; overflow-wrap: anywhere; }
+dl { display: grid; grid-template-columns: max-content 1fr; gap: 4px 16px; margin: 16px 0; }
+dt { color: #a9afbd; }
+dd { margin: 0; overflow-wrap: anywhere; }
+button { font: inherit; padding: 8px 16px; border: 1px solid #3b4252; border-radius: 6px; background: #1d2230;
+  color: inherit; cursor: pointer; }
+button:hover { background: #262d3e; }
+footer { margin-top: 32px; color: #7d8496; font-size: 0.85rem; }
+.offscreen { position: fixed; left: -9999px; top: 0; }
+"""
+
+# Copies the recipe from the inert JSON block: no value is ever spliced into script text.
+_SCRIPT = """
+(function () {
+  var button = document.getElementById("copy-recipe");
+  function fallback(text) {
+    var area = document.createElement("textarea");
+    area.className = "offscreen";
+    area.value = text;
+    document.body.appendChild(area);
+    area.select();
+    var ok = false;
+    try { ok = document.execCommand("copy"); } catch (e) { ok = false; }
+    area.remove();
+    return ok;
+  }
+  function done(ok) {
+    button.textContent = ok ? "Copied" : "Copy failed";
+    setTimeout(function () { button.textContent = "Copy recipe"; }, 2000);
+  }
+  button.addEventListener("click", function () {
+    var recipe = JSON.parse(document.getElementById("recipe").textContent);
+    var text = JSON.stringify(recipe, null, 2);
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(text).then(function () { done(true); }, function () { done(fallback(text)); });
+    } else {
+      done(fallback(text));
+    }
+  });
+})();
+"""
+
+
+def _csp_hash(source: str) -> str:
+    return "'sha256-" + base64.b64encode(hashlib.sha256(source.encode()).digest()).decode() + "'"
+
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; media-src 'self'; img-src 'self'; "
+    f"style-src {_csp_hash(_STYLE)}; script-src {_csp_hash(_SCRIPT)}; "
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",  # the token is the secret: never hand it to another site
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+}
+# Short and private: a revocation reaches viewers within a minute, and shared caches never keep a copy.
+PAGE_HEADERS = {**SECURITY_HEADERS, "Cache-Control": "private, max-age=60"}
+NOT_FOUND_HEADERS = {**SECURITY_HEADERS, "Cache-Control": "no-store"}
+
+NOT_FOUND_PAGE = f"""<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="robots" content="noindex">
+<title>Link not valid · Wan Studio</title>
+<style>{_STYLE}</style>
+</head>
+<body><main><h1>This link is not valid (it may have been revoked or expired).</h1></main></body>
+</html>
+"""
+
+TITLE_CHARS = 70
+
+
+def _e(value: object) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def recipe_json(recipe: dict[str, Any]) -> str:
+    """The recipe as JSON that is inert inside <script type="application/json">: no `<`, `>` or `&` survives."""
+    text = json.dumps(recipe, ensure_ascii=True, sort_keys=True)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def _shorten(text: str, limit: int) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
+
+
+def render_page(video: Video, *, token: str, base_url: str, root_path: str = "") -> str:
+    """The permalink page of a video; `base_url` (ending in "/") makes the absolute URLs link previews need."""
+    page_url = f"{base_url}v/{token}"
+    video_src, poster_src = f"{root_path}/v/{token}/video.mp4", f"{root_path}/v/{token}/poster.jpg"
+    title = "Wan Studio · " + _shorten(video.prompt, TITLE_CHARS)
+    meta = [
+        ("og:type", "video.other"),
+        ("og:site_name", "Wan Studio"),
+        ("og:title", title),
+        ("og:description", video.prompt),
+        ("og:url", page_url),
+        ("og:video", f"{page_url}/video.mp4"),
+        ("og:video:type", "video/mp4"),
+        ("og:video:width", video.width),
+        ("og:video:height", video.height),
+    ]
+    if page_url.startswith("https://"):
+        meta.append(("og:video:secure_url", f"{page_url}/video.mp4"))
+    if video.poster_path:
+        meta += [
+            ("og:image", f"{page_url}/poster.jpg"),
+            ("og:image:width", video.width),
+            ("og:image:height", video.height),
+        ]
+    names = [
+        ("twitter:card", "summary_large_image" if video.poster_path else "summary"),
+        ("twitter:title", title),
+        ("twitter:description", video.prompt),
+    ]
+    if video.poster_path:
+        names.append(("twitter:image", f"{page_url}/poster.jpg"))
+    head_meta = "\n".join(
+        [f'<meta property="{_e(key)}" content="{_e(value)}">' for key, value in meta]
+        + [f'<meta name="{_e(key)}" content="{_e(value)}">' for key, value in names]
+    )
+    poster_attr = f' poster="{_e(poster_src)}"' if video.poster_path else ""
+    details = [
+        ("Seed", video.seed),
+        ("Model", video.model),
+        ("Size", f"{video.width}×{video.height}"),
+        ("Frames", f"{video.num_frames} at {video.fps} fps"),
+        ("Duration", f"{video.duration_s:.1f} s"),
+        ("Steps", video.steps),
+        ("Guidance", video.guidance if video.guidance_2 is None else f"{video.guidance} / {video.guidance_2}"),
+        ("Flow shift", video.flow_shift),
+    ]
+    rows = "\n".join(f"<dt>{_e(name)}</dt><dd>{_e(value)}</dd>" for name, value in details)
+    negative = (
+        f'<p class="negative"><strong>Negative prompt:</strong> {_e(video.negative_prompt)}</p>'
+        if video.negative_prompt
+        else ""
+    )
+    return f"""<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="robots" content="noindex">
+<title>{_e(title)}</title>
+{head_meta}
+<style>{_STYLE}</style>
+</head>
+<body>
+<main>
+<video controls playsinline preload="metadata" src="{_e(video_src)}"{poster_attr}></video>
+<h1>{_e(video.prompt)}</h1>
+{negative}
+<dl>
+{rows}
+</dl>
+<button type="button" id="copy-recipe">Copy recipe</button>
+<footer>Made with Wan Studio.</footer>
+</main>
+<script type="application/json" id="recipe">{recipe_json(video.recipe)}</script>
+<script>{_SCRIPT}</script>
+</body>
+</html>
+"""
+
+
+# -- public routes: the token is the credential ---------------------------------------------------
+
+router = APIRouter()
+
+
+def _studio(request: Request) -> Studio:
+    return request.app.state.studio  # type: ignore[no-any-return]
+
+
+def _not_found() -> HTMLResponse:
+    return HTMLResponse(NOT_FOUND_PAGE, status_code=status.HTTP_404_NOT_FOUND, headers=NOT_FOUND_HEADERS)
+
+
+def _shared_video(request: Request, token: str) -> Video | None:
+    if not shares.is_token(token):
+        return None
+    with _studio(request).db.read() as session:
+        return shares.resolve(session=session, token=token)
+
+
+@router.get("/v/{token}", response_class=HTMLResponse, include_in_schema=False)
+def share_page(token: str, request: Request) -> HTMLResponse:
+    """The read-only page of a shared video."""
+    video = _shared_video(request, token)
+    if video is None:
+        return _not_found()
+    page = render_page(video, token=token, base_url=str(request.base_url), root_path=request.scope.get("root_path", ""))
+    return HTMLResponse(page, headers=PAGE_HEADERS)
+
+
+def _shared_file(request: Request, token: str, which: str) -> Path | None:
+    video = _shared_video(request, token)
+    relative = None if video is None else (video.path if which == "video" else video.poster_path)
+    if not relative:
+        return None
+    path = library.file_path(_studio(request).media_dir, relative)  # from the row, never from the request
+    return path if path.is_file() else None
+
+
+@router.api_route("/v/{token}/video.mp4", methods=["GET", "HEAD"], include_in_schema=False)
+def share_video(token: str, request: Request) -> Response:
+    """The MP4, with `Range` requests so the player can seek."""
+    path = _shared_file(request, token, "video")
+    if path is None:
+        return _not_found()
+    return FileResponse(path, media_type="video/mp4", headers=PAGE_HEADERS)
+
+
+@router.api_route("/v/{token}/poster.jpg", methods=["GET", "HEAD"], include_in_schema=False)
+def share_poster(token: str, request: Request) -> Response:
+    path = _shared_file(request, token, "poster")
+    if path is None:
+        return _not_found()
+    return FileResponse(path, media_type="image/jpeg", headers=PAGE_HEADERS)
+
+
+# -- management API: behind the same auth as the rest of the API ----------------------------------
+
+manage = APIRouter(prefix="/api/v1", tags=["shares"], dependencies=[Depends(require_auth)])
+
+Token = Annotated[str, PathParam(description="a share link's token (16–64 of A–Z a–z 0–9 _ -)")]
+
+
+class ShareIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    expires_in_s: int | None = Field(
+        None,
+        ge=shares.MIN_EXPIRES_IN_S,
+        le=shares.MAX_EXPIRES_IN_S,
+        description="seconds the link works (60 s to 365 days); null: until it is revoked",
+    )
+
+
+class ShareOut(BaseModel):
+    token: str
+    url: str = Field(description="the absolute URL of the page; anyone holding it can watch the video")
+    video_id: int
+    status: shares.ShareStatus
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+
+    @classmethod
+    def from_row(cls, link: ShareLink, *, base_url: str) -> ShareOut:
+        return cls(
+            token=link.token,
+            url=f"{base_url}v/{link.token}",
+            video_id=link.video_id,
+            status=shares.status(link),
+            created_at=shares.as_utc(link.created_at),
+            expires_at=None if link.expires_at is None else shares.as_utc(link.expires_at),
+            revoked_at=None if link.revoked_at is None else shares.as_utc(link.revoked_at),
+        )
+
+
+@manage.post("/videos/{video_id}/shares", status_code=status.HTTP_201_CREATED, response_model=ShareOut)
+def create_share(video_id: VideoId, request: Request, body: ShareIn | None = None) -> ShareOut:
+    """A new link to the video; an empty body makes one that lasts until it is revoked."""
+    expires_in_s = None if body is None else body.expires_in_s
+    with _studio(request).db.write() as session:
+        link = shares.create(session=session, video_id=video_id, expires_in_s=expires_in_s)
+        return ShareOut.from_row(link, base_url=str(request.base_url))
+
+
+@manage.get("/videos/{video_id}/shares", response_model=list[ShareOut])
+def list_shares(video_id: VideoId, request: Request) -> list[ShareOut]:
+    """Every link of the video, newest first, revoked and expired ones included."""
+    with _studio(request).db.read() as session:
+        links = shares.for_video(session=session, video_id=video_id)
+        return [ShareOut.from_row(link, base_url=str(request.base_url)) for link in links]
+
+
+@manage.delete("/shares/{token}", status_code=status.HTTP_204_NO_CONTENT, response_class=Response)
+def revoke_share(token: Token, request: Request) -> Response:
+    """Revoke a link at once (viewers' caches hold the page for at most a minute); revoking twice is fine."""
+    try:
+        with _studio(request).db.write() as session:
+            shares.revoke(session=session, token=token)
+    except shares.ShareNotFound as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+router.include_router(manage)

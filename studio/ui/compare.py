@@ -1,0 +1,160 @@
+"""Seed comparison: one prompt and settings, 2–8 seeds as one group, shown side by side with synced playback.
+
+The launcher sits on the Create page (it uses that page's prompt and settings); the grid has its own tab.
+History can also send 2–4 videos here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any, Literal
+
+import gradio as gr
+
+from studio import library
+from studio.compare import MAX_SEEDS, MIN_SEEDS, seeds_for
+from studio.edits import EditError
+from studio.recipe import RecipeError
+from studio.records import Video
+from studio.service import QueueFull, Studio
+from studio.ui import sync_grid
+from studio.ui.create import CreatePage
+
+MODES: dict[str, Literal["list", "random", "consecutive"]] = {
+    "List": "list",
+    "Random": "random",
+    "Consecutive": "consecutive",
+}
+FOLLOW_TIMEOUT_S = 5.0
+
+
+def file_url(studio: Studio, video: Video) -> str:
+    """Gradio's route for a file in the media folder (the only folder it serves)."""
+    return f"/gradio_api/file={studio.video_file(video)}"
+
+
+class ComparePage:
+    def __init__(self, studio: Studio, create: CreatePage, tabs: gr.Tabs) -> None:
+        self.studio = studio
+        self.create = create
+        self.tabs = tabs
+
+    # -- handlers --------------------------------------------------------------------------------
+
+    def grid(self, videos: list[Video], note: str = "") -> str:
+        tiles = [sync_grid.Tile(file_url(self.studio, v), f"seed {v.seed} · #{v.id}") for v in videos]
+        duration = max((v.num_frames / v.fps for v in videos), default=0.0)
+        return sync_grid.render(tiles, duration, note=note)
+
+    def shown(self, videos: list[Video], note: str, group_id: str | None) -> dict[Any, Any]:
+        return {
+            self.grid_html: self.grid(videos, note),
+            self.ids_state: [v.id for v in videos],
+            self.group_state: group_id,
+            self.keep_pick: gr.update(choices=[(f"seed {v.seed} · #{v.id}", v.id) for v in videos], value=None),
+            self.status_box: note,
+        }
+
+    def generate_group(self, *values: Any) -> Iterator[dict[Any, Any]]:
+        """Submit the Create page's recipe once per seed as one group, then fill the grid as videos finish."""
+        *create_values, mode, seeds_text, count, start = values
+        try:
+            seeds = seeds_for(MODES[mode], seeds=seeds_text or "", count=int(count), start=int(start or 0))
+            group_id, views = self.studio.submit_group(self.create.request_from(*create_values), seeds)
+        except (RecipeError, QueueFull) as exc:
+            raise gr.Error(str(exc)) from exc
+        yield {
+            **self.shown([], f"Queued {len(views)} seeds: {', '.join(map(str, seeds))}", group_id),
+            self.tabs: gr.Tabs(selected="compare"),
+        }
+        seen = -1
+        while True:
+            views = self.studio.group_jobs(group_id)
+            videos = self.studio.group_videos(group_id)
+            done = sum(v.is_final for v in views)
+            if len(videos) != seen or done == len(views):
+                seen = len(videos)
+                failed = [f"seed {v.recipe.seed}: {v.status.value}" for v in views if v.is_final and v.video is None]
+                note = f"{len(videos)} of {len(views)} videos ready" + (f" ({'; '.join(failed)})" if failed else "")
+                yield self.shown(videos, note, group_id)
+            if done == len(views):
+                return
+            unfinished = next(v for v in views if not v.is_final)
+            self.studio.wait(unfinished.id, since=unfinished, timeout=FOLLOW_TIMEOUT_S)
+
+    def compare_videos(self, video_ids: list[int] | None) -> dict[Any, Any]:
+        ids = list(video_ids or [])
+        if not 2 <= len(ids) <= 4:
+            raise gr.Error(f"video_ids: choose 2–4 videos to compare (got {len(ids)})")
+        with self.studio.db.read() as session:
+            videos = [library.get(session=session, video_id=i) for i in ids]
+        return {
+            **self.shown(videos, f"Comparing {len(videos)} videos from History", None),
+            self.tabs: gr.Tabs(selected="compare"),
+        }
+
+    def keep(self, video_id: int | None) -> str:
+        if video_id is None:
+            return "Choose the seed to keep first."
+        with self.studio.db.write() as session:
+            library.set_favorite(session=session, video_id=video_id, favorite=True)
+        return f"Kept video #{video_id}: it is a favorite in History."
+
+    def export(self, group_id: str | None, video_ids: list[int]) -> dict[Any, Any]:
+        try:
+            video = self.studio.export_group(group_id) if group_id else self.studio.export_videos(video_ids)
+        except (EditError, RecipeError, library.VideoNotFound) as exc:
+            return {self.status_box: f"⚠️ {exc}"}
+        return {
+            self.export_video: str(self.studio.video_file(video)),
+            self.status_box: f"Exported comparison #{video.id} ({video.width}×{video.height}) to History.",
+        }
+
+    # -- layout ----------------------------------------------------------------------------------
+
+    def build_launcher(self) -> None:
+        """On the Create page, under its settings."""
+        with gr.Accordion("Compare seeds", open=False):
+            with gr.Row():
+                self.mode_radio = gr.Radio(label="Seeds from", choices=list(MODES), value="Random")
+                self.seeds_box = gr.Textbox(label="Seeds", placeholder="1, 2, 3")
+                self.count_slider = gr.Slider(label="How many", minimum=MIN_SEEDS, maximum=MAX_SEEDS, step=1, value=4)
+                self.start_box = gr.Number(label="First seed", value=0, precision=0, minimum=0)
+            self.compare_btn = gr.Button("Generate comparison")
+
+    def build(self) -> None:
+        self.status_box = gr.Markdown("", elem_id="compare-status")
+        self.grid_html = gr.HTML(
+            sync_grid.render([], 0, note="Generate a comparison on the Create page, or pick videos in History."),
+            js_on_load=sync_grid.SYNC_JS,
+            css_template=sync_grid.SYNC_CSS,
+            elem_id="compare-grid",
+        )
+        with gr.Row():
+            self.keep_pick = gr.Dropdown(label="Keep", choices=[], scale=2)
+            self.keep_btn = gr.Button("Keep", size="sm")
+            self.export_btn = gr.Button("Export comparison", size="sm")
+        self.export_video = gr.Video(label="Exported comparison", interactive=False, height=360)
+        self.group_state = gr.State(None)
+        self.ids_state = gr.State([])
+
+    # -- wiring ----------------------------------------------------------------------------------
+
+    def wire(self, history_pick: gr.Dropdown, history_btn: gr.Button) -> None:
+        shown = [self.grid_html, self.ids_state, self.group_state, self.keep_pick, self.status_box]
+        self.compare_btn.click(
+            self.generate_group,
+            inputs=[*self.create.inputs, self.mode_radio, self.seeds_box, self.count_slider, self.start_box],
+            outputs=[*shown, self.tabs],
+            api_name="compare",
+        )
+        history_btn.click(
+            self.compare_videos, inputs=history_pick, outputs=[*shown, self.tabs], api_visibility="private"
+        )
+        self.keep_btn.click(self.keep, inputs=self.keep_pick, outputs=self.status_box, api_visibility="private")
+        self.export_btn.click(
+            self.export,
+            inputs=[self.group_state, self.ids_state],
+            outputs=[self.export_video, self.status_box],
+            api_visibility="private",
+        )

@@ -1,0 +1,397 @@
+"""The History page: every video, searchable, with a detail panel, actions, a trimmer and MP4 import.
+
+Files are shown through Gradio's file route (only the media folder is served); paths come from rows, never
+from what a person typed.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from studio import library, media, shares
+from studio.edits import EditError, plan_trim
+from studio.records import Video
+from studio.service import Studio
+from studio.ui.create import CreatePage
+
+PAGE_SIZE = 24
+SHARE_EXPIRY: dict[str, int | None] = {
+    "Never": None,
+    "1 hour": 3600,
+    "1 day": 86_400,
+    "7 days": 7 * 86_400,
+    "30 days": 30 * 86_400,
+}
+ALL_MODELS = "All models"
+
+
+def public_base(request: gr.Request) -> str:
+    """scheme://host the visitor used (behind a proxy: its X-Forwarded headers)."""
+    headers = request.headers
+    scheme = headers.get("x-forwarded-proto", "http")
+    host = headers.get("x-forwarded-host") or headers.get("host", "127.0.0.1:7860")
+    return f"{scheme}://{host}"
+
+
+def describe_video(video: Video) -> str:
+    """The detail panel's text: the whole recipe, timings and links."""
+    timings = " · ".join(
+        f"{name} {value:.1f} s"
+        for name, value in (
+            ("load", video.load_s),
+            ("denoise", video.denoise_s),
+            ("decode", video.decode_s),
+            ("encode", video.encode_s),
+        )
+        if value is not None
+    )
+    guidance = f"{video.guidance:g}" + (f" / {video.guidance_2:g} (low noise)" if video.guidance_2 is not None else "")
+    lines = [
+        f"### Video #{video.id}{' ★' if video.favorite else ''}",
+        f"**Prompt:** {video.prompt}",
+        f"**Negative prompt:** {video.negative_prompt or '—'}",
+        f"**Seed:** {video.seed} · **Model:** {video.model}",
+        f"**Size:** {video.width}×{video.height} · {video.num_frames} frames · {video.fps} fps"
+        f" · {video.duration_s:.2f} s",
+        f"**Steps:** {video.steps} · **Guidance:** {guidance} · **Flow shift:** {video.flow_shift:g}",
+        f"**Timings:** {timings or '—'}",
+        f"**Created:** {video.created_at:%Y-%m-%d %H:%M:%S} UTC",
+    ]
+    kind = getattr(video, "kind", "generated")
+    if video.parent_id is not None:
+        lines.append(f"**Trimmed from:** video #{video.parent_id}")
+    if video.group_id:
+        lines.append(f"**Comparison group:** `{video.group_id}`" + (" (tiled export)" if kind == "comparison" else ""))
+    return "\n\n".join(lines)
+
+
+class HistoryPage:
+    def __init__(self, studio: Studio, create: CreatePage, tabs: gr.Tabs) -> None:
+        self.studio = studio
+        self.create = create
+        self.tabs = tabs
+
+    # -- handlers --------------------------------------------------------------------------------
+
+    def page(self, query: str, model: str, favorites: bool, offset: int) -> dict[Any, Any]:
+        """One page of the gallery, newest first."""
+        with self.studio.db.read() as session:
+            found = library.search(
+                session=session,
+                query=query or "",
+                model=None if model in (None, ALL_MODELS) else model,
+                favorite=True if favorites else None,
+                limit=PAGE_SIZE,
+                offset=offset,
+            )
+            models = library.models(session=session)
+        pages = max(1, math.ceil(found.total / PAGE_SIZE))
+        items = [(str(self.studio.video_file(v)), f"#{v.id} · seed {v.seed} · {v.prompt[:50]}") for v in found.items]
+        return {
+            self.gallery: items,
+            self.ids_state: [v.id for v in found.items],
+            self.offset_state: offset,
+            self.page_label: f"{found.total} videos · page {offset // PAGE_SIZE + 1} of {pages}",
+            self.model_filter: gr.update(choices=[ALL_MODELS, *models]),
+            self.compare_pick: gr.update(choices=[(f"#{v.id} · seed {v.seed}", v.id) for v in found.items]),
+        }
+
+    def search(self, query: str, model: str, favorites: bool) -> dict[Any, Any]:
+        return self.page(query, model, favorites, 0)
+
+    def turn(self, query: str, model: str, favorites: bool, offset: int, step: int) -> dict[Any, Any]:
+        return self.page(query, model, favorites, max(0, offset + step * PAGE_SIZE))
+
+    def select(self, ids: list[int], event: gr.SelectData) -> dict[Any, Any]:
+        index = event.index if isinstance(event.index, int) else event.index[0]
+        return self.show(ids[index] if 0 <= index < len(ids) else None)
+
+    def show(self, video_id: int | None, message: str = "") -> dict[Any, Any]:
+        """Fill the detail panel (or empty it when the video is gone)."""
+        if video_id is None:
+            return {self.selected_state: None, self.detail_box: gr.update(visible=False), self.action_note: message}
+        with self.studio.db.read() as session:
+            try:
+                video = library.get(session=session, video_id=video_id)
+            except library.VideoNotFound as exc:
+                return {
+                    self.selected_state: None,
+                    self.detail_box: gr.update(visible=False),
+                    self.action_note: str(exc),
+                }
+        path = self.studio.video_file(video)
+        end = round(video.num_frames / video.fps, 3)
+        return {
+            self.selected_state: video.id,
+            self.detail_box: gr.update(visible=True),
+            self.player: str(path),
+            self.details: describe_video(video),
+            self.favorite_btn: gr.update(value="Unfavorite" if video.favorite else "Favorite"),
+            self.download_btn: gr.update(value=str(path)),
+            self.trim_start: gr.update(maximum=end, value=0),
+            self.trim_end: gr.update(maximum=end, value=end),
+            self.trim_info: self.trim_summary(video.id, 0, end),
+            self.confirm_delete_btn: gr.update(visible=False),
+            self.action_note: message,
+        }
+
+    def toggle_favorite(self, video_id: int | None) -> dict[Any, Any]:
+        if video_id is None:
+            return {self.action_note: "Select a video first."}
+        with self.studio.db.write() as session:
+            video = library.get(session=session, video_id=video_id)
+            library.set_favorite(session=session, video_id=video_id, favorite=not video.favorite)
+        return self.show(video_id, "Added to favorites." if not video.favorite else "Removed from favorites.")
+
+    def ask_delete(self, video_id: int | None) -> dict[Any, Any]:
+        if video_id is None:
+            return {self.action_note: "Select a video first."}
+        return {
+            self.confirm_delete_btn: gr.update(visible=True),
+            self.action_note: f"Delete video #{video_id} with its file and poster? Press **Confirm delete**.",
+        }
+
+    def delete(self, video_id: int | None, query: str, model: str, favorites: bool, offset: int) -> dict[Any, Any]:
+        if video_id is None:
+            return {self.action_note: "Select a video first."}
+        with self.studio.db.write() as session:
+            library.delete(session=session, media_dir=self.studio.media_dir, video_id=video_id)
+        return {**self.page(query, model, favorites, offset), **self.show(None, f"Deleted video #{video_id}.")}
+
+    def reuse(self, video_id: int | None, seed: str) -> dict[Any, Any]:
+        if video_id is None:
+            return {self.action_note: "Select a video first."}
+        with self.studio.db.read() as session:
+            recipe = dict(library.get(session=session, video_id=video_id).recipe)
+        return {**self.create.fill_from_recipe(recipe, seed), self.tabs: gr.Tabs(selected="create")}
+
+    def trim_summary(self, video_id: int | None, start_s: float, end_s: float) -> str:
+        if video_id is None:
+            return ""
+        with self.studio.db.read() as session:
+            video = library.get(session=session, video_id=video_id)
+        try:
+            plan = plan_trim(start_s=start_s, end_s=end_s, fps=video.fps, num_frames=video.num_frames)
+        except EditError as exc:
+            return f"⚠️ {exc}"
+        return (
+            f"Frames {plan.start_frame}–{plan.end_frame - 1} of {video.num_frames} · {plan.num_frames} frames · "
+            f"{plan.start_s:.3f}–{plan.end_s:.3f} s"
+        )
+
+    def save_trim(self, video_id: int | None, start_s: float, end_s: float, lossless: bool) -> dict[Any, Any]:
+        if video_id is None:
+            return {self.action_note: "Select a video first."}
+        try:
+            child = self.studio.trim(video_id, start_s=start_s, end_s=end_s, lossless=lossless)
+        except (EditError, library.VideoNotFound) as exc:
+            return {self.action_note: f"⚠️ {exc}"}
+        landed = ""
+        trim = child.recipe.get("trim", {})
+        if lossless and trim:
+            landed = f" The lossless cut landed at {trim['actual_start_s']:.3f}–{trim['actual_end_s']:.3f} s."
+        return self.show(child.id, f"Saved trimmed copy #{child.id} of #{video_id}.{landed}")
+
+    def share_list(self, video_id: int | None) -> tuple[str, dict[str, Any]]:
+        """The video's share links as a small table, and the revocable tokens for the picker."""
+        if video_id is None:
+            return "", gr.update(choices=[], value=None)
+        with self.studio.db.read() as session:
+            links = shares.for_video(session=session, video_id=video_id)
+        rows = [
+            f"| `/v/{link.token}` | {shares.status(link).value} | "
+            f"{f'{link.expires_at:%Y-%m-%d %H:%M} UTC' if link.expires_at else 'never'} |"
+            for link in links
+        ]
+        table = "| link | status | expires |\n|---|---|---|\n" + "\n".join(rows) if rows else "No share links yet."
+        active = [link.token for link in links if shares.status(link) is shares.ShareStatus.ACTIVE]
+        return table, gr.update(choices=active, value=None)
+
+    def create_share(self, video_id: int | None, expires: str, request: gr.Request) -> tuple[str, str, dict[str, Any]]:
+        if video_id is None:
+            return "", "Select a video first.", gr.update()
+        with self.studio.db.write() as session:
+            link = shares.create(session=session, video_id=video_id, expires_in_s=SHARE_EXPIRY[expires])
+            token = link.token
+        url = f"{public_base(request)}/v/{token}"
+        table, picker = self.share_list(video_id)
+        return url, table, picker
+
+    def revoke_share(self, video_id: int | None, token: str | None) -> tuple[str, dict[str, Any]]:
+        if video_id is None or not token:
+            return "Choose a link to revoke.", gr.update()
+        with self.studio.db.write() as session:
+            shares.revoke(session=session, token=token)
+        return self.share_list(video_id)
+
+    def import_file(self, upload: str | None) -> dict[Any, Any]:
+        if not upload:
+            return {self.import_note: ""}
+        try:
+            recipe = media.read_recipe(Path(upload))
+        except (ValueError, FileNotFoundError) as exc:
+            return {self.import_note: f"⚠️ Not a video this studio can read: {exc}"}
+        if recipe is None:
+            return {self.import_note: "No recipe found: this MP4 was not made by Wan Studio."}
+        note = f"Recipe read (seed {recipe.get('seed')}, model {recipe.get('model')}): the Create page is filled in."
+        return {**self.create.fill_from_recipe(recipe), self.import_note: note, self.tabs: gr.Tabs(selected="create")}
+
+    # -- layout ----------------------------------------------------------------------------------
+
+    def build(self) -> None:
+        with gr.Row():
+            self.search_box = gr.Textbox(label="Search", placeholder="words from the prompt, 中文也可以", scale=3)
+            self.model_filter = gr.Dropdown(label="Model", choices=[ALL_MODELS], value=ALL_MODELS, scale=1)
+            self.favorites_box = gr.Checkbox(label="Favorites only", value=False, scale=1)
+        self.gallery = gr.Gallery(
+            label="History", columns=6, height=460, fit_columns=False, allow_preview=False, elem_id="history-gallery"
+        )
+        with gr.Row():
+            self.prev_btn = gr.Button("← Newer", size="sm")
+            self.page_label = gr.Markdown("", elem_id="history-page")
+            self.next_btn = gr.Button("Older →", size="sm")
+        self.action_note = gr.Markdown("", elem_id="history-note")
+        with gr.Column(visible=False) as self.detail_box:
+            with gr.Row():
+                self.player = gr.Video(label="Video", interactive=False, height=420, elem_id="history-player")
+                self.details = gr.Markdown("", elem_id="history-details")
+            with gr.Row():
+                self.favorite_btn = gr.Button("Favorite", size="sm")
+                self.download_btn = gr.DownloadButton("Download", size="sm")
+                self.reuse_btn = gr.Button("Reuse settings", size="sm")
+                self.reuse_new_btn = gr.Button("Reuse with new seed", size="sm")
+                self.seed_plus_btn = gr.Button("Seed + 1", size="sm")
+                self.delete_btn = gr.Button("Delete", size="sm", variant="stop")
+                self.confirm_delete_btn = gr.Button("Confirm delete", size="sm", variant="stop", visible=False)
+            with gr.Accordion("Trim", open=False):
+                with gr.Row():
+                    self.trim_start = gr.Slider(label="Start (s)", minimum=0, maximum=5, step=0.01, value=0)
+                    self.trim_end = gr.Slider(label="End (s)", minimum=0, maximum=5, step=0.01, value=5)
+                self.trim_info = gr.Markdown("", elem_id="trim-info")
+                with gr.Row():
+                    self.lossless_box = gr.Checkbox(label="Lossless (cut at keyframes)", value=False)
+                    self.preview_btn = gr.Button("Preview", size="sm")
+                    self.save_trim_btn = gr.Button("Save trimmed copy", size="sm", variant="primary")
+            with gr.Accordion("Share link", open=False):
+                with gr.Row():
+                    self.expiry_pick = gr.Dropdown(label="Expires", choices=list(SHARE_EXPIRY), value="Never")
+                    self.share_btn = gr.Button("Create share link", size="sm")
+                self.share_url = gr.Textbox(label="Link (anyone with it can watch, no login)", buttons=["copy"])
+                self.share_table = gr.Markdown("", elem_id="share-links")
+                with gr.Row():
+                    self.revoke_pick = gr.Dropdown(label="Revoke link", choices=[])
+                    self.revoke_btn = gr.Button("Revoke", size="sm", variant="stop")
+        with gr.Accordion("Compare videos side by side", open=False):
+            self.compare_pick = gr.Dropdown(label="Videos to compare (2–4)", multiselect=True, choices=[])
+            self.compare_btn = gr.Button("Compare selected", size="sm")
+        with gr.Accordion("Import an MP4", open=False):
+            self.import_box = gr.File(label="Drop an MP4 made by this studio", file_types=[".mp4"], type="filepath")
+            self.import_note = gr.Markdown("", elem_id="import-note")
+        self.ids_state = gr.State([])
+        self.offset_state = gr.State(0)
+        self.selected_state = gr.State(None)
+
+    # -- wiring ----------------------------------------------------------------------------------
+
+    def wire(self, demo: gr.Blocks, history_tab: gr.Tab) -> None:
+        filters = [self.search_box, self.model_filter, self.favorites_box]
+        page_outputs = [
+            self.gallery,
+            self.ids_state,
+            self.offset_state,
+            self.page_label,
+            self.model_filter,
+            self.compare_pick,
+        ]
+        detail_outputs = [
+            self.selected_state,
+            self.detail_box,
+            self.player,
+            self.details,
+            self.favorite_btn,
+            self.download_btn,
+            self.trim_start,
+            self.trim_end,
+            self.trim_info,
+            self.confirm_delete_btn,
+            self.action_note,
+        ]
+        private: dict[str, Any] = {"api_visibility": "private"}
+        gr.on(
+            [self.search_box.submit, self.model_filter.input, self.favorites_box.input, history_tab.select],
+            self.search,
+            inputs=filters,
+            outputs=page_outputs,
+            **private,
+        )
+        self.prev_btn.click(
+            lambda q, m, f, o: self.turn(q, m, f, o, -1),
+            inputs=[*filters, self.offset_state],
+            outputs=page_outputs,
+            **private,
+        )
+        self.next_btn.click(
+            lambda q, m, f, o: self.turn(q, m, f, o, 1),
+            inputs=[*filters, self.offset_state],
+            outputs=page_outputs,
+            **private,
+        )
+        self.gallery.select(self.select, inputs=self.ids_state, outputs=detail_outputs, **private)
+        self.favorite_btn.click(self.toggle_favorite, inputs=self.selected_state, outputs=detail_outputs, **private)
+        self.delete_btn.click(
+            self.ask_delete, inputs=self.selected_state, outputs=[self.confirm_delete_btn, self.action_note], **private
+        )
+        self.confirm_delete_btn.click(
+            self.delete,
+            inputs=[self.selected_state, *filters, self.offset_state],
+            outputs=[*page_outputs, *detail_outputs],
+            **private,
+        )
+        fill_outputs = [*self.create.fill_targets, self.tabs, self.action_note]
+        for button, seed in ((self.reuse_btn, "same"), (self.reuse_new_btn, "new"), (self.seed_plus_btn, "plus1")):
+            button.click(
+                lambda vid, seed=seed: self.reuse(vid, seed),
+                inputs=self.selected_state,
+                outputs=fill_outputs,
+                **private,
+            )
+        gr.on(
+            [self.trim_start.input, self.trim_end.input],
+            self.trim_summary,
+            inputs=[self.selected_state, self.trim_start, self.trim_end],
+            outputs=self.trim_info,
+            **private,
+        )
+        self.preview_btn.click(None, inputs=[self.trim_start, self.trim_end], js=PREVIEW_JS)
+        self.save_trim_btn.click(
+            self.save_trim,
+            inputs=[self.selected_state, self.trim_start, self.trim_end, self.lossless_box],
+            outputs=detail_outputs,
+            **private,
+        )
+        self.import_box.upload(
+            self.import_file,
+            inputs=self.import_box,
+            outputs=[*self.create.fill_targets, self.tabs, self.import_note],
+            **private,
+        )
+
+
+# Plays only the chosen range in the detail player: seek to the start, pause at the end.
+PREVIEW_JS = """
+(start, end) => {
+  const video = document.querySelector('#history-player video');
+  if (!video) return;
+  const stop = () => {
+    if (video.currentTime >= end) { video.pause(); video.removeEventListener('timeupdate', stop); }
+  };
+  video.currentTime = start;
+  video.addEventListener('timeupdate', stop);
+  video.muted = true;
+  video.play();
+}
+"""

@@ -1,0 +1,237 @@
+"""studio.edits against the real bundled ffmpeg, on tiny clips whose frames each show their own index."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import subprocess
+from pathlib import Path
+
+import imageio_ffmpeg
+import numpy as np
+import pytest
+
+from studio import edits, media
+from studio.edits import EditError
+
+FPS = 16
+BITS = 8  # frame i shows i in binary as 8 vertical stripes, white = 1: survives H.264 at any CRF
+
+
+def coded_frames(num_frames: int, width: int = 128, height: int = 48) -> np.ndarray:
+    """Frames that show their own index as stripes, so a test can tell exactly which frames a file holds."""
+    frames = np.zeros((num_frames, height, width, 3), dtype=np.uint8)
+    for i in range(num_frames):
+        for bit in range(BITS):
+            if i >> bit & 1:
+                frames[i, :, bit * width // BITS : (bit + 1) * width // BITS] = 255
+    return frames
+
+
+def read_index(pixels: np.ndarray) -> int:
+    """The index shown by one frame (or one grid cell), read from its bottom half (labels sit at the top)."""
+    height, width, _ = pixels.shape
+    stripes = [pixels[height // 2 :, bit * width // BITS : (bit + 1) * width // BITS] for bit in range(BITS)]
+    return sum(1 << bit for bit, stripe in enumerate(stripes) if stripe.mean() > 128)
+
+
+def decode(path: Path) -> list[np.ndarray]:
+    """Every frame of `path` as RGB arrays."""
+    reader = imageio_ffmpeg.read_frames(str(path))
+    width, height = next(reader)["size"]
+    return [np.frombuffer(buf, dtype=np.uint8).reshape(height, width, 3) for buf in reader]
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture
+def clip(tmp_path: Path) -> Path:
+    """81 frames (5.0625 s) at 16 fps from media.write_mp4, with a recipe: one keyframe (x264's GOP is 250)."""
+    path = tmp_path / "clip.mp4"
+    media.write_mp4(coded_frames(81), path, fps=FPS, recipe={"seed": 7, "num_frames": 81})
+    return path
+
+
+@pytest.fixture
+def gop_clip(clip: Path, tmp_path: Path) -> Path:
+    """The same frames with a keyframe every 8 frames and forced B-frames (decode order ≠ display order), so a
+    lossless cut has somewhere to land besides frame 0 and must not end inside a B-frame group."""
+    path = tmp_path / "gop.mp4"
+    cmd = [imageio_ffmpeg.get_ffmpeg_exe(), "-loglevel", "error", "-i", str(clip), "-c:v", "libx264"]
+    cmd += [
+        "-x264-params",
+        "keyint=8:min-keyint=8:scenecut=0:bframes=3:b-adapt=0",
+        "-crf",
+        "18",
+        "-pix_fmt",
+        "yuv420p",
+        str(path),
+    ]
+    subprocess.run(cmd, check=True)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("start_s", "end_s", "fps", "num_frames", "frames"),
+    [
+        (1.0, 4.0, 24, 121, (24, 96)),
+        (0.0, 81 / 16, 16, 81, (0, 81)),  # the whole clip
+        (0.03, 0.1, 16, 81, (0, 2)),  # 0.48 and 1.6 frames: nearest boundaries
+        (1.02, 1.1, 16, 81, (16, 18)),
+        (2.5, 2.6, 16, 81, (40, 42)),  # 41.6 rounds up
+        (-1e-9, 1.0 + 1e-9, 16, 81, (0, 16)),  # float noise at the edges is not an error
+    ],
+)
+def test_plan_trim_snaps_to_frame_boundaries(
+    start_s: float, end_s: float, fps: float, num_frames: int, frames: tuple[int, int]
+) -> None:
+    plan = edits.plan_trim(start_s=start_s, end_s=end_s, fps=fps, num_frames=num_frames)
+    assert (plan.start_frame, plan.end_frame, plan.num_frames) == (*frames, frames[1] - frames[0])
+    assert (plan.start_s, plan.end_s) == (frames[0] / fps, frames[1] / fps)
+
+
+@pytest.mark.parametrize(
+    ("start_s", "end_s", "field", "message"),
+    [
+        (1.0, 0.5, "end_s", "0.5 s must be after start_s 1 s"),
+        (1.0, 1.0, "end_s", "1 s must be after start_s 1 s"),
+        (-1.0, 2.0, "start_s", "-1 s is outside 0–5.062 s"),
+        (6.0, 7.0, "start_s", "6 s is outside 0–5.062 s"),
+        (0.0, 5.1, "end_s", "5.1 s is outside 0–5.062 s"),
+        (1.0, 1.02, "end_s", "the range is shorter than one frame (1/16 s)"),
+        (math.nan, 1.0, "start_s", "must be a finite number of seconds, got nan"),
+        (0.0, math.inf, "end_s", "must be a finite number of seconds, got inf"),
+        (-math.inf, 1.0, "start_s", "must be a finite number of seconds, got -inf"),
+    ],
+)
+def test_plan_trim_rejects_bad_points_naming_the_field(start_s: float, end_s: float, field: str, message: str) -> None:
+    with pytest.raises(EditError) as caught:
+        edits.plan_trim(start_s=start_s, end_s=end_s, fps=16, num_frames=81)
+    assert (caught.value.field, caught.value.message) == (field, message)
+    assert str(caught.value) == f"{field}: {message}"
+    assert isinstance(caught.value, ValueError)
+
+
+@pytest.mark.parametrize(("fps", "num_frames", "field"), [(0, 81, "fps"), (math.nan, 81, "fps"), (16, 0, "num_frames")])
+def test_plan_trim_rejects_a_bad_clip(fps: float, num_frames: int, field: str) -> None:
+    with pytest.raises(EditError, match=f"^{field}: "):
+        edits.plan_trim(start_s=0, end_s=1, fps=fps, num_frames=num_frames)
+
+
+@pytest.mark.parametrize("source", ["clip", "gop_clip"])  # gop_clip: decoding starts at a later keyframe
+@pytest.mark.parametrize(("start_s", "end_s"), [(1.0, 2.0), (0.0, 0.5), (4.5, 81 / 16), (0.44, 0.56), (2.46, 2.53)])
+def test_trim_keeps_exactly_the_planned_frames(
+    request: pytest.FixtureRequest, tmp_path: Path, source: str, start_s: float, end_s: float
+) -> None:
+    result = edits.trim(request.getfixturevalue(source), tmp_path / "cut.mp4", start_s=start_s, end_s=end_s)
+    plan = result.plan
+    assert [read_index(frame) for frame in decode(tmp_path / "cut.mp4")] == list(
+        range(plan.start_frame, plan.end_frame)
+    )
+    assert (result.actual_start_s, result.actual_end_s, result.lossless) == (plan.start_s, plan.end_s, False)
+    decoded = media.probe(tmp_path / "cut.mp4")  # decodes every frame: the ground truth for result.info
+    assert (result.info.num_frames, decoded.num_frames) == (plan.num_frames, plan.num_frames)
+    assert (result.info.width, result.info.height, result.info.fps, decoded.fps) == (128, 48, FPS, FPS)
+    assert result.info.duration_s == pytest.approx(plan.end_s - plan.start_s)
+    assert decoded.duration_s == pytest.approx(plan.num_frames / FPS, abs=0.01)
+
+
+def test_lossless_cut_of_our_clips_lands_on_the_second_before(clip: Path, tmp_path: Path) -> None:
+    # media.write_mp4 puts a keyframe every second, so a stream-copy cut is good to the second.
+    result = edits.trim(clip, tmp_path / "cut.mp4", start_s=1.5, end_s=2.0, lossless=True)
+    assert result.actual_start_s == 1.0
+    assert result.actual_end_s >= result.plan.end_s
+    kept = [read_index(frame) for frame in decode(tmp_path / "cut.mp4")]
+    assert kept == list(range(round(result.actual_start_s * FPS), round(result.actual_end_s * FPS)))
+
+
+@pytest.mark.parametrize(("start_s", "end_s"), [(1.3, 1.5), (0.7, 4.01), (3.2, 81 / 16), (2.0, 3.0)])
+def test_lossless_cut_reports_where_it_really_landed(
+    gop_clip: Path, tmp_path: Path, start_s: float, end_s: float
+) -> None:
+    result = edits.trim(gop_clip, tmp_path / "cut.mp4", start_s=start_s, end_s=end_s, lossless=True)
+    first, last = round(result.actual_start_s * FPS), round(result.actual_end_s * FPS)
+    assert first % 8 == 0  # a keyframe
+    assert result.actual_start_s <= result.plan.start_s < result.actual_start_s + 8 / FPS
+    assert result.actual_end_s >= result.plan.end_s
+    # The file holds exactly the frames the result names: decoded, counted and timed.
+    assert [read_index(frame) for frame in decode(tmp_path / "cut.mp4")] == list(range(first, last))
+    decoded = media.probe(tmp_path / "cut.mp4")
+    assert decoded.num_frames == result.info.num_frames == last - first
+    assert decoded.duration_s == pytest.approx(result.actual_end_s - result.actual_start_s, abs=0.01)
+
+
+@pytest.mark.parametrize("lossless", [False, True])
+def test_trim_never_modifies_the_source_and_leaves_no_temp_files(clip: Path, tmp_path: Path, lossless: bool) -> None:
+    before = sha256(clip)
+    edits.trim(clip, tmp_path / "cut.mp4", start_s=1.0, end_s=2.0, lossless=lossless)
+    with pytest.raises(EditError, match=r"^target: "):
+        edits.trim(clip, clip, start_s=1.0, end_s=2.0, lossless=lossless)
+    assert sha256(clip) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.mp4", "cut.mp4"]
+
+
+@pytest.mark.parametrize("lossless", [False, True])
+def test_trim_stores_the_given_recipe_and_drops_the_sources(clip: Path, tmp_path: Path, lossless: bool) -> None:
+    recipe = {"prompt": "纸船在雨中", "seed": 7, "trim": {"start_s": 1.0, "end_s": 2.0, "source_id": 3}}
+    edits.trim(clip, tmp_path / "with.mp4", start_s=1.0, end_s=2.0, lossless=lossless, recipe=recipe)
+    edits.trim(clip, tmp_path / "without.mp4", start_s=1.0, end_s=2.0, lossless=lossless)
+    assert media.read_recipe(tmp_path / "with.mp4") == recipe
+    assert media.read_recipe(tmp_path / "without.mp4") is None  # the source's recipe describes the uncut clip
+    assert media.read_recipe(clip) == {"seed": 7, "num_frames": 81}
+
+
+def test_trim_names_the_source_when_it_is_missing_or_not_a_video(tmp_path: Path) -> None:
+    with pytest.raises(EditError, match=r"^source: the video file is missing on disk: .*gone\.mp4$"):
+        edits.trim(tmp_path / "gone.mp4", tmp_path / "cut.mp4", start_s=0, end_s=1)
+    notes = tmp_path / "notes.mp4"
+    notes.write_text("not a video\n")
+    with pytest.raises(EditError, match=r"^source: notes\.mp4 is not a readable video"):
+        edits.trim(notes, tmp_path / "cut.mp4", start_s=0, end_s=1)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.mp4"]
+
+
+def test_trim_checks_the_points_against_the_real_clip(clip: Path, tmp_path: Path) -> None:
+    with pytest.raises(EditError, match=r"^end_s: 6 s is outside 0–5\.062 s$"):
+        edits.trim(clip, tmp_path / "cut.mp4", start_s=1, end_s=6)
+
+
+def test_tile_lays_out_labelled_clips_and_holds_the_short_ones(tmp_path: Path) -> None:
+    sources = [tmp_path / "a.mp4", tmp_path / "b.mp4", tmp_path / "c.mp4"]
+    media.write_mp4(coded_frames(9, 160, 96), sources[0], fps=FPS)
+    media.write_mp4(coded_frames(17, 160, 96), sources[1], fps=FPS)
+    media.write_mp4(coded_frames(13, 320, 192), sources[2], fps=FPS)  # twice the size: scaled into its cell
+    hashes = [sha256(path) for path in sources]
+    recipe = {"compare": [42, 43, 44]}
+
+    info = edits.tile(sources, ["seed 42", "seed 43", "seed 44"], tmp_path / "grid.mp4", recipe=recipe)
+
+    assert (info.width, info.height, info.num_frames, info.fps) == (320, 192, 17, FPS)  # 2×2, the longest clip
+    assert media.probe(tmp_path / "grid.mp4").num_frames == 17
+    frames = decode(tmp_path / "grid.mp4")
+    corners = [(0, 0), (0, 160), (96, 0), (96, 160)]  # cells in reading order
+    cells = [[read_index(frame[y : y + 96, x : x + 160]) for frame in frames] for y, x in corners]
+    assert cells[0] == [*range(9), *[8] * 8]  # 9 frames, then its last frame held
+    assert cells[1] == list(range(17))
+    assert cells[2] == [*range(13), *[12] * 4]
+    assert cells[3] == [0] * 17  # the empty fourth cell is black
+    # Frame 0 of every clip is black, so white in a cell's top-left corner is its label's text.
+    assert all(frames[0][y : y + 24, x : x + 80].max() > 200 for y, x in corners[:3])
+    assert frames[0][96:120, 160:240].max() < 40  # no label on the empty cell
+    assert media.read_recipe(tmp_path / "grid.mp4") == recipe
+    assert [sha256(path) for path in sources] == hashes
+
+
+def test_tile_rejects_bad_inputs_naming_the_field(clip: Path, tmp_path: Path) -> None:
+    target = tmp_path / "grid.mp4"
+    with pytest.raises(EditError, match=r"^sources: a comparison takes 2–8 clips, got 1$"):
+        edits.tile([clip], ["seed 7"], target)
+    with pytest.raises(EditError, match=r"^sources: a comparison takes 2–8 clips, got 9$"):
+        edits.tile([clip] * 9, ["x"] * 9, target)
+    with pytest.raises(EditError, match=r"^labels: need one label per clip: 2 clips, 1 labels$"):
+        edits.tile([clip, clip], ["seed 7"], target)
+    with pytest.raises(EditError, match=r"^sources: the video file is missing on disk"):
+        edits.tile([clip, tmp_path / "gone.mp4"], ["a", "b"], target)
+    assert not target.exists()
