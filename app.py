@@ -37,13 +37,13 @@ def main(argv: list[str] | None = None) -> int:
     for noisy in ("alembic", "httpx"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     settings = load_settings(sys.argv[1:] if argv is None else argv)
-    problem = check_sharing(settings)
     try:
+        problem = check_sharing(settings)
+        if problem:
+            raise ValueError(problem)
         preset = resolve_preset(settings)
-    except presets.UnknownModelError as exc:
-        problem = str(exc)
-    if problem:
-        print(f"error: {problem}", file=sys.stderr)
+    except (ValueError, presets.UnknownModelError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 2
 
     import gradio as gr
@@ -78,11 +78,17 @@ def main(argv: list[str] | None = None) -> int:
         css_paths=[CSS_PATH],
         show_error=True,
         max_file_size=f"{settings.max_upload_mb}mb",
+        mcp_server=settings.mcp,
     )
     if settings.share:
         from studio.sharing import open_public_link
 
-        threading.Thread(target=open_public_link, args=(settings.host, settings.port), daemon=True).start()
+        def share() -> None:
+            studio.public_link = "opening…"
+            url = open_public_link(settings.host, settings.port)
+            studio.public_link = url or "none: it could not be made (see the log); the studio serves locally"
+
+        threading.Thread(target=share, name="studio-share", daemon=True).start()
     try:
         uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
     finally:

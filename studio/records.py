@@ -95,6 +95,10 @@ class Video(Base):
     favorite: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
     # VIDEO_KINDS: what made it. "generated" by a job, or an edit of other videos ("trim", "comparison").
     kind: Mapped[str] = mapped_column(String(16), default="generated", server_default="generated")
+    # The content check (studio/content.py): the highest NSFW score of sampled frames, 0…1; NULL when not scored
+    # (check off, package missing, or it failed). Flagged when the score reached the threshold at scoring time.
+    content_score: Mapped[float | None] = mapped_column(Float)
+    flagged: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0", index=True)
 
 
 VIDEO_KINDS = ("generated", "trim", "comparison")

@@ -89,6 +89,7 @@ class Studio:
             db=self.db, pipeline=pipeline, media_dir=self.media_dir, metrics=self.metrics, on_job_end=self._job_ended
         )
         self.interrupted_at_start: list[int] = []
+        self.public_link: str | None = None  # set by app.py when --share opens (or fails to open) a link
 
     def start(self) -> None:
         """Migrate, recover from the last run, then start the worker (the model loads in the background)."""

@@ -36,6 +36,10 @@ class ShareNotFound(LookupError):
     """No share link with that token."""
 
 
+class FlaggedNeedsConfirmation(ValueError):
+    """The video was flagged by the content check: a link to it needs `confirm_flagged=True`."""
+
+
 def is_token(text: str) -> bool:
     """True when `text` has the shape of a token (it may still be unknown)."""
     return TOKEN_PATTERN.fullmatch(text) is not None
@@ -55,19 +59,31 @@ def as_utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-def create(*, session: Session, video_id: int, expires_in_s: int | None = None) -> ShareLink:
+def create(
+    *, session: Session, video_id: int, expires_in_s: int | None = None, confirm_flagged: bool = False
+) -> ShareLink:
     """A new active link to the video, valid for `expires_in_s` seconds (None: until revoked).
+
+    A video flagged by the content check (studio/content.py) is shared only with `confirm_flagged=True`: its page
+    blurs it behind a "Show anyway" button, but the link still makes it public.
 
     Raises:
         VideoNotFound: no video with that id.
         ValueError: `expires_in_s` outside MIN_EXPIRES_IN_S…MAX_EXPIRES_IN_S.
+        FlaggedNeedsConfirmation (a ValueError): the video is flagged and `confirm_flagged` is not True.
     """
     if expires_in_s is not None and not MIN_EXPIRES_IN_S <= expires_in_s <= MAX_EXPIRES_IN_S:
         raise ValueError(
             f"expires_in_s: {expires_in_s} is outside the allowed range {MIN_EXPIRES_IN_S}–{MAX_EXPIRES_IN_S} s "
             "(1 minute to 365 days); pass None for a link that lasts until it is revoked"
         )
-    library.get(session=session, video_id=video_id)
+    video = library.get(session=session, video_id=video_id)
+    if video.flagged and confirm_flagged is not True:
+        score = "" if video.content_score is None else f" (score {video.content_score:.2f})"
+        raise FlaggedNeedsConfirmation(
+            f"confirm_flagged: video {video_id} was flagged by the content check{score}; anyone with the link can "
+            "watch it (blurred until they choose to see it): pass confirm_flagged=true to share it anyway"
+        )
     created_at = utcnow()
     link = ShareLink(
         token=secrets.token_urlsafe(TOKEN_BYTES),

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from studio import jobs, library, media
+from studio import content, jobs, library, media
 from studio.db import Database
 from studio.generation import Canceled, GenerationResult, GpuOutOfMemory, Pipeline, StepInfo
 from studio.metrics import Metrics
@@ -51,12 +51,14 @@ class Worker:
         media_dir: Path,
         metrics: Metrics | None = None,
         on_job_end: Callable[[int], None] | None = None,
+        content_check: content.ContentChecker | None = None,
     ) -> None:
         self.db = db
         self.pipeline = pipeline
         self.media_dir = media_dir
         self.metrics = metrics
         self.on_job_end = on_job_end  # called in the worker thread after a job closes: keep it quick
+        self.content_check = content_check  # scores each new video before its row is saved; None: no check
         self.name = f"{socket.gethostname()}:{os.getpid()}"
         self.state = ModelState.LOADING
         self.load_error: str | None = None
@@ -176,8 +178,10 @@ class Worker:
                 "decode_s": result.decode_s,
                 "encode_s": time.perf_counter() - started,
             }
+            # Scored before the row exists, so a flagged video is never visible unflagged; never raises (None: no score).
+            verdict = self.content_check.check_frames(frames) if self.content_check else None
             with self.db.write() as session:
-                library.add(
+                video = library.add(
                     session=session,
                     media_dir=self.media_dir,
                     recipe=recipe,
@@ -187,6 +191,7 @@ class Worker:
                     timings=timings,
                     group_id=jobs.get(session=session, job_id=job_id).group_id,
                 )
+                content.apply(video, verdict)
                 jobs.finish(session=session, job_id=job_id, timings=timings)
         finally:
             video_tmp.unlink(missing_ok=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 from gradio_client import Client
 
 from studio import media
+from tests.helpers import wait_for
 from tests.server import ROOT, StudioProcess
 
 pytestmark = pytest.mark.process
@@ -63,3 +65,22 @@ def test_gradio_client_gets_the_validation_message(server: StudioProcess) -> Non
     client = Client(server.url, verbose=False)
     with pytest.raises(Exception, match="prompt: is empty; describe the video you want"):
         client.predict(prompt="   ", api_name="/generate")
+
+
+def test_share_without_auth_is_refused(tmp_path: Path) -> None:
+    result = run_app("--share", "--data-dir", str(tmp_path))
+    assert result.returncode == 2 and "share: a public link needs --auth" in result.stderr
+
+
+def test_share_without_network_keeps_serving_locally(tmp_path: Path) -> None:
+    server = StudioProcess(tmp_path / "data", "tiny-1.3b", "--share", "--auth", "alice:wonderland").start()
+    try:
+        wait_for(
+            lambda: "could not create a public link" in server.log() or "no public link" in server.log(),
+            timeout=60,
+            what="the share failure to be reported",
+        )
+        with urllib.request.urlopen(f"{server.url}/health", timeout=10) as response:
+            assert response.status == 200
+    finally:
+        server.stop()

@@ -6,6 +6,8 @@ import threading
 
 import gradio as gr
 import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
 
 from studio import jobs
 from studio.recipe import RecipeRequest
@@ -132,3 +134,11 @@ def test_the_whole_ui_builds_and_exposes_generate(studio: Studio) -> None:
     demo = build_ui(studio)
     names = {dep.api_name for dep in demo.fns.values() if dep.api_name}
     assert {"generate", "cancel", "retry"} <= names
+
+
+def test_mcp_server_offers_the_generate_tool(studio: Studio) -> None:
+    app = gr.mount_gradio_app(FastAPI(), build_ui(studio), path="/", mcp_server=True, ssr_mode=False)
+    with TestClient(app) as client:
+        tools = client.get("/gradio_api/mcp/schema").json()
+    generate = next(tool for tool in tools if tool["name"] == "generate")
+    assert {"prompt", "seed", "aspect_ratio", "duration_s"} <= set(generate["inputSchema"]["properties"])

@@ -73,7 +73,5 @@ def video_poster(video_id: VideoId, request: Request) -> FileResponse:
 @router.delete("/{video_id}", status_code=status.HTTP_204_NO_CONTENT, response_class=Response)
 def delete_video(video_id: VideoId, request: Request) -> Response:
     """Removes the row, the MP4 and the poster together."""
-    studio = _studio(request)
-    with studio.db.write() as session:
-        library.delete(session=session, media_dir=studio.media_dir, video_id=video_id)
+    _studio(request).delete_video(video_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

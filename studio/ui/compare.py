@@ -86,8 +86,7 @@ class ComparePage:
         ids = list(video_ids or [])
         if not 2 <= len(ids) <= 4:
             raise gr.Error(f"video_ids: choose 2–4 videos to compare (got {len(ids)})")
-        with self.studio.db.read() as session:
-            videos = [library.get(session=session, video_id=i) for i in ids]
+        videos = [self.studio.video(i) for i in ids]
         return {
             **self.shown(videos, f"Comparing {len(videos)} videos from History", None),
             self.tabs: gr.Tabs(selected="compare"),
@@ -96,8 +95,7 @@ class ComparePage:
     def keep(self, video_id: int | None) -> str:
         if video_id is None:
             return "Choose the seed to keep first."
-        with self.studio.db.write() as session:
-            library.set_favorite(session=session, video_id=video_id, favorite=True)
+        self.studio.set_favorite(video_id, True)
         return f"Kept video #{video_id}: it is a favorite in History."
 
     def export(self, group_id: str | None, video_ids: list[int]) -> dict[Any, Any]:

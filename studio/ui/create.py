@@ -119,6 +119,11 @@ class CreatePage:
         return f"⚠️ This prompt is {tokens} tokens; the model reads the first {limit} and the rest will be cut."
 
     def model_status(self) -> str:
+        line = self._model_line()
+        link = self.studio.public_link
+        return f"{line}  \n🔗 Public link: {link}" if link else line
+
+    def _model_line(self) -> str:
         state = self.studio.model_state
         if state is ModelState.LOADING:
             return f"⏳ Loading **{self.preset.label}**… you can queue jobs now; they start when it is ready."
@@ -128,7 +133,8 @@ class CreatePage:
 
     def poll_model(self) -> tuple[str, gr.Timer]:
         """Refresh the model line until loading has ended, then stop polling."""
-        return self.model_status(), gr.Timer(active=self.studio.model_state is ModelState.LOADING)
+        pending = self.studio.model_state is ModelState.LOADING or self.studio.public_link == "opening…"
+        return self.model_status(), gr.Timer(active=pending)
 
     def recent(self) -> list[tuple[str, str]]:
         return [

@@ -142,10 +142,8 @@ class HistoryPage:
     def toggle_favorite(self, video_id: int | None) -> dict[Any, Any]:
         if video_id is None:
             return {self.action_note: "Select a video first."}
-        with self.studio.db.write() as session:
-            video = library.get(session=session, video_id=video_id)
-            library.set_favorite(session=session, video_id=video_id, favorite=not video.favorite)
-        return self.show(video_id, "Added to favorites." if not video.favorite else "Removed from favorites.")
+        video = self.studio.set_favorite(video_id, not self.studio.video(video_id).favorite)
+        return self.show(video_id, "Added to favorites." if video.favorite else "Removed from favorites.")
 
     def ask_delete(self, video_id: int | None) -> dict[Any, Any]:
         if video_id is None:
@@ -158,8 +156,7 @@ class HistoryPage:
     def delete(self, video_id: int | None, query: str, model: str, favorites: bool, offset: int) -> dict[Any, Any]:
         if video_id is None:
             return {self.action_note: "Select a video first."}
-        with self.studio.db.write() as session:
-            library.delete(session=session, media_dir=self.studio.media_dir, video_id=video_id)
+        self.studio.delete_video(video_id)
         return {**self.page(query, model, favorites, offset), **self.show(None, f"Deleted video #{video_id}.")}
 
     def reuse(self, video_id: int | None, seed: str) -> dict[Any, Any]:
