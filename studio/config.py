@@ -41,6 +41,10 @@ class Settings(BaseSettings):
         default_factory=list, description="Bearer tokens for the REST API and media routes; repeat the flag"
     )
     max_queued: int = Field(100, ge=1, le=100_000, description="Queue cap: submissions beyond it get HTTP 429")
+    max_queued_per_user: int = Field(20, ge=1, le=100_000, description="Jobs one user (or address) may have waiting")
+    max_jobs_per_hour: int = Field(
+        300, ge=0, le=1_000_000, description="Jobs one user may submit per hour (0: no limit)"
+    )
     mcp: bool = Field(False, description="Also serve Gradio's MCP server (the generate tool) for AI agents")
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="Web origins allowed to call the API from a browser (none by default)"

@@ -6,6 +6,8 @@ Functions are keyword-only and take the session explicitly; the caller owns the 
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
@@ -47,6 +49,7 @@ def enqueue(
     retry_of: int | None = None,
     callback_url: str | None = None,
     group_id: str | None = None,
+    owner: str | None = None,
 ) -> Job:
     """Persist a new queued job for a validated recipe; `group_id` ties the jobs of a seed comparison together."""
     job = Job(
@@ -58,6 +61,7 @@ def enqueue(
         total_steps=recipe.steps,
         retry_of=retry_of,
         callback_url=callback_url,
+        owner=owner,
         group_id=group_id,
     )
     session.add(job)
@@ -163,6 +167,7 @@ def retry(*, session: Session, job_id: int) -> Job:
         retry_of=old.id,
         callback_url=old.callback_url,
         group_id=old.group_id,  # a retried seed stays in its comparison group
+        owner=old.owner,
     )
 
 
@@ -183,8 +188,18 @@ def typical_run_seconds(*, session: Session, recent: int = 20) -> float | None:
     return spans[len(spans) // 2] if spans else None
 
 
-def queued_count(*, session: Session) -> int:
-    return int(session.scalar(select(func.count()).where(Job.status == JobStatus.QUEUED)) or 0)
+def queued_count(*, session: Session, owner: str | None = None) -> int:
+    """Jobs waiting to run (of one owner, when given)."""
+    query = select(func.count()).where(Job.status == JobStatus.QUEUED)
+    if owner is not None:
+        query = query.where(Job.owner == owner)
+    return int(session.scalar(query) or 0)
+
+
+def submitted_since(*, session: Session, owner: str, since: datetime) -> list[datetime]:
+    """When `owner`'s jobs created after `since` were submitted, oldest first (for hourly limits)."""
+    query = select(Job.created_at).where(Job.owner == owner, Job.created_at >= since).order_by(Job.id)
+    return list(session.scalars(query))
 
 
 def queue_position(*, session: Session, job: Job) -> int | None:

@@ -14,6 +14,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def as_utc(moment: datetime) -> datetime:
+    """SQLite hands back the UTC times it stored without their zone; Postgres keeps it."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
 class Base(DeclarativeBase):
     pass
 
@@ -51,6 +56,7 @@ class Job(Base):
     error: Mapped[str | None] = mapped_column(Text)
     error_kind: Mapped[str | None] = mapped_column(String(32))  # "out_of_memory", "error", "interrupted"
     callback_url: Mapped[str | None] = mapped_column(Text)  # POSTed once when the job ends (REST API)
+    owner: Mapped[str | None] = mapped_column(String(200), index=True)  # "user:…", "token:…" or "ip:…"
     worker: Mapped[str | None] = mapped_column(String(100))
     retry_of: Mapped[int | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"))
     group_id: Mapped[str | None] = mapped_column(String(64), index=True)  # jobs submitted together (a seed group)

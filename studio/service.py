@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 import os
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,7 @@ from studio.generation import Pipeline
 from studio.metrics import Metrics
 from studio.presets import Preset
 from studio.recipe import Recipe, RecipeRequest, build_recipe
-from studio.records import Job, JobStatus, Video
+from studio.records import Job, JobStatus, Video, as_utc, utcnow
 from studio.worker import ModelState, Worker
 
 log = logging.getLogger(__name__)
@@ -66,6 +67,14 @@ class QueueFull(RuntimeError):
         else:
             message = f"the queue is full ({queued} jobs waiting)"
         super().__init__(f"{message}; try again in {retry_after_s} s")
+        self.retry_after_s = retry_after_s
+
+
+class RateLimited(QueueFull):
+    """One user (or client address) is over its own limits; others are unaffected."""
+
+    def __init__(self, message: str, retry_after_s: int) -> None:
+        RuntimeError.__init__(self, f"{message}; try again in {retry_after_s} s")
         self.retry_after_s = retry_after_s
 
 
@@ -127,23 +136,50 @@ class Studio:
 
     # -- jobs ----------------------------------------------------------------------------------
 
-    def submit(self, request: RecipeRequest, *, callback_url: str | None = None) -> JobView:
-        """Validate, persist and queue a job; returns at once.
+    def submit(self, request: RecipeRequest, *, callback_url: str | None = None, owner: str | None = None) -> JobView:
+        """Validate, persist and queue a job; returns at once. `owner` ("user:…", "ip:…") is rate-limited.
 
         Raises:
             RecipeError: bad input, naming the field and the allowed range.
-            QueueFull: `max_queued` jobs are already waiting.
+            QueueFull: `max_queued` jobs are already waiting (RateLimited: this owner is over its limits).
         """
         recipe = build_recipe(request, self.preset)
-        with self.db.write() as session:  # the count and the insert are one transaction: the cap holds under load
-            queued = jobs.queued_count(session=session)
-            if queued >= self.settings.max_queued:
-                raise QueueFull(queued, self._retry_after())
-            job = jobs.enqueue(session=session, recipe=recipe, callback_url=callback_url)
+        with self.db.write() as session:  # the checks and the insert are one transaction: limits hold under load
+            self._admit(session, count=1, owner=owner)
+            job = jobs.enqueue(session=session, recipe=recipe, callback_url=callback_url, owner=owner)
         self.worker.wake()
         return self.job(job.id)
 
-    def submit_group(self, request: RecipeRequest, seeds: list[int]) -> tuple[str, list[JobView]]:
+    def _admit(self, session: Session, *, count: int, owner: str | None) -> None:
+        """Refuse `count` more jobs when the queue or this owner's limits have no room for them."""
+        settings = self.settings
+        queued = jobs.queued_count(session=session)
+        room = max(0, settings.max_queued - queued)
+        if count > room:
+            raise QueueFull(queued, self._retry_after(), needed=count, room=room)
+        if owner is None:
+            return
+        mine = jobs.queued_count(session=session, owner=owner)
+        if mine + count > settings.max_queued_per_user:
+            raise RateLimited(
+                f"rate limit: you have {mine} jobs waiting and at most {settings.max_queued_per_user} may wait",
+                self._retry_after(),
+            )
+        if settings.max_jobs_per_hour:
+            hour_ago = utcnow() - timedelta(hours=1)
+            recent = jobs.submitted_since(session=session, owner=owner, since=hour_ago)
+            if len(recent) + count > settings.max_jobs_per_hour:
+                oldest = recent[max(0, len(recent) + count - settings.max_jobs_per_hour - 1)]
+                free_at = as_utc(oldest) + timedelta(hours=1)
+                wait = max(1, math.ceil((free_at - utcnow()).total_seconds()))
+                raise RateLimited(
+                    f"rate limit: at most {settings.max_jobs_per_hour} jobs per hour; you have submitted {len(recent)}",
+                    wait,
+                )
+
+    def submit_group(
+        self, request: RecipeRequest, seeds: list[int], *, owner: str | None = None
+    ) -> tuple[str, list[JobView]]:
         """Queue one job per seed, all with `request`'s other settings, under a new group id; all or none.
 
         Returns the group id and the jobs in seed order.
@@ -158,11 +194,10 @@ class Studio:
         group_id = uuid.uuid4().hex
         # 2. One transaction: the room check and every insert, so the cap holds and a group is never half queued
         with self.db.write() as session:
-            queued = jobs.queued_count(session=session)
-            room = max(0, self.settings.max_queued - queued)
-            if len(recipes) > room:
-                raise QueueFull(queued, self._retry_after(), needed=len(recipes), room=room)
-            ids = [jobs.enqueue(session=session, recipe=recipe, group_id=group_id).id for recipe in recipes]
+            self._admit(session, count=len(recipes), owner=owner)
+            ids = [
+                jobs.enqueue(session=session, recipe=recipe, group_id=group_id, owner=owner).id for recipe in recipes
+            ]
         self.worker.wake()
         with self.db.read() as session:
             return group_id, [self._view(session, jobs.get(session=session, job_id=job_id)) for job_id in ids]

@@ -12,13 +12,13 @@ from __future__ import annotations
 import enum
 import re
 import secrets
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from studio import library
-from studio.records import ShareLink, Video, utcnow
+from studio.records import ShareLink, Video, as_utc, utcnow
 
 TOKEN_BYTES = 24  # 32 URL-safe characters
 TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{16,64}")  # anything else in a URL is not a token: no lookup at all
@@ -52,11 +52,6 @@ def status(link: ShareLink, *, now: datetime | None = None) -> ShareStatus:
     if link.expires_at is not None and as_utc(link.expires_at) <= (now or utcnow()):
         return ShareStatus.EXPIRED
     return ShareStatus.ACTIVE
-
-
-def as_utc(moment: datetime) -> datetime:
-    """SQLite hands back the UTC times it stored without their zone; Postgres keeps it."""
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def create(

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Query, Request, status
 from fastapi.responses import StreamingResponse
 
 from studio.api.schemas import JobCreate, JobId, JobOut
+from studio.api.security import principal
 from studio.records import JobStatus
 from studio.service import JobView, Studio
 
@@ -27,7 +28,8 @@ def _studio(request: Request) -> Studio:
 def submit_job(body: JobCreate, request: Request) -> JobOut:
     """Queue a video; answers at once with the job (resolved seed, size, frames, queue position)."""
     callback = str(body.callback_url) if body.callback_url else None
-    return JobOut.from_view(_studio(request).submit(body.to_request(), callback_url=callback))
+    view = _studio(request).submit(body.to_request(), callback_url=callback, owner=principal(request))
+    return JobOut.from_view(view)
 
 
 @router.get("", response_model=list[JobOut])

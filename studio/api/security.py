@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import hmac
 
 from fastapi import HTTPException, Request, status
@@ -37,6 +38,17 @@ def is_authorized(settings: Settings, authorization: str) -> bool:
             for u, p in settings.auth_pairs
         )
     return False
+
+
+def principal(request: Request) -> str:
+    """Who is asking, for per-user limits: "token:<hash prefix>", "user:<name>" or "ip:<address>"."""
+    scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
+    settings: Settings = request.app.state.studio.settings
+    if credentials and is_authorized(settings, request.headers["authorization"]):
+        if scheme.lower() == "bearer":
+            return "token:" + hashlib.sha256(credentials.strip().encode()).hexdigest()[:12]
+        return "user:" + base64.b64decode(credentials.strip()).decode().partition(":")[0]
+    return f"ip:{request.client.host if request.client else 'unknown'}"
 
 
 def require_auth(request: Request) -> None:

@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse, Response
 
 from studio import __version__, jobs
 from studio.api.schemas import GenerateIn, HealthOut
-from studio.api.security import require_auth
+from studio.api.security import principal, require_auth
 from studio.metrics import CONTENT_TYPE
 from studio.records import JobStatus
 from studio.service import Studio
@@ -37,7 +37,8 @@ def _studio(request: Request) -> Studio:
 async def generate(body: GenerateIn, request: Request) -> JSONResponse:
     """Make a video and wait for it. Prefer POST /api/v1/jobs for anything long: this holds the connection."""
     studio = _studio(request)
-    view = await anyio.to_thread.run_sync(studio.submit, body.to_request())
+    submit = partial(studio.submit, body.to_request(), owner=principal(request))
+    view = await anyio.to_thread.run_sync(submit)
     while not view.is_final:
         view = await anyio.to_thread.run_sync(partial(studio.wait, view.id, timeout=GENERATE_WAIT_S))
     answer: dict[str, Any] = {"job_id": view.id, "seed": view.recipe.seed}

@@ -18,7 +18,7 @@ from studio.recipe import RecipeError
 from studio.records import Video
 from studio.service import QueueFull, Studio
 from studio.ui import sync_grid
-from studio.ui.create import CreatePage
+from studio.ui.create import CreatePage, owner_of
 
 MODES: dict[str, Literal["list", "random", "consecutive"]] = {
     "List": "list",
@@ -55,12 +55,13 @@ class ComparePage:
             self.status_box: note,
         }
 
-    def generate_group(self, *values: Any) -> Iterator[dict[Any, Any]]:
+    def generate_group(self, *values: Any, request: gr.Request | None = None) -> Iterator[dict[Any, Any]]:
         """Submit the Create page's recipe once per seed as one group, then fill the grid as videos finish."""
         *create_values, mode, seeds_text, count, start = values
         try:
             seeds = seeds_for(MODES[mode], seeds=seeds_text or "", count=int(count), start=int(start or 0))
-            group_id, views = self.studio.submit_group(self.create.request_from(*create_values), seeds)
+            recipe_request = self.create.request_from(*create_values)
+            group_id, views = self.studio.submit_group(recipe_request, seeds, owner=owner_of(request))
         except (RecipeError, QueueFull) as exc:
             raise gr.Error(str(exc)) from exc
         yield {

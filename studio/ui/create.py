@@ -14,7 +14,7 @@ import gradio as gr
 from studio import geometry
 from studio.recipe import RecipeError, RecipeRequest, build_recipe
 from studio.records import JobStatus
-from studio.service import JobView, Studio
+from studio.service import JobView, QueueFull, Studio
 from studio.worker import ModelState
 
 FOLLOW_TIMEOUT_S = 5.0  # longest a following handler waits for news of its job before it looks again
@@ -40,6 +40,15 @@ def _format_eta(seconds: float | None) -> str:
     if seconds is None:
         return ""
     return f" · ETA {seconds:.0f} s" if seconds >= 1 else " · ETA <1 s"
+
+
+def owner_of(request: gr.Request | None) -> str | None:
+    """Who is using the page, for per-user limits: the login name, else the client address."""
+    if request is None:
+        return None
+    if request.username:
+        return f"user:{request.username}"
+    return f"ip:{request.client.host}" if request.client else None
 
 
 def describe_job(view: JobView) -> str:
@@ -155,10 +164,11 @@ class CreatePage:
         guidance: float,
         guidance_2: float | None,
         flow_shift: float,
+        request: gr.Request | None = None,
         progress: gr.Progress = gr.Progress(),
     ) -> Iterator[dict[Any, Any]]:
         """Queue a job, then follow it until it ends; the last update carries the video and the seed used."""
-        request = self.request_from(
+        recipe_request = self.request_from(
             prompt,
             negative_prompt,
             seed,
@@ -172,8 +182,8 @@ class CreatePage:
             flow_shift,
         )
         try:
-            view = self.studio.submit(request)
-        except RecipeError as exc:
+            view = self.studio.submit(recipe_request, owner=owner_of(request))
+        except (RecipeError, QueueFull) as exc:
             raise gr.Error(str(exc)) from exc
         yield {
             self.job_state: view.id,
