@@ -94,6 +94,17 @@ def claim_next(*, session: Session, worker: str) -> Job | None:
     return job
 
 
+def claim(*, session: Session, job_id: int, worker: str) -> Job | None:
+    """Mark one particular queued job running (inline execution); None if it is no longer queued."""
+    job = get(session=session, job_id=job_id)
+    if job.status is not JobStatus.QUEUED:
+        return None
+    transition(job, JobStatus.RUNNING)
+    job.worker = worker
+    session.flush()
+    return job
+
+
 def report_progress(*, session: Session, job_id: int, step: int, total: int, eta_s: float | None) -> bool:
     """Record step/total/ETA of a running job; returns True when a cancel was requested."""
     session.execute(

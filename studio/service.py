@@ -18,7 +18,7 @@ import imageio_ffmpeg
 import numpy as np
 from sqlalchemy.orm import Session
 
-from studio import compare, edits, jobs, library, media
+from studio import compare, edits, hosting, jobs, library, media
 from studio.config import Settings
 from studio.db import Database
 from studio.generation import Pipeline
@@ -94,8 +94,14 @@ class Studio:
         self.pipeline = pipeline
         self.metrics = Metrics(self.job_counts)
         self.job_end_listeners: list[Callable[[int], None]] = []  # e.g. the REST API's callbacks
+        self.inline = hosting.on_zero_gpu()  # ZeroGPU: jobs run inside the request, see run_inline
         self.worker = Worker(
-            db=self.db, pipeline=pipeline, media_dir=self.media_dir, metrics=self.metrics, on_job_end=self._job_ended
+            db=self.db,
+            pipeline=pipeline,
+            media_dir=self.media_dir,
+            metrics=self.metrics,
+            on_job_end=self._job_ended,
+            serve_queue=not self.inline,
         )
         self.interrupted_at_start: list[int] = []
         self.public_link: str | None = None  # set by app.py when --share opens (or fails to open) a link
@@ -201,6 +207,22 @@ class Studio:
         self.worker.wake()
         with self.db.read() as session:
             return group_id, [self._view(session, jobs.get(session=session, job_id=job_id)) for job_id in ids]
+
+    def run_inline(self, job_id: int, *, load_timeout: float = 600.0) -> JobView:
+        """Run one queued job in the calling thread, inside `spaces.GPU` on ZeroGPU (a no-op elsewhere)."""
+        deadline = time.monotonic() + load_timeout
+        while self.model_state is ModelState.LOADING and time.monotonic() < deadline:
+            self.worker.wait_for_update(self.worker.update_count, 0.5)
+        recipe = self.job(job_id).recipe
+        duration = hosting.zero_gpu_duration(
+            layout=self.preset.layout,
+            width=recipe.width,
+            height=recipe.height,
+            num_frames=recipe.num_frames,
+            steps=recipe.steps,
+        )
+        hosting.gpu(duration)(self.worker.run_claimed)(job_id)
+        return self.job(job_id)
 
     def job_counts(self) -> dict[JobStatus, int]:
         with self.db.read() as session:

@@ -51,6 +51,7 @@ class Worker:
         media_dir: Path,
         metrics: Metrics | None = None,
         on_job_end: Callable[[int], None] | None = None,
+        serve_queue: bool = True,
         content_check: content.ContentChecker | None = None,
     ) -> None:
         self.db = db
@@ -58,6 +59,7 @@ class Worker:
         self.media_dir = media_dir
         self.metrics = metrics
         self.on_job_end = on_job_end  # called in the worker thread after a job closes: keep it quick
+        self.serve_queue = serve_queue  # False on ZeroGPU: jobs run inline in the request (Studio.run_inline)
         self.content_check = content_check  # scores each new video before its row is saved; None: no check
         self.name = f"{socket.gethostname()}:{os.getpid()}"
         self.state = ModelState.LOADING
@@ -108,7 +110,7 @@ class Worker:
             log.exception("model failed to load; jobs stay queued")
             return
         # 2. Serve the queue until stopped.
-        while not self._stop.is_set():
+        while self.serve_queue and not self._stop.is_set():
             if not self.run_next():
                 self._wake.wait(IDLE_POLL_S)
                 self._wake.clear()
@@ -117,6 +119,15 @@ class Worker:
         """Claim and run the oldest queued job; False when there was none."""
         with self.db.write() as session:
             job = jobs.claim_next(session=session, worker=self.name)
+        if job is None:
+            return False
+        self.run_job(job)
+        return True
+
+    def run_claimed(self, job_id: int) -> bool:
+        """Run one particular queued job in the calling thread (inline execution); False if it was not queued."""
+        with self.db.write() as session:
+            job = jobs.claim(session=session, job_id=job_id, worker=self.name)
         if job is None:
             return False
         self.run_job(job)
@@ -178,7 +189,7 @@ class Worker:
                 "decode_s": result.decode_s,
                 "encode_s": time.perf_counter() - started,
             }
-            # Scored before the row exists, so a flagged video is never visible unflagged; never raises (None: no score).
+            # Scored before the row exists, so a flagged video is never seen unflagged; never raises (None: no score).
             verdict = self.content_check.check_frames(frames) if self.content_check else None
             with self.db.write() as session:
                 video = library.add(

@@ -191,6 +191,8 @@ class CreatePage:
             self.result_video: None,
             self.status_box: describe_job(view),
         }
+        if self.studio.inline:  # ZeroGPU: the GPU exists only inside this request
+            view = self.studio.run_inline(view.id)
         last = ""
         while not view.is_final:
             view = self.studio.wait(view.id, since=view, timeout=FOLLOW_TIMEOUT_S)
