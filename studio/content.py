@@ -12,6 +12,7 @@ package is missing, the model cannot load or a frame cannot be scored, it says s
 from __future__ import annotations
 
 import importlib
+import importlib.resources
 import importlib.util
 import logging
 import os
@@ -192,7 +193,7 @@ def _load_classifier() -> _Classifier:
     """The classifier on the model file inside the installed package, on the CPU (checksum verified by the package)."""
     started = time.perf_counter()
     package = importlib.import_module(MODULE)
-    model_path = Path(package.__file__).with_name(MODEL_FILE)
+    model_path = Path(str(importlib.resources.files(MODULE) / MODEL_FILE))
     if not model_path.is_file():
         raise ContentCheckUnavailable(f"{PACKAGE} is installed without its model file {MODEL_FILE}")
     classifier: _Classifier = package.NSFWClassifier(
@@ -233,7 +234,7 @@ def read_sampled_frames(path: Path, samples: int = DEFAULT_SAMPLES) -> list[np.n
                     break
         finally:
             reader.close()  # stops ffmpeg once the last sample is read
-    except (OSError, RuntimeError, StopIteration) as err:
+    except (OSError, RuntimeError, StopIteration, KeyError) as err:
         raise ValueError(f"{path.name} is not a readable video") from err
     if last is None:
         raise ValueError(f"{path.name} has no frames")

@@ -67,6 +67,14 @@ class Preset:
     tiny: bool = False  # random weights: preview mode, output is noise
     min_gpu_gb: float = 0.0  # smallest GPU that holds it resident in bf16 (used by `--model auto`)
     max_prompt_tokens: int = 512  # UMT5 reads this many tokens; the rest is cut
+    # Fast mode: a step-distilled LoRA (local .safetensors file or folder, or hub "owner/repo[/file]"), loaded unfused
+    fast_lora: str | None = None  # the (high-noise) transformer's LoRA; None: no fast mode
+    fast_lora_2: str | None = None  # the low-noise expert's LoRA on two-expert models; None: the same as fast_lora
+    fast_lora_scale: float = 1.0
+    fast_lora_2_scale: float = 1.0
+    fast_steps: int = 4
+    fast_guidance: float = 1.0  # ≤ 1 turns classifier-free guidance off: one forward per step, no negative prompt
+    fast_flow_shift: float | None = None  # None: the model's own flow shift
 
     @property
     def layout_info(self) -> Layout:
@@ -75,6 +83,16 @@ class Preset:
     @property
     def default_quality(self) -> str:
         return next(iter(self.qualities))
+
+    @property
+    def fast_lora_label(self) -> str | None:
+        """Which LoRA fast mode uses, as recorded in a recipe, e.g. "high: <file> ×1; low: <file> ×1"."""
+        if self.fast_lora is None:
+            return None
+        if not self.layout_info.two_experts:
+            return f"{self.fast_lora} ×{self.fast_lora_scale:g}"
+        low = self.fast_lora_2 or self.fast_lora
+        return f"high: {self.fast_lora} ×{self.fast_lora_scale:g}; low: {low} ×{self.fast_lora_2_scale:g}"
 
 
 _A14B = Preset(
@@ -93,6 +111,10 @@ _A14B = Preset(
     guidance_2=3.0,
     flow_shift=12.0,
     min_gpu_gb=75.0,
+    # Wan2.2-Lightning 4-step LoRAs (lightx2v), as repackaged by Kijai: the pair diffusers' own Wan 2.2 LoRA support
+    # was shown with (huggingface/diffusers#12074). Downloaded on first load; a failed download only disables fast mode.
+    fast_lora="Kijai/WanVideo_comfy/Wan22-Lightning/Wan2.2-Lightning_T2V-A14B-4steps-lora_HIGH_fp16.safetensors",
+    fast_lora_2="Kijai/WanVideo_comfy/Wan22-Lightning/Wan2.2-Lightning_T2V-A14B-4steps-lora_LOW_fp16.safetensors",
 )
 
 _TI2V_5B = Preset(
@@ -143,6 +165,8 @@ def _tiny(real: Preset, key: str, preview_size: tuple[int, int]) -> Preset:
         steps=10,
         tiny=True,
         min_gpu_gb=0.0,
+        fast_lora=None,  # random weights: a test or the person gives one with `with_fast_lora`
+        fast_lora_2=None,
         default_frames=33 if real.fps == 16 else 49,  # about 2 s
     )
 
@@ -160,6 +184,34 @@ PRESETS: dict[str, Preset] = {
 }
 REAL_PRESETS = ("wan2.2-t2v-a14b", "wan2.2-ti2v-5b", "wan2.1-t2v-1.3b")
 TINY_PRESETS = ("tiny-a14b", "tiny-ti2v-5b", "tiny-1.3b")
+
+
+def with_fast_lora(
+    preset: Preset,
+    *,
+    lora: str | None,
+    lora_2: str | None = None,
+    scale: float | None = None,
+    scale_2: float | None = None,
+) -> Preset:
+    """The preset with the `--fast-lora` settings applied: None keeps the preset's LoRA, "none" turns fast mode off.
+
+    Raises:
+        ValueError: a low-noise LoRA or scale for a model with one transformer.
+    """
+    if (lora_2 is not None or scale_2 is not None) and not preset.layout_info.two_experts:
+        raise ValueError(f"fast_lora_2: {preset.key} has one transformer; give only --fast-lora")
+    changes: dict[str, object] = {}
+    if lora is not None:
+        off = lora.strip().lower() in ("", "none")
+        changes |= {"fast_lora": None if off else lora.strip(), "fast_lora_2": None}
+    if lora_2 is not None:
+        changes["fast_lora_2"] = lora_2.strip() or None
+    if scale is not None:
+        changes["fast_lora_scale"] = float(scale)
+    if scale_2 is not None:
+        changes["fast_lora_2_scale"] = float(scale_2)
+    return replace(preset, **changes)  # type: ignore[arg-type]
 
 
 class UnknownModelError(ValueError):

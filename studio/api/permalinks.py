@@ -5,6 +5,9 @@ no external assets, no Gradio). Its media come through the same token (`/v/<toke
 with file paths taken from the video row, never from the request. An unknown, malformed, revoked or expired token
 gets the same 404 page, so a URL says nothing about why it stopped working.
 
+A video flagged by the content check (studio/content.py) is blurred, poster included, behind a "Show anyway" button,
+and its link preview carries neither poster, video nor prompt.
+
 `router` is what the app includes, without auth: the public pages, plus the management API under /api/v1, which
 carries `require_auth` itself so that no inclusion can leave it open.
 """
@@ -27,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from studio import library, shares
 from studio.api.schemas import VideoId
 from studio.api.security import require_auth
-from studio.records import ShareLink, Video
+from studio.records import ShareLink, Video, as_utc
 from studio.service import Studio
 
 # -- the page ------------------------------------------------------------------------------------
@@ -47,11 +50,28 @@ button { font: inherit; padding: 8px 16px; border: 1px solid #3b4252; border-rad
 button:hover { background: #262d3e; }
 footer { margin-top: 32px; color: #7d8496; font-size: 0.85rem; }
 .offscreen { position: fixed; left: -9999px; top: 0; }
+.held { position: relative; width: fit-content; max-width: 100%; margin: 0 auto; overflow: hidden; border-radius: 8px; }
+.held video { border-radius: 0; }
+video.blurred { filter: blur(40px); }
+.content-notice { position: absolute; inset: 0; display: flex; flex-direction: column; align-items: center;
+  justify-content: center; gap: 12px; padding: 16px; text-align: center; background: rgba(17, 19, 24, 0.55); }
+.content-notice p { margin: 0; max-width: 32em; }
 """
 
-# Copies the recipe from the inert JSON block: no value is ever spliced into script text.
+# Copies the recipe from the inert JSON block (no value is ever spliced into script text), and unblurs a flagged video
+# when the viewer asks to see it.
 _SCRIPT = """
 (function () {
+  var reveal = document.getElementById("reveal");
+  if (reveal) {
+    reveal.addEventListener("click", function () {
+      var player = document.getElementById("player");
+      player.classList.remove("blurred");
+      player.controls = true;
+      document.getElementById("content-notice").remove();
+      player.focus();
+    });
+  }
   var button = document.getElementById("copy-recipe");
   function fallback(text) {
     var area = document.createElement("textarea");
@@ -113,6 +133,13 @@ NOT_FOUND_PAGE = f"""<!doctype html>
 """
 
 TITLE_CHARS = 70
+# What link previews of a flagged video say, in place of its prompt and poster.
+FLAGGED_TITLE = "Wan Studio · shared video"
+FLAGGED_DESCRIPTION = (
+    "A video made with Wan Studio. An automatic content check flagged it as possibly sensitive: "
+    "open the link to choose whether to watch it."
+)
+FLAGGED_NOTICE = "An automatic content check flagged this video as possibly sensitive."
 
 
 def _e(value: object) -> str:
@@ -130,11 +157,22 @@ def _shorten(text: str, limit: int) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
 
 
-def render_page(video: Video, *, token: str, base_url: str, root_path: str = "") -> str:
-    """The permalink page of a video; `base_url` (ending in "/") makes the absolute URLs link previews need."""
-    page_url = f"{base_url}v/{token}"
-    video_src, poster_src = f"{root_path}/v/{token}/video.mp4", f"{root_path}/v/{token}/poster.jpg"
-    title = "Wan Studio · " + _shorten(video.prompt, TITLE_CHARS)
+def _preview_meta(video: Video, *, page_url: str, title: str) -> str:
+    """OpenGraph and Twitter tags; a flagged video's tags carry neither its media nor its prompt."""
+    if video.flagged:
+        meta: list[tuple[str, object]] = [
+            ("og:type", "website"),
+            ("og:site_name", "Wan Studio"),
+            ("og:title", title),
+            ("og:description", FLAGGED_DESCRIPTION),
+            ("og:url", page_url),
+        ]
+        names: list[tuple[str, object]] = [
+            ("twitter:card", "summary"),
+            ("twitter:title", title),
+            ("twitter:description", FLAGGED_DESCRIPTION),
+        ]
+        return _meta_tags(meta, names)
     meta = [
         ("og:type", "video.other"),
         ("og:site_name", "Wan Studio"),
@@ -161,11 +199,37 @@ def render_page(video: Video, *, token: str, base_url: str, root_path: str = "")
     ]
     if video.poster_path:
         names.append(("twitter:image", f"{page_url}/poster.jpg"))
-    head_meta = "\n".join(
+    return _meta_tags(meta, names)
+
+
+def _meta_tags(meta: list[tuple[str, object]], names: list[tuple[str, object]]) -> str:
+    return "\n".join(
         [f'<meta property="{_e(key)}" content="{_e(value)}">' for key, value in meta]
         + [f'<meta name="{_e(key)}" content="{_e(value)}">' for key, value in names]
     )
+
+
+def _player(video: Video, *, video_src: str, poster_src: str) -> str:
+    """The <video>; a flagged one is blurred (poster too), without controls, until "Show anyway" is pressed."""
     poster_attr = f' poster="{_e(poster_src)}"' if video.poster_path else ""
+    if not video.flagged:
+        return f'<video controls playsinline preload="metadata" src="{_e(video_src)}"{poster_attr}></video>'
+    return f"""<div class="held">
+<video id="player" class="blurred" playsinline preload="metadata" src="{_e(video_src)}"{poster_attr}></video>
+<div class="content-notice" id="content-notice">
+<p>{_e(FLAGGED_NOTICE)}</p>
+<button type="button" id="reveal">Show anyway</button>
+</div>
+</div>"""
+
+
+def render_page(video: Video, *, token: str, base_url: str, root_path: str = "") -> str:
+    """The permalink page of a video; `base_url` (ending in "/") makes the absolute URLs link previews need."""
+    page_url = f"{base_url}v/{token}"
+    video_src, poster_src = f"{root_path}/v/{token}/video.mp4", f"{root_path}/v/{token}/poster.jpg"
+    title = FLAGGED_TITLE if video.flagged else "Wan Studio · " + _shorten(video.prompt, TITLE_CHARS)
+    head_meta = _preview_meta(video, page_url=page_url, title=title)
+    player = _player(video, video_src=video_src, poster_src=poster_src)
     details = [
         ("Seed", video.seed),
         ("Model", video.model),
@@ -194,7 +258,7 @@ def render_page(video: Video, *, token: str, base_url: str, root_path: str = "")
 </head>
 <body>
 <main>
-<video controls playsinline preload="metadata" src="{_e(video_src)}"{poster_attr}></video>
+{player}
 <h1>{_e(video.prompt)}</h1>
 {negative}
 <dl>
@@ -282,6 +346,11 @@ class ShareIn(BaseModel):
         le=shares.MAX_EXPIRES_IN_S,
         description="seconds the link works (60 s to 365 days); null: until it is revoked",
     )
+    confirm_flagged: bool = Field(
+        False,
+        description="true to share a video the content check flagged (its page blurs it until the viewer chooses "
+        "to see it); without it such a video gets 422",
+    )
 
 
 class ShareOut(BaseModel):
@@ -300,19 +369,31 @@ class ShareOut(BaseModel):
             url=f"{base_url}v/{link.token}",
             video_id=link.video_id,
             status=shares.status(link),
-            created_at=shares.as_utc(link.created_at),
-            expires_at=None if link.expires_at is None else shares.as_utc(link.expires_at),
-            revoked_at=None if link.revoked_at is None else shares.as_utc(link.revoked_at),
+            created_at=as_utc(link.created_at),
+            expires_at=None if link.expires_at is None else as_utc(link.expires_at),
+            revoked_at=None if link.revoked_at is None else as_utc(link.revoked_at),
         )
 
 
 @manage.post("/videos/{video_id}/shares", status_code=status.HTTP_201_CREATED, response_model=ShareOut)
 def create_share(video_id: VideoId, request: Request, body: ShareIn | None = None) -> ShareOut:
-    """A new link to the video; an empty body makes one that lasts until it is revoked."""
-    expires_in_s = None if body is None else body.expires_in_s
-    with _studio(request).db.write() as session:
-        link = shares.create(session=session, video_id=video_id, expires_in_s=expires_in_s)
-        return ShareOut.from_row(link, base_url=str(request.base_url))
+    """A new link to the video; an empty body makes one that lasts until it is revoked.
+
+    A video flagged by the content check needs `"confirm_flagged": true` (422 without it).
+    """
+    body = body or ShareIn()
+    try:
+        with _studio(request).db.write() as session:
+            link = shares.create(
+                session=session,
+                video_id=video_id,
+                expires_in_s=body.expires_in_s,
+                confirm_flagged=body.confirm_flagged,
+            )
+            return ShareOut.from_row(link, base_url=str(request.base_url))
+    except shares.FlaggedNeedsConfirmation as exc:
+        detail = [{"loc": ["body", "confirm_flagged"], "msg": str(exc), "type": "value_error"}]
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail) from exc
 
 
 @manage.get("/videos/{video_id}/shares", response_model=list[ShareOut])

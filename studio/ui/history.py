@@ -27,6 +27,10 @@ SHARE_EXPIRY: dict[str, int | None] = {
     "30 days": 30 * 86_400,
 }
 ALL_MODELS = "All models"
+FLAGGED_SHARE_NOTE = (
+    "The content check flagged this video. To share it anyway, tick **Share it anyway** and press "
+    "**Create share link** again: its page blurs it until the viewer chooses to see it."
+)
 
 
 def public_base(request: gr.Request) -> str:
@@ -61,6 +65,11 @@ def describe_video(video: Video) -> str:
         f"**Timings:** {timings or '—'}",
         f"**Created:** {video.created_at:%Y-%m-%d %H:%M:%S} UTC",
     ]
+    if video.flagged:
+        score = "" if video.content_score is None else f" (score {video.content_score:.2f})"
+        lines.insert(1, f"⚠️ flagged by the content check{score}")
+    elif video.content_score is not None:
+        lines.append(f"**Content check:** passed (score {video.content_score:.2f})")
     kind = getattr(video, "kind", "generated")
     if video.parent_id is not None:
         lines.append(f"**Trimmed from:** video #{video.parent_id}")
@@ -208,12 +217,23 @@ class HistoryPage:
         active = [link.token for link in links if shares.status(link) is shares.ShareStatus.ACTIVE]
         return table, gr.update(choices=active, value=None)
 
-    def create_share(self, video_id: int | None, expires: str, request: gr.Request) -> tuple[str, str, dict[str, Any]]:
+    def create_share(
+        self, video_id: int | None, expires: str, request: gr.Request, confirm_flagged: bool = False
+    ) -> tuple[str, str, dict[str, Any]]:
         if video_id is None:
             return "", "Select a video first.", gr.update()
-        with self.studio.db.write() as session:
-            link = shares.create(session=session, video_id=video_id, expires_in_s=SHARE_EXPIRY[expires])
-            token = link.token
+        try:
+            with self.studio.db.write() as session:
+                link = shares.create(
+                    session=session,
+                    video_id=video_id,
+                    expires_in_s=SHARE_EXPIRY[expires],
+                    confirm_flagged=bool(confirm_flagged),
+                )
+                token = link.token
+        except shares.FlaggedNeedsConfirmation:
+            table, picker = self.share_list(video_id)
+            return "", f"⚠️ {FLAGGED_SHARE_NOTE}\n\n{table}", picker
         url = f"{public_base(request)}/v/{token}"
         table, picker = self.share_list(video_id)
         return url, table, picker
