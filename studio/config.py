@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     max_jobs_per_hour: int = Field(
         300, ge=0, le=1_000_000, description="Jobs one user may submit per hour (0: no limit)"
     )
+    content_check: bool = Field(True, description="Score every new video with the local NSFW classifier")
+    content_threshold: float = Field(0.8, ge=0.0, le=1.0, description="Flag a video whose content score reaches this")
     mcp: bool = Field(False, description="Also serve Gradio's MCP server (the generate tool) for AI agents")
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="Web origins allowed to call the API from a browser (none by default)"

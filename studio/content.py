@@ -18,6 +18,7 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -79,6 +80,20 @@ def apply(video: Video, verdict: Verdict | None) -> None:
     if verdict is not None:
         video.content_score = verdict.score
         video.flagged = verdict.flagged
+
+
+def for_edit(verdict: Verdict | None, sources: Iterable[Video]) -> Verdict | None:
+    """An edit's verdict (trim, comparison): its own, raised to its sources'; None when nothing was scored."""
+    # A cut of a flagged video stays flagged even when its own samples happen to score lower.
+    rows = list(sources)
+    scores = [row.content_score for row in rows if row.content_score is not None]
+    flagged = any(row.flagged for row in rows)
+    if verdict is not None:
+        scores.append(verdict.score)
+        flagged = flagged or verdict.flagged
+    if not scores:
+        return None
+    return Verdict(score=max(scores), flagged=flagged)
 
 
 class ContentChecker:

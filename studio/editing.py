@@ -11,7 +11,7 @@ from typing import Any
 import imageio_ffmpeg
 import numpy as np
 
-from studio import compare, edits, jobs, library, media
+from studio import compare, content, edits, jobs, library, media
 from studio.db import Database
 from studio.recipe import Recipe
 from studio.records import Video
@@ -20,9 +20,15 @@ from studio.records import Video
 class Editor:
     """Writes edited copies into the history (new rows and files; the originals never change)."""
 
-    def __init__(self, *, db: Database, media_dir: Path) -> None:
+    def __init__(self, *, db: Database, media_dir: Path, content_check: content.ContentChecker | None = None) -> None:
         self.db = db
         self.media_dir = media_dir
+        self.content_check = content_check
+
+    def _verdict(self, path: Path, sources: list[Video]) -> content.Verdict | None:
+        """An edit's content verdict: its own frames', raised to its sources' (a cut of a flagged video stays so)."""
+        own = self.content_check.check_video(path) if self.content_check else None
+        return content.for_edit(own, sources)
 
     def group_videos(self, group_id: str) -> list[Video]:
         """The group's generated videos (not its exported comparison), in the order their seeds were submitted."""
@@ -94,8 +100,9 @@ class Editor:
             tiled = edits.tile(sources, labels, video_tmp, recipe=stored)
             media.write_poster(_first_frame(video_tmp), poster_tmp)
             row_recipe = dataclasses.replace(first, width=tiled.width, height=tiled.height, num_frames=tiled.num_frames)
+            verdict = self._verdict(video_tmp, members)
             with self.db.write() as session:
-                return library.add(
+                video = library.add(
                     session=session,
                     media_dir=self.media_dir,
                     recipe=row_recipe,
@@ -105,6 +112,8 @@ class Editor:
                     kind="comparison",
                     stored_recipe=stored,
                 )
+                content.apply(video, verdict)
+                return video
         finally:
             video_tmp.unlink(missing_ok=True)
             poster_tmp.unlink(missing_ok=True)
@@ -152,9 +161,10 @@ class Editor:
                 height=written.height,
                 num_frames=written.num_frames,
             )
+            verdict = self._verdict(video_tmp, [parent])
             with self.db.write() as session:
                 library.get(session=session, video_id=video_id)
-                return library.add(
+                video = library.add(
                     session=session,
                     media_dir=self.media_dir,
                     recipe=row_recipe,
@@ -164,6 +174,8 @@ class Editor:
                     kind="trim",
                     stored_recipe=stored,
                 )
+                content.apply(video, verdict)
+                return video
         finally:
             for path in (cut, video_tmp, poster_tmp):
                 path.unlink(missing_ok=True)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from studio import compare, hosting, jobs, library
+from studio import compare, content, hosting, jobs, library
 from studio.config import Settings
 from studio.db import Database
 from studio.editing import Editor
@@ -92,6 +92,7 @@ class Studio:
         self.metrics = Metrics(self.job_counts)
         self.job_end_listeners: list[Callable[[int], None]] = []  # e.g. the REST API's callbacks
         self.inline = hosting.on_zero_gpu()  # ZeroGPU: jobs run inside the request, see run_inline
+        self.content = content.ContentChecker.from_settings(settings)
         self.worker = Worker(
             db=self.db,
             pipeline=pipeline,
@@ -99,8 +100,9 @@ class Studio:
             metrics=self.metrics,
             on_job_end=self._job_ended,
             serve_queue=not self.inline,
+            content_check=self.content,
         )
-        self.editor = Editor(db=self.db, media_dir=self.media_dir)
+        self.editor = Editor(db=self.db, media_dir=self.media_dir, content_check=self.content)
         self.interrupted_at_start: list[int] = []
         self.public_link: str | None = None  # set by app.py when --share opens (or fails to open) a link
 

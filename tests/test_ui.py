@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from types import SimpleNamespace
 
 import gradio as gr
 import pytest
@@ -142,3 +143,20 @@ def test_mcp_server_offers_the_generate_tool(studio: Studio) -> None:
         tools = client.get("/gradio_api/mcp/schema").json()
     generate = next(tool for tool in tools if tool["name"] == "generate")
     assert {"prompt", "seed", "aspect_ratio", "duration_s"} <= set(generate["inputSchema"]["properties"])
+
+
+def test_share_panel_creates_lists_and_revokes_links(studio: Studio) -> None:
+    from studio.ui.share_panel import SharePanel
+
+    view = wait_final(studio, studio.submit(RecipeRequest(prompt="x", duration_s=0.5, steps=2)).id)
+    assert view.video is not None
+    panel = SharePanel(studio)
+    with gr.Blocks():
+        panel.build()
+
+    visitor = SimpleNamespace(headers={"host": "studio.example:7860"})
+    url, table, picker = panel.create_share(view.video.id, "1 day", False, visitor)  # type: ignore[arg-type]
+    token = url.rsplit("/", 1)[-1]
+    assert url == f"http://studio.example:7860/v/{token}" and "active" in table and picker["choices"] == [token]
+    table, picker = panel.revoke_share(view.video.id, token)
+    assert "revoked" in table and picker["choices"] == []

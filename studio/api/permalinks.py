@@ -50,8 +50,9 @@ button { font: inherit; padding: 8px 16px; border: 1px solid #3b4252; border-rad
 button:hover { background: #262d3e; }
 footer { margin-top: 32px; color: #7d8496; font-size: 0.85rem; }
 .offscreen { position: fixed; left: -9999px; top: 0; }
-.held { position: relative; width: fit-content; max-width: 100%; margin: 0 auto; overflow: hidden; border-radius: 8px; }
-.held video { border-radius: 0; }
+.held { position: relative; width: fit-content; min-width: min(100%, 360px); max-width: 100%; margin: 0 auto;
+  overflow: hidden; border-radius: 8px; }
+.held video { width: 100%; min-height: 200px; border-radius: 0; }
 video.blurred { filter: blur(40px); }
 .content-notice { position: absolute; inset: 0; display: flex; flex-direction: column; align-items: center;
   justify-content: center; gap: 12px; padding: 16px; text-align: center; background: rgba(17, 19, 24, 0.55); }

@@ -12,33 +12,15 @@ from typing import Any
 
 import gradio as gr
 
-from studio import library, media, shares
+from studio import library, media
 from studio.edits import EditError, plan_trim
 from studio.records import Video
 from studio.service import Studio
 from studio.ui.create import CreatePage
+from studio.ui.share_panel import SharePanel
 
 PAGE_SIZE = 24
-SHARE_EXPIRY: dict[str, int | None] = {
-    "Never": None,
-    "1 hour": 3600,
-    "1 day": 86_400,
-    "7 days": 7 * 86_400,
-    "30 days": 30 * 86_400,
-}
 ALL_MODELS = "All models"
-FLAGGED_SHARE_NOTE = (
-    "The content check flagged this video. To share it anyway, tick **Share it anyway** and press "
-    "**Create share link** again: its page blurs it until the viewer chooses to see it."
-)
-
-
-def public_base(request: gr.Request) -> str:
-    """scheme://host the visitor used (behind a proxy: its X-Forwarded headers)."""
-    headers = request.headers
-    scheme = headers.get("x-forwarded-proto", "http")
-    host = headers.get("x-forwarded-host") or headers.get("host", "127.0.0.1:7860")
-    return f"{scheme}://{host}"
 
 
 def describe_video(video: Video) -> str:
@@ -202,49 +184,6 @@ class HistoryPage:
             landed = f" The lossless cut landed at {trim['actual_start_s']:.3f}–{trim['actual_end_s']:.3f} s."
         return self.show(child.id, f"Saved trimmed copy #{child.id} of #{video_id}.{landed}")
 
-    def share_list(self, video_id: int | None) -> tuple[str, dict[str, Any]]:
-        """The video's share links as a small table, and the revocable tokens for the picker."""
-        if video_id is None:
-            return "", gr.update(choices=[], value=None)
-        with self.studio.db.read() as session:
-            links = shares.for_video(session=session, video_id=video_id)
-        rows = [
-            f"| `/v/{link.token}` | {shares.status(link).value} | "
-            f"{f'{link.expires_at:%Y-%m-%d %H:%M} UTC' if link.expires_at else 'never'} |"
-            for link in links
-        ]
-        table = "| link | status | expires |\n|---|---|---|\n" + "\n".join(rows) if rows else "No share links yet."
-        active = [link.token for link in links if shares.status(link) is shares.ShareStatus.ACTIVE]
-        return table, gr.update(choices=active, value=None)
-
-    def create_share(
-        self, video_id: int | None, expires: str, request: gr.Request, confirm_flagged: bool = False
-    ) -> tuple[str, str, dict[str, Any]]:
-        if video_id is None:
-            return "", "Select a video first.", gr.update()
-        try:
-            with self.studio.db.write() as session:
-                link = shares.create(
-                    session=session,
-                    video_id=video_id,
-                    expires_in_s=SHARE_EXPIRY[expires],
-                    confirm_flagged=bool(confirm_flagged),
-                )
-                token = link.token
-        except shares.FlaggedNeedsConfirmation:
-            table, picker = self.share_list(video_id)
-            return "", f"⚠️ {FLAGGED_SHARE_NOTE}\n\n{table}", picker
-        url = f"{public_base(request)}/v/{token}"
-        table, picker = self.share_list(video_id)
-        return url, table, picker
-
-    def revoke_share(self, video_id: int | None, token: str | None) -> tuple[str, dict[str, Any]]:
-        if video_id is None or not token:
-            return "Choose a link to revoke.", gr.update()
-        with self.studio.db.write() as session:
-            shares.revoke(session=session, token=token)
-        return self.share_list(video_id)
-
     def import_file(self, upload: str | None) -> dict[Any, Any]:
         if not upload:
             return {self.import_note: ""}
@@ -293,15 +232,8 @@ class HistoryPage:
                     self.lossless_box = gr.Checkbox(label="Lossless (cut at keyframes)", value=False)
                     self.preview_btn = gr.Button("Preview", size="sm")
                     self.save_trim_btn = gr.Button("Save trimmed copy", size="sm", variant="primary")
-            with gr.Accordion("Share link", open=False):
-                with gr.Row():
-                    self.expiry_pick = gr.Dropdown(label="Expires", choices=list(SHARE_EXPIRY), value="Never")
-                    self.share_btn = gr.Button("Create share link", size="sm")
-                self.share_url = gr.Textbox(label="Link (anyone with it can watch, no login)", buttons=["copy"])
-                self.share_table = gr.Markdown("", elem_id="share-links")
-                with gr.Row():
-                    self.revoke_pick = gr.Dropdown(label="Revoke link", choices=[])
-                    self.revoke_btn = gr.Button("Revoke", size="sm", variant="stop")
+            self.share_panel = SharePanel(self.studio)
+            self.share_panel.build()
         with gr.Accordion("Compare videos side by side", open=False):
             self.compare_pick = gr.Dropdown(label="Videos to compare (2–4)", multiselect=True, choices=[])
             self.compare_btn = gr.Button("Compare selected", size="sm")
@@ -390,6 +322,7 @@ class HistoryPage:
             outputs=detail_outputs,
             **private,
         )
+        self.share_panel.wire(self.selected_state)
         self.import_box.upload(
             self.import_file,
             inputs=self.import_box,
