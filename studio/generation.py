@@ -36,6 +36,7 @@ class GenerationResult:
     text_encode_s: float  # prompt encoding and setup, until the first transformer call
     denoise_s: float  # until the last step finished
     decode_s: float  # VAE decode and conversion to frames
+    peak_memory_gb: float | None = None  # peak GPU memory allocated during the job (1e9 bytes); 0.0 on CPU
 
 
 class Pipeline(Protocol):

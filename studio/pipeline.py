@@ -1,30 +1,44 @@
 """The resident Wan pipeline: loaded once, kept on the device, run once per job.
 
 This is the only module that imports torch and diffusers at module level; the worker owns the one instance.
+On CUDA, `load` also places the weights by a memory strategy (studio.memory), picks the fastest attention kernel
+and, when asked, compiles the repeated transformer blocks. On the CPU none of that applies.
 """
 
 from __future__ import annotations
 
+import functools
 import gc
+import itertools
 import logging
 import time
-from collections.abc import Callable
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+from diffusers.hooks.group_offloading import apply_group_offloading
 
 # From their modules: mypy resolves `from diffusers import WanPipeline` to diffusers' dummy placeholder class.
 from diffusers.pipelines.wan.pipeline_wan import WanPipeline, prompt_clean
 from diffusers.schedulers.scheduling_unipc_multistep import UniPCMultistepScheduler
 
 from studio.generation import GenerationResult, GpuOutOfMemory, StepInfo
+from studio.lora import load_fast_lora
+from studio.memory import Strategy, choose_strategy, largest_job
 from studio.presets import Preset
 from studio.recipe import Recipe
 from studio.tiny import ensure_tiny_model
 
 logger = logging.getLogger(__name__)
+
+ENCODE_CACHE_SIZE = 8  # text encodings kept (per text: a prompt and Wan's negative prompt are two entries)
+# Attention kernels tried on CUDA (flash-attn 3, flash-attn 2, then PyTorch's cuDNN, flash and default SDPA). Sage
+# attention quantizes Q and K to int8 and so changes the picture: it is used only when the setting names it.
+ATTENTION_CANDIDATES = ("_flash_3", "flash", "_native_cudnn", "_native_flash", "native")
+ATTENTION_TOLERANCE = 0.05  # largest difference from PyTorch's SDPA (bf16, random inputs) a kernel may show
 
 
 def detect_device() -> tuple[str, float | None]:
@@ -41,21 +55,230 @@ def component_dtypes(device: str) -> dict[str, torch.dtype] | torch.dtype:
     return torch.float32
 
 
+class CachingWanPipeline(WanPipeline):
+    """A WanPipeline that remembers its last text encodings, so a seed comparison or a retry encodes its prompt once.
+
+    Entries are per text (the prompt and the negative prompt separately, keyed with the token limit, device and
+    dtype), so Wan's long default negative prompt is encoded once for every job. The text encoder never changes
+    while the pipeline is loaded (the fast LoRA goes into the transformers only), so an entry never goes stale.
+    """
+
+    encode_cache_size: int = ENCODE_CACHE_SIZE
+
+    @property
+    def text_cache(self) -> OrderedDict[tuple[str, int, str, str], torch.Tensor]:
+        cache = self.__dict__.get("_text_cache")
+        if cache is None:
+            cache = self.__dict__["_text_cache"] = OrderedDict()
+        return cache
+
+    def encode_prompt(  # type: ignore[override]  # same parameters as WanPipeline.encode_prompt
+        self,
+        prompt: str | list[str],
+        negative_prompt: str | list[str] | None = None,
+        do_classifier_free_guidance: bool = True,
+        num_videos_per_prompt: int = 1,
+        prompt_embeds: torch.Tensor | None = None,
+        negative_prompt_embeds: torch.Tensor | None = None,
+        max_sequence_length: int = 226,
+        device: torch.device | None = None,
+        dtype: torch.dtype | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        device = device or self._execution_device
+        # Single prompts only (what the studio sends); batches and precomputed embeddings go through unchanged.
+        if self.encode_cache_size > 0 and num_videos_per_prompt == 1 and isinstance(prompt, str):
+            if prompt_embeds is None:
+                prompt_embeds = self._encode_cached(prompt, max_sequence_length, device, dtype)
+            if do_classifier_free_guidance and negative_prompt_embeds is None and not isinstance(negative_prompt, list):
+                negative_prompt_embeds = self._encode_cached(negative_prompt or "", max_sequence_length, device, dtype)
+        return super().encode_prompt(  # type: ignore[no-any-return]
+            prompt,
+            negative_prompt,
+            do_classifier_free_guidance,
+            num_videos_per_prompt,
+            prompt_embeds,
+            negative_prompt_embeds,
+            max_sequence_length,
+            device,
+            dtype,
+        )
+
+    def _encode_cached(
+        self, text: str, max_sequence_length: int, device: torch.device, dtype: torch.dtype | None
+    ) -> torch.Tensor:
+        key = (text, max_sequence_length, str(device), str(dtype))
+        cache = self.text_cache
+        if key in cache:
+            cache.move_to_end(key)
+            return cache[key]
+        embeds, _ = super().encode_prompt(
+            text,
+            do_classifier_free_guidance=False,
+            max_sequence_length=max_sequence_length,
+            device=device,
+            dtype=dtype,
+        )
+        cache[key] = embeds
+        while len(cache) > self.encode_cache_size:
+            cache.popitem(last=False)
+        return embeds  # type: ignore[no-any-return]
+
+
+class ExpertSwap:
+    """Keeps on the GPU only the expert the pipeline is about to call; the other waits in pinned CPU memory.
+
+    Inference never changes the weights, so the CPU copies made once at load stay current: offloading an expert
+    is pointing its tensors back at them (no copy), onloading is one host-to-device copy (~1 s for a 28.6 GB
+    expert). A two-expert job switches once at the boundary, and back at the next job's first step.
+    """
+
+    def __init__(self, experts: Sequence[torch.nn.Module], device: str | torch.device) -> None:
+        self.device = torch.device(device)
+        pin = self.device.type == "cuda"
+        self._tensors: list[list[tuple[torch.Tensor, torch.Tensor]]] = []
+        for expert in experts:
+            pairs: list[tuple[torch.Tensor, torch.Tensor]] = []
+            for tensor in itertools.chain(expert.parameters(), expert.buffers()):
+                host = tensor.detach().to("cpu")
+                if pin:
+                    host = host.pin_memory()
+                tensor.data = host
+                pairs.append((tensor, host))
+            self._tensors.append(pairs)
+        self.active: int | None = None
+        self.swaps = 0
+        self._hooks = [e.register_forward_pre_hook(functools.partial(self._before, i)) for i, e in enumerate(experts)]
+
+    def _before(self, index: int, module: torch.nn.Module, args: Any) -> None:
+        self.activate(index)
+
+    def activate(self, index: int) -> None:
+        """Put expert `index` on the device (and the other one back in CPU memory)."""
+        if self.active == index:
+            return
+        if self.active is not None:
+            for tensor, host in self._tensors[self.active]:
+                tensor.data = host
+        for tensor, host in self._tensors[index]:
+            tensor.data = host.to(self.device, non_blocking=True)
+        self.active = index
+        self.swaps += 1
+
+    def remove(self) -> None:
+        for hook in self._hooks:
+            hook.remove()
+
+
+def apply_strategy(pipe: WanPipeline, strategy: Strategy, device: str) -> ExpertSwap | None:
+    """Place the pipeline's weights as the strategy says; returns the expert swapper when it uses one."""
+    experts = [m for m in (pipe.transformer, pipe.transformer_2) if m is not None]
+    onload = torch.device(device)
+    swap: ExpertSwap | None = None
+    if strategy.name == "resident":
+        pipe.to(device)
+    elif strategy.name == "expert_swap":
+        pipe.text_encoder.to(device)
+        pipe.vae.to(device)
+        swap = ExpertSwap(experts, device)
+    elif strategy.name == "model_offload":
+        pipe.enable_model_cpu_offload(device=device)
+    else:  # group_offload: layer by layer with CUDA-stream prefetch; the VAE is small and stays
+        streams = onload.type == "cuda"
+        for expert in experts:
+            expert.enable_group_offload(
+                onload_device=onload, offload_type="leaf_level", use_stream=streams, record_stream=streams
+            )
+        apply_group_offloading(
+            pipe.text_encoder, onload_device=onload, offload_type="block_level", num_blocks_per_group=4, use_stream=streams
+        )
+        pipe.vae.to(device)
+    if strategy.vae_tiling:
+        pipe.vae.enable_tiling()
+    return swap
+
+
+def available_attention_backends() -> list[str]:
+    """The candidate attention kernels whose packages are installed, best first."""
+    from diffusers.models import attention_dispatch
+
+    installed = {
+        "_flash_3": getattr(attention_dispatch, "_CAN_USE_FLASH_ATTN_3", False),
+        "flash": getattr(attention_dispatch, "_CAN_USE_FLASH_ATTN", False),
+    }
+    return [name for name in ATTENTION_CANDIDATES if installed.get(name, True)]
+
+
+def probe_attention_backends(
+    names: Sequence[str], *, heads: int, head_dim: int, device: str, tokens: int = 16384, repeats: int = 3
+) -> dict[str, float]:
+    """Seconds per attention call of each kernel that runs here and agrees with PyTorch's SDPA (bf16 on CUDA)."""
+    from diffusers.models.attention_dispatch import AttentionBackendName, dispatch_attention_fn
+
+    dtype = torch.bfloat16 if device.startswith("cuda") else torch.float32
+    generator = torch.Generator(device).manual_seed(0)
+    q, k, v = (
+        torch.randn(1, tokens, heads, head_dim, device=device, dtype=dtype, generator=generator) for _ in range(3)
+    )
+    reference = dispatch_attention_fn(q, k, v, backend=AttentionBackendName.NATIVE).float()
+    seconds: dict[str, float] = {}
+    for name in names:
+        try:
+            backend = AttentionBackendName(name)
+            difference = (dispatch_attention_fn(q, k, v, backend=backend).float() - reference).abs().max().item()
+            if difference > ATTENTION_TOLERANCE:
+                logger.warning("attention kernel %s differs from SDPA by %.3g: not used", name, difference)
+                continue
+            _synchronize(device)
+            start = time.perf_counter()
+            for _ in range(repeats):
+                dispatch_attention_fn(q, k, v, backend=backend)
+            _synchronize(device)
+            seconds[name] = (time.perf_counter() - start) / repeats
+        except Exception as exc:  # a kernel that does not run on this GPU or these shapes is simply not a candidate
+            logger.info("attention kernel %s unavailable here: %s", name, exc)
+    return seconds
+
+
 class ResidentPipeline:
     """One Wan pipeline held on one device. Not thread-safe: one worker calls it, one job at a time."""
 
-    def __init__(self, preset: Preset, *, models_dir: Path, device: str | None = None) -> None:
+    def __init__(
+        self,
+        preset: Preset,
+        *,
+        models_dir: Path,
+        device: str | None = None,
+        memory_strategy: str | None = None,
+        attention_backend: str | None = None,
+        compile_blocks: bool = False,
+        encode_cache_size: int = ENCODE_CACHE_SIZE,
+    ) -> None:
+        """Args beyond the model and device are settings: `memory_strategy` ("auto" or a studio.memory name),
+        `attention_backend` ("auto" or a diffusers backend name), `compile_blocks` (regional torch.compile with a
+        warm-up at load, CUDA only) and `encode_cache_size` (0 turns the text-encoding cache off)."""
         self.preset = preset
         self.models_dir = Path(models_dir)
         self.device = device or detect_device()[0]
-        self._pipe: WanPipeline | None = None
+        self.memory_strategy = memory_strategy
+        self.requested_attention = attention_backend
+        self.compile_blocks = compile_blocks
+        self.encode_cache_size = encode_cache_size
+        self.strategy: Strategy | None = None  # set by load
+        self.attention_backend: str | None = None  # set by load
+        self.attention_timings: dict[str, float] = {}  # seconds per probe call, by kernel (CUDA only)
+        self.compiled = False
+        self.fast_error: str | None = None  # why fast mode is off although the preset names a LoRA
+        self._pipe: CachingWanPipeline | None = None
+        self._expert_swap: ExpertSwap | None = None
+        self._fast_loaded = False
+        self._fast_on = False
 
     @property
     def loaded(self) -> bool:
         return self._pipe is not None
 
     @property
-    def pipe(self) -> WanPipeline:
+    def pipe(self) -> CachingWanPipeline:
         """The loaded diffusers pipeline (for LoRA loading, tests and benchmarks)."""
         if self._pipe is None:
             raise RuntimeError(f"the {self.preset.key} pipeline is not loaded yet; call load() first")
@@ -65,8 +288,17 @@ class ResidentPipeline:
     def on_cuda(self) -> bool:
         return self.device.startswith("cuda")
 
+    @property
+    def fast_available(self) -> bool:
+        """Whether fast-mode recipes can run: the preset's LoRA is loaded."""
+        return self._fast_loaded
+
     def load(self) -> float:
-        """Load the weights onto the device and keep them there; returns the seconds it took."""
+        """Load the weights, place them on the device and keep them there; returns the seconds it took.
+
+        Raises:
+            ValueError: a bad memory-strategy or attention-backend setting, or a preset without weights.
+        """
         if self._pipe is not None:
             return 0.0
         start = time.perf_counter()
@@ -80,19 +312,60 @@ class ResidentPipeline:
             raise ValueError(f"preset {self.preset.key} names no weights (source is None and it is not tiny)")
         local = Path(source).is_dir()
 
-        # 2. Load (`dtype`, not the deprecated `torch_dtype`; a dict is keyed by component, "default" for the rest)
-        pipe = WanPipeline.from_pretrained(
+        # 2. Load into CPU memory (`dtype`, not the deprecated `torch_dtype`; a dict is keyed by component)
+        pipe = CachingWanPipeline.from_pretrained(
             source,
             dtype=component_dtypes(self.device),
             # Hub repos ship safetensors; a local folder may hold only .bin files, so let diffusers pick there.
             use_safetensors=None if local and not self.preset.tiny else True,
         )
+        pipe.encode_cache_size = self.encode_cache_size
 
         # 3. Scheduler: UniPC flow matching with the preset's shift, set explicitly
         pipe.scheduler = UniPCMultistepScheduler.from_config(pipe.scheduler.config, flow_shift=self.preset.flow_shift)
         pipe.set_progress_bar_config(disable=True)
-        self._pipe = pipe.to(self.device)
 
+        # 4. Fast LoRA, unfused and switched off until a fast job: a failure leaves quality mode working
+        lora_bytes = 0
+        if self.preset.fast_lora is not None:
+            try:
+                lora_bytes = load_fast_lora(pipe, self.preset)
+                self._fast_loaded = True
+            except Exception as exc:  # a missing file, no network, a LoRA for another model: all disable fast mode
+                self.fast_error = f"{type(exc).__name__}: {exc}"
+                logger.exception("fast mode is off: the LoRA %s did not load", self.preset.fast_lora_label)
+
+        # 5. Memory strategy: placement on CUDA, from free memory and the largest job; on the CPU nothing to do
+        width, height, frames = largest_job(self.preset)
+        self.strategy = choose_strategy(
+            free_gb=self._free_gb(),
+            preset=self.preset,
+            width=width,
+            height=height,
+            num_frames=frames,
+            speed="fast" if self._fast_loaded else "quality",
+            override=self.memory_strategy,
+            lora_gb=lora_bytes / 1e9,
+        )
+        if self.on_cuda:
+            self._expert_swap = apply_strategy(pipe, self.strategy, self.device)
+        else:
+            if self.memory_strategy not in (None, "", "auto"):
+                logger.info("memory strategy %s ignored on %s: nothing to offload", self.memory_strategy, self.device)
+            pipe.to(self.device)
+        logger.info("memory strategy for %s: %s", self.preset.key, self.strategy.describe())
+
+        # 6. Attention kernel: the fastest that agrees with PyTorch's SDPA on CUDA; diffusers' default on the CPU
+        self.attention_backend = self._choose_attention(pipe)
+
+        # 7. Regional compilation of the repeated blocks, warmed up here rather than in the first job
+        if self.compile_blocks:
+            if self.on_cuda:
+                self._compile(pipe)
+            else:
+                logger.info("compile_blocks ignored on %s (compiling takes longer than a preview job)", self.device)
+
+        self._pipe = pipe
         seconds = time.perf_counter() - start
         logger.info("loaded %s from %s on %s in %.1f s", self.preset.key, source, self.device, seconds)
         return seconds
@@ -107,17 +380,20 @@ class ResidentPipeline:
         Raises:
             Canceled: raised by `on_step`; the remaining steps and the VAE decode are skipped.
             GpuOutOfMemory: CUDA ran out of memory; the cache is freed and the pipeline stays usable.
-            ValueError: the recipe was built for another model.
+            ValueError: the recipe was built for another model, or for a fast LoRA this pipeline does not have.
         """
         pipe = self.pipe
         if recipe.model != self.preset.key:
             raise ValueError(f"recipe is for model {recipe.model!r}, but the loaded model is {self.preset.key!r}")
 
-        # 1. Scheduler shift: swap only when this recipe asks for another one
+        # 1. Mode: the fast LoRA on for fast recipes, off (base weights untouched) for quality ones
+        self._use_speed(recipe)
+
+        # 2. Scheduler shift: swap only when this recipe asks for another one
         if recipe.flow_shift != pipe.scheduler.config.flow_shift:
             pipe.scheduler = UniPCMultistepScheduler.from_config(pipe.scheduler.config, flow_shift=recipe.flow_shift)
 
-        # 2. Timing: the first transformer call starts the loop, each step callback ends a step
+        # 3. Timing: the first transformer call starts the loop, each step callback ends a step
         marks: dict[str, float] = {}
 
         def mark_loop_start(module: torch.nn.Module, args: Any) -> None:
@@ -135,7 +411,7 @@ class ResidentPipeline:
         experts = [m for m in (pipe.transformer, pipe.transformer_2) if m is not None]
         hooks = [m.register_forward_pre_hook(mark_loop_start) for m in experts]
 
-        # 3. Call the pipeline with every recipe value explicit (its own defaults are not Wan 2.2's)
+        # 4. Call the pipeline with every recipe value explicit (its own defaults are not Wan 2.2's)
         kwargs: dict[str, Any] = {
             "prompt": recipe.prompt,
             "negative_prompt": recipe.negative_prompt,
@@ -151,6 +427,8 @@ class ResidentPipeline:
         }
         if pipe.config["boundary_ratio"] is not None and recipe.guidance_2 is not None:
             kwargs["guidance_scale_2"] = recipe.guidance_2
+        if self.on_cuda:
+            torch.cuda.reset_peak_memory_stats()
         start = time.perf_counter()
         out_of_memory = False
         try:
@@ -171,15 +449,107 @@ class ResidentPipeline:
                 f"GPU out of memory at {size}: lower the quality or duration, or close other programs using the GPU"
             )
 
-        # 4. Frames: float [0, 1] (batch, F, H, W, 3) -> uint8 (F, H, W, 3)
+        # 5. Frames: float [0, 1] (batch, F, H, W, 3) -> uint8 (F, H, W, 3)
         frames = (np.clip(video[0], 0.0, 1.0) * 255.0).round().astype(np.uint8)
         end = time.perf_counter()
         loop = marks.get("loop", start)
         last_step = marks.get("step", loop)
         return GenerationResult(
-            frames=frames, text_encode_s=loop - start, denoise_s=last_step - loop, decode_s=end - last_step
+            frames=frames,
+            text_encode_s=loop - start,
+            denoise_s=last_step - loop,
+            decode_s=end - last_step,
+            peak_memory_gb=torch.cuda.max_memory_allocated() / 1e9 if self.on_cuda else 0.0,
         )
+
+    def _use_speed(self, recipe: Recipe) -> None:
+        fast = recipe.speed == "fast"
+        if fast and not self._fast_loaded:
+            why = self.fast_error or f"{self.preset.key} has no fast LoRA configured"
+            raise ValueError(f"speed: fast mode is not available ({why}); use quality")
+        if fast and recipe.lora != self.preset.fast_lora_label:
+            raise ValueError(
+                f"recipe was made with the fast LoRA {recipe.lora!r}, but the loaded one is "
+                f"{self.preset.fast_lora_label!r}"
+            )
+        if self._fast_loaded and fast != self._fast_on:
+            if fast:
+                self.pipe.enable_lora()
+            else:
+                self.pipe.disable_lora()
+            self._fast_on = fast
+
+    def _free_gb(self) -> float | None:
+        """Free memory on the GPU before the weights go there (1e9 bytes); None on the CPU."""
+        if not self.on_cuda:
+            return None
+        try:
+            free, _ = torch.cuda.mem_get_info(torch.device(self.device))
+        except RuntimeError:  # e.g. ZeroGPU outside a GPU call: plan with the card's size
+            free = torch.cuda.get_device_properties(torch.device(self.device)).total_memory
+        return float(free / 1e9)
+
+    def _choose_attention(self, pipe: WanPipeline) -> str:
+        experts = [m for m in (pipe.transformer, pipe.transformer_2) if m is not None]
+        requested = self.requested_attention
+        if requested in (None, "", "auto"):
+            if not self.on_cuda:
+                return "native"  # diffusers' default: PyTorch SDPA
+            config = pipe.transformer.config
+            try:
+                self.attention_timings = probe_attention_backends(
+                    available_attention_backends(),
+                    heads=config.num_attention_heads,
+                    head_dim=config.attention_head_dim,
+                    device=self.device,
+                )
+            except Exception:  # no kernel may run at load (e.g. ZeroGPU outside a GPU call): keep the default
+                logger.exception("attention probe failed; using PyTorch SDPA")
+            if not self.attention_timings:
+                return "native"
+            chosen = min(self.attention_timings, key=self.attention_timings.__getitem__)
+            timings = ", ".join(f"{n} {s * 1e3:.1f} ms" for n, s in sorted(self.attention_timings.items()))
+            logger.info("attention kernel: %s (probe: %s)", chosen, timings)
+        else:
+            chosen = requested
+        if chosen != "native":
+            for expert in experts:
+                expert.set_attention_backend(chosen)
+        return chosen
+
+    def _compile(self, pipe: WanPipeline) -> None:
+        """Compile each expert's repeated blocks and run them once at the default size, so jobs do not pay for it."""
+        started = time.perf_counter()
+        experts = [m for m in (pipe.transformer, pipe.transformer_2) if m is not None]
+        for expert in experts:
+            expert.compile_repeated_blocks(fullgraph=True)
+        info = self.preset.layout_info
+        config = pipe.transformer.config
+        width, height = self.preset.qualities[self.preset.default_quality]
+        frames = (self.preset.default_frames - 1) // info.vae_temporal + 1
+        device = pipe._execution_device
+        dtype = pipe.transformer.dtype
+        latents = torch.randn(
+            1, config.in_channels, frames, height // info.vae_spatial, width // info.vae_spatial, device=device
+        ).to(dtype)
+        text = torch.zeros(1, self.preset.max_prompt_tokens, config.text_dim, device=device, dtype=dtype)
+        if info.expand_timesteps:  # per-token timesteps, float, as WanPipeline passes them
+            tokens = frames * (height // info.vae_spatial // 2) * (width // info.vae_spatial // 2)
+            timestep = torch.full((1, tokens), 999.0, device=device)
+        else:
+            timestep = torch.tensor([999], device=device)
+        with torch.inference_mode():
+            for expert in experts:
+                expert(hidden_states=latents, timestep=timestep, encoder_hidden_states=text, return_dict=False)
+        self._sync()
+        self.compiled = True
+        logger.info("compiled the repeated blocks and warmed up in %.1f s", time.perf_counter() - started)
 
     def _sync(self) -> None:
         if self.on_cuda:
             torch.cuda.synchronize()
+
+
+def _synchronize(device: str) -> None:
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()

@@ -10,7 +10,7 @@ import secrets
 import unicodedata
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
-from typing import Any
+from typing import Any, Literal, get_args
 
 from studio import geometry
 from studio.presets import Preset
@@ -21,6 +21,9 @@ MAX_SIDE = 1920
 STEPS_RANGE = (1, 100)
 GUIDANCE_RANGE = (0.0, 20.0)
 FLOW_SHIFT_RANGE = (0.5, 30.0)
+
+Speed = Literal["quality", "fast"]  # fast: the preset's distilled LoRA, few steps, no classifier-free guidance
+SPEEDS: tuple[Speed, ...] = get_args(Speed)
 
 
 class RecipeError(ValueError):
@@ -48,6 +51,7 @@ class RecipeRequest:
     guidance: float | None = None
     guidance_2: float | None = None
     flow_shift: float | None = None
+    speed: Speed | None = None  # None: "quality"
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,8 @@ class Recipe:
     flow_shift: float
     aspect_ratio: str | None = None
     quality: str | None = None
+    speed: Speed = "quality"
+    lora: str | None = None  # the fast LoRA that made it (`Preset.fast_lora_label`); None in quality mode
 
     @property
     def duration_s(self) -> float:
@@ -142,20 +148,33 @@ def build_recipe(request: RecipeRequest, preset: Preset, *, seed_source: Callabl
         _check_range("duration_s", round(request.duration_s, 4), round(low, 2), round(high, 2), " s")
         frames = geometry.frames_for(preset, request.duration_s)
 
-    # 5. Sampling
-    steps = preset.steps if request.steps is None else request.steps
+    # 5. Speed: quality runs the model's own sampling; fast a step-distilled LoRA without guidance
+    speed: Speed = request.speed or "quality"
+    if speed not in SPEEDS:
+        raise RecipeError("speed", f"{speed!r} is not one of {', '.join(SPEEDS)}")
+    fast = speed == "fast"
+    if fast and preset.fast_lora is None:
+        raise RecipeError("speed", f"fast mode needs a distilled LoRA for {preset.key}; set --fast-lora or use quality")
+
+    # 6. Sampling: the request's values, else the mode's defaults
+    steps = (preset.fast_steps if fast else preset.steps) if request.steps is None else request.steps
     _check_range("steps", steps, *STEPS_RANGE)
-    guidance = preset.guidance if request.guidance is None else request.guidance
+    default_guidance = preset.fast_guidance if fast else preset.guidance
+    guidance = default_guidance if request.guidance is None else request.guidance
     _check_range("guidance", guidance, *GUIDANCE_RANGE)
     guidance_2: float | None = None
     if preset.layout_info.two_experts:
-        guidance_2 = preset.guidance_2 if request.guidance_2 is None else request.guidance_2
+        default_guidance_2 = preset.fast_guidance if fast else preset.guidance_2
+        guidance_2 = default_guidance_2 if request.guidance_2 is None else request.guidance_2
         if guidance_2 is not None:
             _check_range("guidance_2", guidance_2, *GUIDANCE_RANGE)
     elif request.guidance_2 is not None:
         raise RecipeError("guidance_2", f"only two-expert models take a low-noise guidance; {preset.key} has one")
-    flow_shift = preset.flow_shift if request.flow_shift is None else request.flow_shift
+    default_shift = (preset.fast_flow_shift or preset.flow_shift) if fast else preset.flow_shift
+    flow_shift = default_shift if request.flow_shift is None else request.flow_shift
     _check_range("flow_shift", flow_shift, *FLOW_SHIFT_RANGE)
+    if fast and guidance <= 1.0:
+        negative = ""  # guidance ≤ 1 skips the negative prompt in diffusers: record what was really used
 
     return Recipe(
         model=preset.key,
@@ -172,6 +191,8 @@ def build_recipe(request: RecipeRequest, preset: Preset, *, seed_source: Callabl
         flow_shift=float(flow_shift),
         aspect_ratio=aspect_ratio,
         quality=quality_used,
+        speed=speed,
+        lora=preset.fast_lora_label if fast else None,
     )
 
 
