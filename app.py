@@ -32,6 +32,41 @@ def check_sharing(settings: Settings) -> str | None:
     return None
 
 
+def check_model_files(settings: Settings, preset: presets.Preset) -> int | None:
+    """--record-model-manifest / --verify-model: an exit code to stop with, or None to go on serving."""
+    if not (settings.record_model_manifest or settings.verify_model):
+        return None
+    from studio import verify
+
+    tiny = None
+    if preset.tiny:
+        from studio.tiny import ensure_tiny_model
+
+        tiny = ensure_tiny_model(preset, settings.models_dir)
+    folder = verify.model_folder(preset.source, tiny_folder=tiny)
+    manifest = settings.manifest_path(preset.key)
+    if settings.record_model_manifest:
+        files = verify.write_manifest(folder, manifest)
+        print(f"recorded {len(files)} files of {preset.key} ({folder}) in {manifest}")
+        return 0
+    if not manifest.is_file():
+        print(
+            f"error: verify_model: no manifest at {manifest}; record one with --record-model-manifest", file=sys.stderr
+        )
+        return 2
+    problems = verify.verify(folder, verify.read_manifest(manifest))
+    if problems:
+        print(
+            f"error: verify_model: the files of {preset.key} do not match {manifest}; refusing to serve:",
+            file=sys.stderr,
+        )
+        for problem in problems:
+            print(f"  - {problem}", file=sys.stderr)
+        return 1
+    log.info("model files of %s match %s", preset.key, manifest)
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for noisy in ("alembic", "httpx"):
@@ -45,6 +80,10 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, presets.UnknownModelError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+
+    stop = check_model_files(settings, preset)
+    if stop is not None:
+        return stop
 
     import gradio as gr
     import uvicorn

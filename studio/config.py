@@ -47,6 +47,11 @@ class Settings(BaseSettings):
     )
     content_check: bool = Field(True, description="Score every new video with the local NSFW classifier")
     content_threshold: float = Field(0.8, ge=0.0, le=1.0, description="Flag a video whose content score reaches this")
+    verify_model: bool = Field(
+        False, description="Hash the model files and refuse to serve unless they match the manifest"
+    )
+    record_model_manifest: bool = Field(False, description="Hash the model files into the manifest, then exit")
+    model_manifest: Path | None = Field(None, description="Manifest file; default <data-dir>/manifests/<model>.json")
     mcp: bool = Field(False, description="Also serve Gradio's MCP server (the generate tool) for AI agents")
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="Web origins allowed to call the API from a browser (none by default)"
@@ -89,6 +94,10 @@ class Settings(BaseSettings):
             if len(token) < 16:
                 raise ValueError("api_tokens: each token must be at least 16 characters")
         return value
+
+    def manifest_path(self, model_key: str) -> Path:
+        name = "".join(c if c.isalnum() or c in "-._" else "_" for c in model_key)
+        return self.model_manifest or self.data_dir / "manifests" / f"{name}.json"
 
     @property
     def auth_pairs(self) -> list[tuple[str, str]]:

@@ -93,3 +93,18 @@ def read_manifest(path: Path) -> dict[str, str]:
         if not isinstance(digest, str) or len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
             raise ValueError(f"manifest {path}: {name!r} has {digest!r}, expected a 64-character sha256 hex digest")
     return dict(files)
+
+
+def model_folder(source: str | None, *, tiny_folder: Path | None = None) -> Path:
+    """The folder holding a model's files: the tiny model's, a local folder, or a hub repo's cached snapshot."""
+    if tiny_folder is not None:
+        return tiny_folder
+    if source is None:
+        raise ValueError("model: this preset names no weights to verify")
+    folder = Path(source).expanduser()
+    if folder.is_dir():
+        return folder
+    from huggingface_hub import snapshot_download
+
+    # Safetensors and configs only: what the studio loads (a stray .bin is what verify() reports).
+    return Path(snapshot_download(source, allow_patterns=["*.json", "*.safetensors", "*.model", "*.txt"]))

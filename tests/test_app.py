@@ -84,3 +84,17 @@ def test_share_without_network_keeps_serving_locally(tmp_path: Path) -> None:
             assert response.status == 200
     finally:
         server.stop()
+
+
+def test_record_then_verify_model_files_and_refuse_on_mismatch(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    recorded = run_app("--model", "tiny-1.3b", "--data-dir", str(data), "--record-model-manifest")
+    assert recorded.returncode == 0, recorded.stderr
+    manifest = data / "manifests" / "tiny-1.3b.json"
+    assert manifest.is_file() and "recorded" in recorded.stdout
+    weights = next((data / "models" / "tiny-1.3b" / "transformer").glob("*.safetensors"))
+    content = weights.read_bytes()
+    weights.write_bytes(content[:-1] + bytes([content[-1] ^ 0xFF]))  # one byte changed
+    refused = run_app("--model", "tiny-1.3b", "--data-dir", str(data), "--verify-model")
+    assert refused.returncode == 1
+    assert "refusing to serve" in refused.stderr and "transformer" in refused.stderr
