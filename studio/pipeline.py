@@ -27,7 +27,7 @@ from diffusers.schedulers.scheduling_unipc_multistep import UniPCMultistepSchedu
 
 from studio.generation import GenerationResult, GpuOutOfMemory, StepInfo
 from studio.lora import load_fast_lora
-from studio.memory import Strategy, choose_strategy, largest_job
+from studio.memory import Strategy, choose_strategy, largest_job, parse_override
 from studio.presets import Preset
 from studio.recipe import Recipe
 from studio.tiny import ensure_tiny_model
@@ -189,7 +189,11 @@ def apply_strategy(pipe: WanPipeline, strategy: Strategy, device: str) -> Expert
                 onload_device=onload, offload_type="leaf_level", use_stream=streams, record_stream=streams
             )
         apply_group_offloading(
-            pipe.text_encoder, onload_device=onload, offload_type="block_level", num_blocks_per_group=4, use_stream=streams
+            pipe.text_encoder,
+            onload_device=onload,
+            offload_type="block_level",
+            num_blocks_per_group=4,
+            use_stream=streams,
         )
         pipe.vae.to(device)
     if strategy.vae_tiling:
@@ -255,7 +259,13 @@ class ResidentPipeline:
     ) -> None:
         """Args beyond the model and device are settings: `memory_strategy` ("auto" or a studio.memory name),
         `attention_backend` ("auto" or a diffusers backend name), `compile_blocks` (regional torch.compile with a
-        warm-up at load, CUDA only) and `encode_cache_size` (0 turns the text-encoding cache off)."""
+        warm-up at load, CUDA only) and `encode_cache_size` (0 turns the text-encoding cache off).
+
+        Raises:
+            ValueError: a memory strategy or attention kernel that does not exist (or does not fit the model).
+        """
+        parse_override(memory_strategy, preset)  # fail at start-up, not after minutes of loading weights
+        _check_attention_setting(attention_backend)
         self.preset = preset
         self.models_dir = Path(models_dir)
         self.device = device or detect_device()[0]
@@ -268,6 +278,7 @@ class ResidentPipeline:
         self.attention_timings: dict[str, float] = {}  # seconds per probe call, by kernel (CUDA only)
         self.compiled = False
         self.fast_error: str | None = None  # why fast mode is off although the preset names a LoRA
+        self.fast_lora_gb = 0.0  # size of the loaded fast LoRA (1e9 bytes), counted in the memory plan
         self._pipe: CachingWanPipeline | None = None
         self._expert_swap: ExpertSwap | None = None
         self._fast_loaded = False
@@ -297,7 +308,7 @@ class ResidentPipeline:
         """Load the weights, place them on the device and keep them there; returns the seconds it took.
 
         Raises:
-            ValueError: a bad memory-strategy or attention-backend setting, or a preset without weights.
+            ValueError: the preset names no weights, or the memory strategy it was given does not fit this model.
         """
         if self._pipe is not None:
             return 0.0
@@ -326,10 +337,9 @@ class ResidentPipeline:
         pipe.set_progress_bar_config(disable=True)
 
         # 4. Fast LoRA, unfused and switched off until a fast job: a failure leaves quality mode working
-        lora_bytes = 0
         if self.preset.fast_lora is not None:
             try:
-                lora_bytes = load_fast_lora(pipe, self.preset)
+                self.fast_lora_gb = load_fast_lora(pipe, self.preset) / 1e9
                 self._fast_loaded = True
             except Exception as exc:  # a missing file, no network, a LoRA for another model: all disable fast mode
                 self.fast_error = f"{type(exc).__name__}: {exc}"
@@ -345,7 +355,7 @@ class ResidentPipeline:
             num_frames=frames,
             speed="fast" if self._fast_loaded else "quality",
             override=self.memory_strategy,
-            lora_gb=lora_bytes / 1e9,
+            lora_gb=self.fast_lora_gb,
         )
         if self.on_cuda:
             self._expert_swap = apply_strategy(pipe, self.strategy, self.device)
@@ -513,8 +523,12 @@ class ResidentPipeline:
         else:
             chosen = requested
         if chosen != "native":
+            from diffusers.models.attention_dispatch import _AttentionBackendRegistry
+
+            previous, _ = _AttentionBackendRegistry.get_active_backend()
             for expert in experts:
-                expert.set_attention_backend(chosen)
+                expert.set_attention_backend(chosen)  # also sets diffusers' process-wide default: put that back,
+            _AttentionBackendRegistry.set_active_backend(previous)  # the experts' processors carry the choice
         return chosen
 
     def _compile(self, pipe: WanPipeline) -> None:
@@ -548,6 +562,14 @@ class ResidentPipeline:
     def _sync(self) -> None:
         if self.on_cuda:
             torch.cuda.synchronize()
+
+
+def _check_attention_setting(value: str | None) -> None:
+    from diffusers.models.attention_dispatch import AttentionBackendName
+
+    names = [backend.value for backend in AttentionBackendName]
+    if value not in (None, "", "auto") and value not in names:
+        raise ValueError(f"attention_backend: {value!r} is not one of auto, {', '.join(names)}")
 
 
 def _synchronize(device: str) -> None:

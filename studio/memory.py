@@ -1,0 +1,202 @@
+"""Memory strategy: where the weights live on a CUDA GPU, chosen from free memory and the largest job (pure).
+
+Sizes are decimal GB (1e9 bytes), as in FACTS.md. Weights are the published bf16 sizes; the activation and
+VAE-decode figures are conservative estimates from the token count, not measurements: calibrate them with the
+peak memory that `bench/gpu_step.py` and `GenerationResult.peak_memory_gb` report on a real GPU.
+
+Strategies, fastest first:
+- resident: every component on the GPU.
+- expert_swap (two-expert models): text encoder and VAE on the GPU, only the expert in use next to them; the
+  other waits in pinned CPU memory (one ~1 s copy when the pipeline switches experts).
+- model_offload: diffusers' `enable_model_cpu_offload`, one whole component on the GPU at a time.
+- group_offload: diffusers' group offloading, a few layers on the GPU at a time, copies overlapped with compute.
+Each may add VAE tiling when the untiled decode would not fit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, get_args
+
+from studio import geometry
+from studio.presets import LayoutName, Preset
+
+StrategyName = Literal["resident", "expert_swap", "model_offload", "group_offload"]
+STRATEGIES: tuple[StrategyName, ...] = get_args(StrategyName)  # fastest first
+
+TEXT_ENCODER_GB = 11.4  # UMT5-XXL encoder in bf16
+TEXT_ENCODE_ACTIVATIONS_GB = 0.5  # 512 tokens through UMT5-XXL: small
+TRANSFORMER_GB: dict[LayoutName, float] = {"a14b": 28.6, "ti2v-5b": 10.0, "1.3b": 3.0}  # one expert, bf16
+VAE_GB: dict[LayoutName, float] = {"a14b": 0.5, "ti2v-5b": 2.8, "1.3b": 0.5}  # fp32: Wan2.1 VAE 127 M params
+# Transformer width, FFN width and layers: the activation estimate and the per-layer share of the weights.
+DIMS: dict[LayoutName, tuple[int, int, int]] = {
+    "a14b": (5120, 13824, 40),
+    "ti2v-5b": (3072, 14336, 30),
+    "1.3b": (1536, 8960, 30),
+}
+LORA_GB_PER_EXPERT = 1.2  # a rank-128 LoRA on every linear layer of a 14B expert in bf16, when the size is unknown
+HEADROOM_GB = 2.0  # CUDA context, allocator fragmentation, latents, embeddings and the scheduler's tensors
+TEXT_ENCODER_BLOCKS = 24  # UMT5-XXL layers; group offloading keeps 4 of them on the GPU at a time
+VAE_TILE_PX = 256  # diffusers' default tile for AutoencoderKLWan.enable_tiling
+
+
+@dataclass(frozen=True)
+class Strategy:
+    """Where the weights live, and why."""
+
+    name: StrategyName
+    vae_tiling: bool
+    need_gb: float | None  # estimated peak for the largest job; None without a GPU
+    free_gb: float | None
+    reason: str
+
+    def describe(self) -> str:
+        """One line for the logs and the UI, e.g. "expert_swap + VAE tiling (needs ≈ 53 GB of 80 GB free)"."""
+        tiling = " + VAE tiling" if self.vae_tiling else ""
+        if self.need_gb is None or self.free_gb is None:
+            return f"{self.name}{tiling} ({self.reason})"
+        return f"{self.name}{tiling} (needs ≈ {self.need_gb:.1f} GB of {self.free_gb:.1f} GB free; {self.reason})"
+
+
+def latent_tokens(preset: Preset, width: int, height: int, num_frames: int) -> int:
+    """Tokens the transformer sees: ((F−1)/4+1) · (H/s/2) · (W/s/2) after the VAE and the 1×2×2 patchify."""
+    info = preset.layout_info
+    latent_frames = (num_frames - 1) // info.vae_temporal + 1
+    return latent_frames * (height // info.vae_spatial // 2) * (width // info.vae_spatial // 2)
+
+
+def activation_gb(preset: Preset, tokens: int) -> float:
+    """Peak activations of one transformer forward in bf16 (estimate).
+
+    One block is live at a time (inference mode; CFG runs its two forwards one after the other). The attention half
+    holds about 28 bytes per token and channel (bf16 hidden state, q/k/v, normed and rotated copies, fp32 modulation
+    temporaries); the FFN half 8 bytes per channel plus 4 per FFN channel (up-projection and GELU output).
+    """
+    dim, ffn, _ = DIMS[preset.layout]
+    return tokens * max(28 * dim, 8 * dim + 4 * ffn) / 1e9
+
+
+def decode_gb(width: int, height: int, num_frames: int, *, tiled: bool) -> float:
+    """Peak activations of the fp32 VAE decode (estimate).
+
+    The Wan VAEs decode one latent frame (4 video frames) at a time; at full resolution about four 96-channel fp32
+    tensors are live (≈ 6 kB per pixel), plus the growing output video (3 channels × 4 bytes per pixel and frame).
+    Tiling bounds the first part to one 256 × 256 tile.
+    """
+    pixels = VAE_TILE_PX * VAE_TILE_PX if tiled else width * height
+    return (6144 * pixels + 12 * num_frames * width * height) / 1e9
+
+
+def largest_job(preset: Preset) -> tuple[int, int, int]:
+    """(width, height, frames) of the biggest clip the aspect-ratio and quality choices allow."""
+    sizes = [
+        geometry.size_for(preset, ratio, quality) for ratio in geometry.ASPECT_RATIOS for quality in preset.qualities
+    ]
+    width, height = max(sizes, key=lambda size: size[0] * size[1])
+    return width, height, preset.max_frames
+
+
+def need_gb(
+    name: StrategyName,
+    preset: Preset,
+    *,
+    tokens: int,
+    width: int,
+    height: int,
+    num_frames: int,
+    lora_gb: float,
+    tiled: bool,
+) -> float:
+    """Estimated peak GPU memory of one job under a strategy, headroom included."""
+    experts = 2 if preset.layout_info.two_experts else 1
+    _, _, layers = DIMS[preset.layout]
+    expert = TRANSFORMER_GB[preset.layout] + lora_gb / experts
+    vae = VAE_GB[preset.layout]
+    act = activation_gb(preset, tokens)
+    decode = decode_gb(width, height, num_frames, tiled=tiled)
+    if name == "resident":
+        held = experts * expert + TEXT_ENCODER_GB + vae
+        peak = held + max(act, decode)
+    elif name == "expert_swap":
+        held = expert + TEXT_ENCODER_GB + vae
+        peak = held + max(act, decode)
+    elif name == "model_offload":  # one component at a time: the hook offloads the last one before loading the next
+        peak = max(TEXT_ENCODER_GB + TEXT_ENCODE_ACTIVATIONS_GB, expert + act, vae + decode)
+    else:  # group_offload: the VAE stays on the GPU; the current and the prefetched layer of the rest
+        text_blocks = TEXT_ENCODER_GB * 4 / TEXT_ENCODER_BLOCKS + TEXT_ENCODE_ACTIVATIONS_GB
+        peak = vae + max(text_blocks, 2 * expert / layers + act, decode)
+    return peak + HEADROOM_GB
+
+
+def choose_strategy(
+    *,
+    free_gb: float | None,
+    preset: Preset,
+    width: int,
+    height: int,
+    num_frames: int,
+    speed: str = "quality",
+    override: str | None = None,
+    lora_gb: float | None = None,
+) -> Strategy:
+    """The fastest strategy whose estimated peak for this job fits in `free_gb`.
+
+    Args:
+        free_gb: free GPU memory before loading (GB); None without a GPU: nothing to place, everything stays resident.
+        width, height, num_frames: the job to plan for; at load, `largest_job(preset)`.
+        speed: "fast" adds the fast LoRA's weights (`lora_gb`, or an estimate) to each expert.
+        override: the memory-strategy setting: a strategy name, or None / "auto" to choose.
+
+    Raises:
+        ValueError: `override` is not a strategy, or expert_swap was asked for a model with one transformer.
+    """
+    forced = parse_override(override, preset)
+    if forced is None:
+        candidates = [s for s in STRATEGIES if s != "expert_swap" or preset.layout_info.two_experts]
+    else:
+        candidates = [forced]
+    if free_gb is None:
+        return Strategy(
+            "resident", False, None, None, "no CUDA GPU: the weights stay in CPU memory, nothing to offload"
+        )
+
+    experts = 2 if preset.layout_info.two_experts else 1
+    lora = (LORA_GB_PER_EXPERT * experts if lora_gb is None else lora_gb) if speed == "fast" else 0.0
+    job = {"tokens": latent_tokens(preset, width, height, num_frames), "width": width, "height": height}
+    sized = f"{width}×{height}×{num_frames}"
+    for name in candidates:
+        for tiled in (False, True):
+            need = need_gb(name, preset, **job, num_frames=num_frames, lora_gb=lora, tiled=tiled)
+            if need <= free_gb:
+                why = "the setting asks for it" if len(candidates) == 1 else f"the fastest that fits {sized}"
+                if tiled:
+                    why += "; the untiled VAE decode would not fit"
+                return Strategy(name, tiled, round(need, 1), round(free_gb, 1), why)
+    last = candidates[-1]
+    need = need_gb(last, preset, **job, num_frames=num_frames, lora_gb=lora, tiled=True)
+    return Strategy(
+        last,
+        True,
+        round(need, 1),
+        round(free_gb, 1),
+        f"nothing fits {sized}: expect out-of-memory errors at the largest sizes; use a shorter or smaller clip",
+    )
+
+
+def parse_override(value: str | None, preset: Preset) -> StrategyName | None:
+    """The memory-strategy setting: None for "auto" (or unset), else a strategy the preset can use.
+
+    Raises:
+        ValueError: not a strategy, or expert_swap for a model with one transformer.
+    """
+    if value in (None, "", "auto"):
+        return None
+    for name in STRATEGIES:
+        if value == name:
+            if name == "expert_swap" and not preset.layout_info.two_experts:
+                raise ValueError(
+                    f"memory_strategy: expert_swap needs a two-expert model and {preset.key} has one transformer; "
+                    "use auto, resident, model_offload or group_offload"
+                )
+            return name
+    raise ValueError(f"memory_strategy: {value!r} is not one of auto, {', '.join(STRATEGIES)}")
