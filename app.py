@@ -22,7 +22,14 @@ def resolve_preset(settings: Settings) -> presets.Preset:
         from studio.pipeline import detect_device
 
         _, gpu_memory_gb = detect_device()
-    return presets.resolve(settings.model, gpu_memory_gb=gpu_memory_gb)
+    preset = presets.resolve(settings.model, gpu_memory_gb=gpu_memory_gb)
+    return presets.with_fast_lora(
+        preset,
+        lora=settings.fast_lora,
+        lora_2=settings.fast_lora_2,
+        scale=settings.fast_lora_scale,
+        scale_2=settings.fast_lora_2_scale,
+    )
 
 
 def check_sharing(settings: Settings) -> str | None:

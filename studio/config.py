@@ -45,6 +45,13 @@ class Settings(BaseSettings):
     max_jobs_per_hour: int = Field(
         300, ge=0, le=1_000_000, description="Jobs one user may submit per hour (0: no limit)"
     )
+    fast_lora: str | None = Field(None, description="Distilled LoRA for fast mode (file, folder or hub id); none: off")
+    fast_lora_2: str | None = Field(None, description="Its low-noise expert's LoRA (two-expert models)")
+    fast_lora_scale: float | None = Field(None, ge=0.0, le=4.0, description="Scale of the fast LoRA")
+    fast_lora_2_scale: float | None = Field(None, ge=0.0, le=4.0, description="Scale of the low-noise LoRA")
+    memory_strategy: str = Field("auto", description="auto, resident, expert_swap, model_offload or group_offload")
+    attention_backend: str = Field("auto", description="auto or a diffusers attention backend name")
+    compile: bool = Field(False, description="Regional torch.compile of the repeated blocks, warmed up at load (GPU)")
     content_check: bool = Field(True, description="Score every new video with the local NSFW classifier")
     content_threshold: float = Field(0.8, ge=0.0, le=1.0, description="Flag a video whose content score reaches this")
     verify_model: bool = Field(

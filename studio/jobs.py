@@ -12,7 +12,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from studio.recipe import Recipe
-from studio.records import Job, JobStatus, utcnow
+from studio.records import TIMINGS, Job, JobStatus, utcnow
 
 _ALLOWED: dict[JobStatus, set[JobStatus]] = {
     JobStatus.QUEUED: {JobStatus.RUNNING, JobStatus.CANCELED},
@@ -131,7 +131,7 @@ def finish(*, session: Session, job_id: int, timings: dict[str, float]) -> Job:
     job = get(session=session, job_id=job_id)
     transition(job, JobStatus.SUCCEEDED)
     job.progress, job.step = 1.0, job.total_steps
-    for name in ("load_s", "denoise_s", "decode_s", "encode_s"):
+    for name in TIMINGS:
         if name in timings:
             setattr(job, name, timings[name])
     session.flush()

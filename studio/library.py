@@ -22,7 +22,7 @@ from sqlalchemy import ColumnElement, Integer, column, event, func, or_, select,
 from sqlalchemy.orm import Session
 
 from studio.recipe import Recipe
-from studio.records import SEARCH_INDEX_TABLE, VIDEO_KINDS, Video
+from studio.records import SEARCH_INDEX_TABLE, TIMINGS, VIDEO_KINDS, Video
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +110,7 @@ def add(
         guidance_2=recipe.guidance_2,
         flow_shift=recipe.flow_shift,
         recipe=recipe.to_dict() if stored_recipe is None else stored_recipe,
-        **{k: v for k, v in timings.items() if k in ("load_s", "denoise_s", "decode_s", "encode_s")},
+        **{k: v for k, v in timings.items() if k in TIMINGS},
     )
     session.add(video)
     session.flush()  # assigns the id the file names come from

@@ -19,6 +19,10 @@ def as_utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
+# Where a job's time and memory went; the same columns on jobs and on the videos they made.
+TIMINGS = ("load_s", "text_encode_s", "denoise_s", "decode_s", "encode_s", "peak_memory_gb")
+
+
 class Base(DeclarativeBase):
     pass
 
@@ -64,6 +68,8 @@ class Job(Base):
     denoise_s: Mapped[float | None] = mapped_column(Float)
     decode_s: Mapped[float | None] = mapped_column(Float)
     encode_s: Mapped[float | None] = mapped_column(Float)
+    text_encode_s: Mapped[float | None] = mapped_column(Float)
+    peak_memory_gb: Mapped[float | None] = mapped_column(Float)  # GPU, GB (1e9 bytes); 0 on CPU
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -97,6 +103,8 @@ class Video(Base):
     denoise_s: Mapped[float | None] = mapped_column(Float)
     decode_s: Mapped[float | None] = mapped_column(Float)
     encode_s: Mapped[float | None] = mapped_column(Float)
+    text_encode_s: Mapped[float | None] = mapped_column(Float)
+    peak_memory_gb: Mapped[float | None] = mapped_column(Float)  # GPU, GB (1e9 bytes); 0 on CPU
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
     favorite: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
     # VIDEO_KINDS: what made it. "generated" by a job, or an edit of other videos ("trim", "comparison").

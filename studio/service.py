@@ -22,7 +22,7 @@ from studio.generation import Pipeline
 from studio.metrics import Metrics
 from studio.presets import Preset
 from studio.recipe import Recipe, RecipeRequest, build_recipe
-from studio.records import Job, JobStatus, Video, as_utc, utcnow
+from studio.records import TIMINGS, Job, JobStatus, Video, as_utc, utcnow
 from studio.worker import ModelState, Worker
 
 log = logging.getLogger(__name__)
@@ -87,7 +87,14 @@ class Studio:
             from studio.pipeline import ResidentPipeline
 
             device = None if settings.device == "auto" else settings.device
-            pipeline = ResidentPipeline(preset, models_dir=settings.models_dir, device=device)
+            pipeline = ResidentPipeline(
+                preset,
+                models_dir=settings.models_dir,
+                device=device,
+                memory_strategy=settings.memory_strategy,
+                attention_backend=settings.attention_backend,
+                compile_blocks=settings.compile,
+            )
         self.pipeline = pipeline
         self.metrics = Metrics(self.job_counts)
         self.job_end_listeners: list[Callable[[int], None]] = []  # e.g. the REST API's callbacks
@@ -294,7 +301,7 @@ class Studio:
             created_at=job.created_at,
             started_at=job.started_at,
             finished_at=job.finished_at,
-            timings={name: getattr(job, name) for name in ("load_s", "denoise_s", "decode_s", "encode_s")},
+            timings={name: getattr(job, name) for name in TIMINGS},
             callback_url=job.callback_url,
             group_id=job.group_id,
         )

@@ -185,10 +185,13 @@ class Worker:
             media.write_poster(frames, poster_tmp)
             timings = {
                 "load_s": self.load_s or 0.0,
+                "text_encode_s": result.text_encode_s,
                 "denoise_s": result.denoise_s,
                 "decode_s": result.decode_s,
                 "encode_s": time.perf_counter() - started,
             }
+            if result.peak_memory_gb is not None:
+                timings["peak_memory_gb"] = result.peak_memory_gb
             # Scored before the row exists, so a flagged video is never seen unflagged; never raises (None: no score).
             verdict = self.content_check.check_frames(frames) if self.content_check else None
             with self.db.write() as session:

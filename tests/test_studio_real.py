@@ -49,6 +49,9 @@ def test_each_tiny_preset_makes_a_real_mp4(tmp_path: Path, models_dir: Path, pre
         assert info.fps == pytest.approx(PRESETS[preset_key].fps)
         assert media.read_recipe(studio.video_file(done.video)) == recipe.to_dict()
         assert done.video.denoise_s and done.video.denoise_s > 0 and done.video.decode_s and done.video.decode_s > 0
+        assert done.video.text_encode_s is not None and done.video.text_encode_s > 0
+        assert done.video.peak_memory_gb == 0.0  # no GPU here; recorded all the same
+        assert done.timings["text_encode_s"] == done.video.text_encode_s
         assert (studio.media_dir / str(done.video.poster_path)).stat().st_size > 0
     finally:
         studio.stop()

@@ -32,6 +32,7 @@ GOOD = {
     "guidance": 5.0,
     "guidance_2": 3.0,
     "flow_shift": 3.0,
+    "speed": "Quality",
 }
 
 
@@ -160,3 +161,14 @@ def test_share_panel_creates_lists_and_revokes_links(studio: Studio) -> None:
     assert url == f"http://studio.example:7860/v/{token}" and "active" in table and picker["choices"] == [token]
     table, picker = panel.revoke_share(view.video.id, token)
     assert "revoked" in table and picker["choices"] == []
+
+
+def test_speed_choice_sets_the_modes_sampling_defaults(studio: Studio) -> None:
+    page = CreatePage(studio)
+    with gr.Blocks() as demo:
+        page.build(demo)
+    preset = studio.preset
+    assert page.speed_defaults("Quality") == (preset.steps, preset.guidance, preset.guidance, preset.flow_shift)
+    assert page.speed_defaults("Fast")[:2] == (preset.fast_steps, preset.fast_guidance)
+    with pytest.raises(gr.Error, match="speed: fast mode needs a distilled LoRA"):
+        next(page.generate(*ordered({**GOOD, "speed": "Fast"})))

@@ -18,7 +18,7 @@ from studio.recipe import (
     STEPS_RANGE,
     RecipeRequest,
 )
-from studio.records import JobStatus, Video
+from studio.records import TIMINGS, JobStatus, Video
 from studio.service import JobView
 
 AspectRatio = Literal["16:9", "9:16", "1:1", "4:3", "3:4", "21:9"]
@@ -50,6 +50,9 @@ class JobCreate(BaseModel):
     guidance: float | None = Field(None, ge=GUIDANCE_RANGE[0], le=GUIDANCE_RANGE[1])
     guidance_2: float | None = Field(None, ge=GUIDANCE_RANGE[0], le=GUIDANCE_RANGE[1], description="two-expert models")
     flow_shift: float | None = Field(None, ge=FLOW_SHIFT_RANGE[0], le=FLOW_SHIFT_RANGE[1])
+    speed: Literal["quality", "fast"] | None = Field(
+        None, description="quality (the model's own steps and guidance) or fast (a distilled LoRA: 4 steps, no CFG)"
+    )
     callback_url: AnyHttpUrl | None = Field(None, description="POSTed the final job once when it ends")
 
     def to_request(self) -> RecipeRequest:
@@ -109,7 +112,7 @@ class VideoOut(BaseModel):
         fields = {name: getattr(video, name) for name in cls.model_fields if hasattr(video, name)}
         return cls(
             **fields,
-            timings={name: getattr(video, name) for name in ("load_s", "denoise_s", "decode_s", "encode_s")},
+            timings={name: getattr(video, name) for name in TIMINGS},
             file_url=f"/api/v1/videos/{video.id}/file",
             poster_url=f"/api/v1/videos/{video.id}/poster" if video.poster_path else None,
         )

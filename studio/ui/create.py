@@ -33,6 +33,7 @@ INPUT_FIELDS = (
     "guidance",
     "guidance_2",
     "flow_shift",
+    "speed",
 )
 
 
@@ -88,6 +89,7 @@ class CreatePage:
         guidance: float,
         guidance_2: float | None,
         flow_shift: float,
+        speed: str = "Quality",
     ) -> RecipeRequest:
         return RecipeRequest(
             prompt=prompt or "",
@@ -100,6 +102,7 @@ class CreatePage:
             guidance=guidance,
             guidance_2=guidance_2 if self.preset.layout_info.two_experts else None,
             flow_shift=flow_shift,
+            speed="fast" if speed == "Fast" else "quality",
         )
 
     def validate(self, *values: Any) -> list[dict[str, Any]]:
@@ -164,6 +167,7 @@ class CreatePage:
         guidance: float,
         guidance_2: float | None,
         flow_shift: float,
+        speed: str = "Quality",
         request: gr.Request | None = None,
         progress: gr.Progress = gr.Progress(),
     ) -> Iterator[dict[Any, Any]]:
@@ -180,6 +184,7 @@ class CreatePage:
             guidance,
             guidance_2,
             flow_shift,
+            speed,
         )
         try:
             view = self.studio.submit(recipe_request, owner=owner_of(request))
@@ -219,6 +224,18 @@ class CreatePage:
             return f"Canceling job {job_id} at its next step…"
         return describe_job(view)
 
+    def speed_defaults(self, speed: str) -> tuple[Any, ...]:
+        """Fast mode (a distilled LoRA) samples in a few steps without guidance; Quality uses the model's own."""
+        preset = self.preset
+        if speed == "Fast":
+            return (
+                preset.fast_steps,
+                preset.fast_guidance,
+                preset.fast_guidance,
+                preset.fast_flow_shift or preset.flow_shift,
+            )
+        return preset.steps, preset.guidance, preset.guidance_2 or preset.guidance, preset.flow_shift
+
     def toggle_seed(self, random_seed: bool) -> dict[str, Any]:
         return gr.update(interactive=not random_seed)
 
@@ -241,6 +258,10 @@ class CreatePage:
         }
         if recipe.get("guidance_2") is not None:
             update[self.guidance_2_slider] = recipe["guidance_2"]
+        fast = recipe.get("speed") == "fast" and preset.fast_lora is not None
+        update[self.speed_radio] = "Fast" if fast else "Quality"
+        if recipe.get("speed") == "fast" and not fast:  # a fast recipe reused in quality mode: Wan's own negative
+            update[self.negative_box] = preset.negative_prompt
         if recipe.get("aspect_ratio") in geometry.ASPECT_RATIOS:
             update[self.aspect_radio] = recipe["aspect_ratio"]
         if recipe.get("quality") in preset.qualities:
@@ -288,6 +309,13 @@ class CreatePage:
                 )
                 self.quality_radio = gr.Radio(
                     label="Quality", choices=list(preset.qualities), value=preset.default_quality
+                )
+                self.speed_radio = gr.Radio(
+                    label="Speed",
+                    choices=["Quality", "Fast"],
+                    value="Quality",
+                    visible=preset.fast_lora is not None,
+                    info="Fast: a distilled LoRA, 4 steps, no negative-prompt pass",
                 )
                 self.summary_box = gr.Markdown(
                     self.summarize("16:9", preset.default_quality, default_s),
@@ -341,6 +369,7 @@ class CreatePage:
             self.guidance_slider,
             self.guidance_2_slider,
             self.flow_shift_slider,
+            self.speed_radio,
         ]
         self.generate_btn.click(
             self.generate,
@@ -357,6 +386,13 @@ class CreatePage:
             self.summarize,
             inputs=[self.aspect_radio, self.quality_radio, self.duration_slider],
             outputs=self.summary_box,
+            api_visibility="private",
+            queue=False,
+        )
+        self.speed_radio.input(
+            self.speed_defaults,
+            inputs=self.speed_radio,
+            outputs=[self.steps_slider, self.guidance_slider, self.guidance_2_slider, self.flow_shift_slider],
             api_visibility="private",
             queue=False,
         )

@@ -29,6 +29,7 @@ def describe_video(video: Video) -> str:
         f"{name} {value:.1f} s"
         for name, value in (
             ("load", video.load_s),
+            ("text encode", video.text_encode_s),
             ("denoise", video.denoise_s),
             ("decode", video.decode_s),
             ("encode", video.encode_s),
@@ -44,7 +45,8 @@ def describe_video(video: Video) -> str:
         f"**Size:** {video.width}×{video.height} · {video.num_frames} frames · {video.fps} fps"
         f" · {video.duration_s:.2f} s",
         f"**Steps:** {video.steps} · **Guidance:** {guidance} · **Flow shift:** {video.flow_shift:g}",
-        f"**Timings:** {timings or '—'}",
+        f"**Timings:** {timings or '—'}"
+        + (f" · peak GPU memory {video.peak_memory_gb:.1f} GB" if video.peak_memory_gb else ""),
         f"**Created:** {video.created_at:%Y-%m-%d %H:%M:%S} UTC",
     ]
     if video.flagged:
