@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import sys
@@ -23,6 +24,8 @@ def resolve_preset(settings: Settings) -> presets.Preset:
 
         _, gpu_memory_gb = detect_device()
     preset = presets.resolve(settings.model, gpu_memory_gb=gpu_memory_gb)
+    if settings.model_revision:
+        preset = dataclasses.replace(preset, revision=settings.model_revision)
     return presets.with_fast_lora(
         preset,
         lora=settings.fast_lora,
@@ -50,7 +53,7 @@ def check_model_files(settings: Settings, preset: presets.Preset) -> int | None:
         from studio.tiny import ensure_tiny_model
 
         tiny = ensure_tiny_model(preset, settings.models_dir)
-    folder = verify.model_folder(preset.source, tiny_folder=tiny)
+    folder = verify.model_folder(preset.source, tiny_folder=tiny, revision=preset.revision)
     manifest = settings.manifest_path(preset.key)
     if settings.record_model_manifest:
         files = verify.write_manifest(folder, manifest)

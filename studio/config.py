@@ -45,6 +45,7 @@ class Settings(BaseSettings):
     max_jobs_per_hour: int = Field(
         300, ge=0, le=1_000_000, description="Jobs one user may submit per hour (0: no limit)"
     )
+    model_revision: str | None = Field(None, description="Hub commit or tag to pin the model's weights to")
     fast_lora: str | None = Field(None, description="Distilled LoRA for fast mode (file, folder or hub id); none: off")
     fast_lora_2: str | None = Field(None, description="Its low-noise expert's LoRA (two-expert models)")
     fast_lora_scale: float | None = Field(None, ge=0.0, le=4.0, description="Scale of the fast LoRA")

@@ -321,14 +321,13 @@ class ResidentPipeline:
             source = self.preset.source
         else:
             raise ValueError(f"preset {self.preset.key} names no weights (source is None and it is not tiny)")
-        local = Path(source).is_dir()
-
-        # 2. Load into CPU memory (`dtype`, not the deprecated `torch_dtype`; a dict is keyed by component)
+        # 2. Load into CPU memory (`dtype`, not the deprecated `torch_dtype`; a dict is keyed by component).
+        # Safetensors only: a pickled .bin can run code when it loads. A preset may pin a hub revision.
         pipe = CachingWanPipeline.from_pretrained(
             source,
             dtype=component_dtypes(self.device),
-            # Hub repos ship safetensors; a local folder may hold only .bin files, so let diffusers pick there.
-            use_safetensors=None if local and not self.preset.tiny else True,
+            use_safetensors=True,
+            revision=None if Path(source).is_dir() else self.preset.revision,
         )
         pipe.encode_cache_size = self.encode_cache_size
 

@@ -68,6 +68,7 @@ class Preset:
     min_gpu_gb: float = 0.0  # smallest GPU that holds it resident in bf16 (used by `--model auto`)
     max_prompt_tokens: int = 512  # UMT5 reads this many tokens; the rest is cut
     # Fast mode: a step-distilled LoRA (local .safetensors file or folder, or hub "owner/repo[/file]"), loaded unfused
+    revision: str | None = None  # a hub commit or tag to pin the weights to (None: the default branch)
     fast_lora: str | None = None  # the (high-noise) transformer's LoRA; None: no fast mode
     fast_lora_2: str | None = None  # the low-noise expert's LoRA on two-expert models; None: the same as fast_lora
     fast_lora_scale: float = 1.0

@@ -95,7 +95,7 @@ def read_manifest(path: Path) -> dict[str, str]:
     return dict(files)
 
 
-def model_folder(source: str | None, *, tiny_folder: Path | None = None) -> Path:
+def model_folder(source: str | None, *, tiny_folder: Path | None = None, revision: str | None = None) -> Path:
     """The folder holding a model's files: the tiny model's, a local folder, or a hub repo's cached snapshot."""
     if tiny_folder is not None:
         return tiny_folder
@@ -107,4 +107,5 @@ def model_folder(source: str | None, *, tiny_folder: Path | None = None) -> Path
     from huggingface_hub import snapshot_download
 
     # Safetensors and configs only: what the studio loads (a stray .bin is what verify() reports).
-    return Path(snapshot_download(source, allow_patterns=["*.json", "*.safetensors", "*.model", "*.txt"]))
+    patterns = ["*.json", "*.safetensors", "*.model", "*.txt"]
+    return Path(snapshot_download(source, revision=revision, allow_patterns=patterns))

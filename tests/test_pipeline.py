@@ -209,3 +209,18 @@ def test_cuda_dtypes_keep_the_vae_in_fp32(tmp_path: Path) -> None:
         "vae": torch.float32,
     }
     assert component_dtypes("cpu") == torch.float32
+
+
+def test_only_safetensors_weights_load(tmp_path: Path) -> None:
+    """A folder whose weights are pickled .bin files is refused: unpickling can run code."""
+    from dataclasses import replace
+
+    from studio.presets import PRESETS as ALL
+    from studio.tiny import build_tiny_pipeline
+
+    folder = tmp_path / "pickled"
+    build_tiny_pipeline("1.3b").save_pretrained(folder, safe_serialization=False)
+    assert list((folder / "transformer").glob("*.bin"))  # transformers still writes the text encoder as safetensors
+    preset = replace(ALL["wan2.1-t2v-1.3b"], key="pickled", source=str(folder))
+    with pytest.raises(Exception, match=r"safetensors"):
+        ResidentPipeline(preset, models_dir=tmp_path, device="cpu").load()
