@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     fast_lora_2: str | None = Field(None, description="Its low-noise expert's LoRA (two-expert models)")
     fast_lora_scale: float | None = Field(None, ge=0.0, le=4.0, description="Scale of the fast LoRA")
     fast_lora_2_scale: float | None = Field(None, ge=0.0, le=4.0, description="Scale of the low-noise LoRA")
+    batch_seeds: Literal["auto", "on", "off"] = Field(
+        "auto", description="Run a comparison's seeds in one batched call; auto: on the CPU (measured faster there)"
+    )
     memory_strategy: str = Field("auto", description="auto, resident, expert_swap, model_offload or group_offload")
     attention_backend: str = Field("auto", description="auto or a diffusers attention backend name")
     compile: bool = Field(False, description="Regional torch.compile of the repeated blocks, warmed up at load (GPU)")

@@ -94,6 +94,22 @@ def claim_next(*, session: Session, worker: str) -> Job | None:
     return job
 
 
+def claim_group_mates(*, session: Session, job: Job, worker: str, limit: int = 7) -> list[Job]:
+    """Also claim the queued jobs of `job`'s comparison group that differ from it only in their seed."""
+    if job.group_id is None:
+        return []
+    same = {k: v for k, v in job.recipe.items() if k != "seed"}
+    queued = session.scalars(
+        select(Job).where(Job.group_id == job.group_id, Job.status == JobStatus.QUEUED).order_by(Job.id)
+    )
+    mates = [m for m in queued if {k: v for k, v in m.recipe.items() if k != "seed"} == same][:limit]
+    for mate in mates:
+        transition(mate, JobStatus.RUNNING)
+        mate.worker = worker
+    session.flush()
+    return mates
+
+
 def claim(*, session: Session, job_id: int, worker: str) -> Job | None:
     """Mark one particular queued job running (inline execution); None if it is no longer queued."""
     job = get(session=session, job_id=job_id)

@@ -7,6 +7,7 @@ and, when asked, compiles the repeated transformer blocks. On the CPU none of th
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import gc
 import itertools
@@ -391,6 +392,18 @@ class ResidentPipeline:
             GpuOutOfMemory: CUDA ran out of memory; the cache is freed and the pipeline stays usable.
             ValueError: the recipe was built for another model, or for a fast LoRA this pipeline does not have.
         """
+        return self.generate_batch([recipe], on_step)[0]
+
+    def generate_batch(
+        self, recipes: list[Recipe], on_step: Callable[[StepInfo], None] | None = None
+    ) -> list[GenerationResult]:
+        """Run recipes that differ only in their seed in one batched call (one generator per seed), in order.
+
+        Raises: as `generate`; ValueError also when the recipes differ in anything but the seed.
+        """
+        recipe = recipes[0]
+        if any(dataclasses.replace(other, seed=recipe.seed) != recipe for other in recipes[1:]):
+            raise ValueError("recipes: a batch must share everything but the seed")
         pipe = self.pipe
         if recipe.model != self.preset.key:
             raise ValueError(f"recipe is for model {recipe.model!r}, but the loaded model is {self.preset.key!r}")
@@ -430,7 +443,8 @@ class ResidentPipeline:
             "num_inference_steps": recipe.steps,
             "guidance_scale": recipe.guidance,
             "max_sequence_length": self.preset.max_prompt_tokens,
-            "generator": torch.Generator("cpu").manual_seed(recipe.seed),
+            "generator": [torch.Generator("cpu").manual_seed(r.seed) for r in recipes],
+            "num_videos_per_prompt": len(recipes),
             "output_type": "np",
             "callback_on_step_end": step_end,
         }
@@ -453,23 +467,28 @@ class ResidentPipeline:
             gc.collect()
             torch.cuda.empty_cache()
             size = f"{recipe.width}×{recipe.height} × {recipe.num_frames} frames"
+            if len(recipes) > 1:
+                size += f" × {len(recipes)} seeds at once"
             logger.warning("GPU out of memory at %s with %s", size, self.preset.key)
             raise GpuOutOfMemory(
                 f"GPU out of memory at {size}: lower the quality or duration, or close other programs using the GPU"
             )
 
-        # 5. Frames: float [0, 1] (batch, F, H, W, 3) -> uint8 (F, H, W, 3)
-        frames = (np.clip(video[0], 0.0, 1.0) * 255.0).round().astype(np.uint8)
+        # 5. Frames: float [0, 1] (batch, F, H, W, 3) -> uint8 (F, H, W, 3), one result per seed
         end = time.perf_counter()
         loop = marks.get("loop", start)
         last_step = marks.get("step", loop)
-        return GenerationResult(
-            frames=frames,
-            text_encode_s=loop - start,
-            denoise_s=last_step - loop,
-            decode_s=end - last_step,
-            peak_memory_gb=torch.cuda.max_memory_allocated() / 1e9 if self.on_cuda else 0.0,
-        )
+        peak = torch.cuda.max_memory_allocated() / 1e9 if self.on_cuda else 0.0
+        return [
+            GenerationResult(
+                frames=(np.clip(video[k], 0.0, 1.0) * 255.0).round().astype(np.uint8),
+                text_encode_s=loop - start,
+                denoise_s=last_step - loop,
+                decode_s=end - last_step,
+                peak_memory_gb=peak,
+            )
+            for k in range(len(recipes))
+        ]
 
     def _use_speed(self, recipe: Recipe) -> None:
         fast = recipe.speed == "fast"

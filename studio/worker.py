@@ -52,6 +52,7 @@ class Worker:
         metrics: Metrics | None = None,
         on_job_end: Callable[[int], None] | None = None,
         serve_queue: bool = True,
+        batch: bool = False,
         content_check: content.ContentChecker | None = None,
     ) -> None:
         self.db = db
@@ -59,6 +60,7 @@ class Worker:
         self.media_dir = media_dir
         self.metrics = metrics
         self.on_job_end = on_job_end  # called in the worker thread after a job closes: keep it quick
+        self.batch = batch  # run a comparison's queued seeds in one pipeline call (see Studio: when it is faster)
         self.serve_queue = serve_queue  # False on ZeroGPU: jobs run inline in the request (Studio.run_inline)
         self.content_check = content_check  # scores each new video before its row is saved; None: no check
         self.name = f"{socket.gethostname()}:{os.getpid()}"
@@ -116,12 +118,16 @@ class Worker:
                 self._wake.clear()
 
     def run_next(self) -> bool:
-        """Claim and run the oldest queued job; False when there was none."""
+        """Claim and run the oldest queued job (with its queued group mates, when batching); False when none."""
         with self.db.write() as session:
             job = jobs.claim_next(session=session, worker=self.name)
+            mates = jobs.claim_group_mates(session=session, job=job, worker=self.name) if job and self.batch else []
         if job is None:
             return False
-        self.run_job(job)
+        if mates:
+            self.run_batch([job, *mates])
+        else:
+            self.run_job(job)
         return True
 
     def run_claimed(self, job_id: int) -> bool:
@@ -143,9 +149,7 @@ class Worker:
             if self.metrics:
                 self.metrics.observe_job(recipe, time.perf_counter() - started)
         except Canceled:
-            with self.db.write() as session:
-                jobs.mark_canceled(session=session, job_id=job.id)
-            log.info("job %s canceled", job.id)
+            self._cancel(job.id)
         except GpuOutOfMemory as exc:
             self._fail(job.id, str(exc), jobs.OUT_OF_MEMORY)
         except Exception as exc:
@@ -155,6 +159,60 @@ class Worker:
             self._announce()
             if self.on_job_end:
                 self.on_job_end(job.id)
+
+    def run_batch(self, batch: list[Job]) -> None:
+        """Seeds of one comparison in one batched pipeline call; each job still gets its own progress and video.
+
+        A cancel of one member lets the others finish (its frames are dropped); canceling all stops the call.
+        """
+        recipes = [Recipe.from_dict(job.recipe) for job in batch]
+        reporters = [self._progress_reporter(job.id, recipe) for job, recipe in zip(batch, recipes, strict=True)]
+        canceled: set[int] = set()
+
+        def on_step(info: StepInfo) -> None:
+            for job, report in zip(batch, reporters, strict=True):
+                if job.id not in canceled:
+                    try:
+                        report(info)
+                    except Canceled:
+                        canceled.add(job.id)
+            if len(canceled) == len(batch):
+                raise Canceled("every seed of the batch was canceled")
+
+        started = time.perf_counter()
+        try:
+            results = self.pipeline.generate_batch(recipes, on_step=on_step)
+            for job, recipe, result in zip(batch, recipes, results, strict=True):
+                if job.id in canceled:
+                    self._cancel(job.id)
+                    continue
+                try:
+                    self._persist(job.id, recipe, result)
+                    if self.metrics:
+                        self.metrics.observe_job(recipe, time.perf_counter() - started)
+                except Exception as exc:
+                    log.exception("job %s failed while saving", job.id)
+                    self._fail(job.id, f"{type(exc).__name__}: {exc}", "error")
+        except Canceled:
+            for job in batch:
+                self._cancel(job.id)
+        except GpuOutOfMemory as exc:
+            for job in batch:
+                self._fail(job.id, str(exc), jobs.OUT_OF_MEMORY)
+        except Exception as exc:
+            log.exception("batch %s failed", [job.id for job in batch])
+            for job in batch:
+                self._fail(job.id, f"{type(exc).__name__}: {exc}", "error")
+        finally:
+            self._announce()
+            for job in batch:
+                if self.on_job_end:
+                    self.on_job_end(job.id)
+
+    def _cancel(self, job_id: int) -> None:
+        with self.db.write() as session:
+            jobs.mark_canceled(session=session, job_id=job_id)
+        log.info("job %s canceled", job_id)
 
     def _progress_reporter(self, job_id: int, recipe: Recipe) -> Callable[[StepInfo], None]:
         last_elapsed = 0.0

@@ -23,6 +23,7 @@ class FakePipeline:
         self.at_step = threading.Event()
         self.fail_with: Exception | None = None
         self.load_error: Exception | None = None
+        self.batches: list[list[int]] = []
 
     def load(self) -> float:
         if self.load_error:
@@ -45,3 +46,9 @@ class FakePipeline:
                 assert self.gate.wait(10)
         frames = np.full((recipe.num_frames, recipe.height, recipe.width, 3), recipe.seed % 255, np.uint8)
         return GenerationResult(frames=frames, text_encode_s=0.0, denoise_s=0.02, decode_s=0.01)
+
+    def generate_batch(
+        self, recipes: list[Recipe], on_step: Callable[[StepInfo], None] | None = None
+    ) -> list[GenerationResult]:
+        self.batches.append([r.seed for r in recipes])
+        return [self.generate(recipe, on_step) for recipe in recipes]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -194,6 +195,7 @@ def test_export_needs_two_finished_videos(studio: Studio, fake: FakePipeline) ->
     with pytest.raises(EditError, match="group_id: no job or video belongs to group 'nope'"):
         studio.export_group("nope")
 
+    studio.worker.batch = False  # one run per seed, so one seed can fail alone (a batched call fails together)
     fake.fail_with = RuntimeError("boom")  # the first seed fails, the second makes a video
     group_id, views = studio.submit_group(REQUEST, [1, 2])
     assert [wait_final(studio, v.id).status for v in views] == [JobStatus.FAILED, JobStatus.SUCCEEDED]
@@ -244,3 +246,34 @@ def _first_frame(studio: Studio, video_id: int) -> np.ndarray:
 
     video = studio.video(video_id)
     return np.asarray(Image.open(studio.media_dir / str(video.poster_path)))
+
+
+def test_queued_seeds_of_a_group_run_in_one_batched_call(tmp_path: Path, fake: FakePipeline) -> None:
+    """With batching on (the CPU default), a comparison's queued seeds go to the pipeline together."""
+    fake.gate = threading.Event()
+    studio = Studio(Settings(data_dir=tmp_path / "data", batch_seeds="on"), preset=PRESET, pipeline=fake)
+    studio.start()
+    try:
+        blocker = studio.submit(RecipeRequest(prompt="first", duration_s=0.5, steps=3))
+        assert fake.at_step.wait(10)
+        group_id, views = studio.submit_group(RecipeRequest(prompt="a kite", duration_s=0.5, steps=2), [7, 8, 9])
+        fake.gate.set()
+        fake.gate = None
+        for view in [blocker, *views]:
+            assert studio.wait(view.id, timeout=30).status is JobStatus.SUCCEEDED
+        assert fake.batches == [[7, 8, 9]]
+        assert [v.seed for v in studio.group_videos(group_id)] == [7, 8, 9]
+    finally:
+        studio.stop()
+
+
+def test_batching_off_runs_seeds_one_by_one(tmp_path: Path, fake: FakePipeline) -> None:
+    studio = Studio(Settings(data_dir=tmp_path / "data", batch_seeds="off"), preset=PRESET, pipeline=fake)
+    studio.start()
+    try:
+        _, views = studio.submit_group(RecipeRequest(prompt="a kite", duration_s=0.5, steps=2), [1, 2])
+        for view in views:
+            assert studio.wait(view.id, timeout=30).status is JobStatus.SUCCEEDED
+        assert fake.batches == []
+    finally:
+        studio.stop()

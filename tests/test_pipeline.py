@@ -136,7 +136,8 @@ def test_every_recipe_value_reaches_the_pipeline(resident: Loader, monkeypatch: 
         "output_type": "np",
     }
     assert {k: calls[0][k] for k in expected} == expected
-    assert calls[0]["generator"].initial_seed() == two_experts.seed
+    assert [g.initial_seed() for g in calls[0]["generator"]] == [two_experts.seed]
+    assert calls[0]["num_videos_per_prompt"] == 1
     assert "guidance_scale_2" not in calls[1]
     assert calls[1]["negative_prompt"] == PRESETS["tiny-1.3b"].negative_prompt
 
@@ -224,3 +225,17 @@ def test_only_safetensors_weights_load(tmp_path: Path) -> None:
     preset = replace(ALL["wan2.1-t2v-1.3b"], key="pickled", source=str(folder))
     with pytest.raises(Exception, match=r"safetensors"):
         ResidentPipeline(preset, models_dir=tmp_path, device="cpu").load()
+
+
+def test_a_batch_of_seeds_gives_each_seed_its_own_frames(tmp_path: Path) -> None:
+    pipeline = ResidentPipeline(PRESETS["tiny-a14b"], models_dir=tmp_path, device="cpu")
+    pipeline.load()
+    base = build_recipe(RecipeRequest(prompt="a kite", duration_s=0.5, steps=3), PRESETS["tiny-a14b"])
+    recipes = [replace(base, seed=seed) for seed in (1, 2, 3)]
+    batched = pipeline.generate_batch(recipes)
+    for recipe, result in zip(recipes, batched, strict=True):
+        alone = pipeline.generate(recipe).frames.astype(np.int16)
+        assert np.abs(result.frames.astype(np.int16) - alone).max() <= 2  # the same video as its own run
+    assert np.abs(batched[0].frames.astype(np.int16) - batched[1].frames.astype(np.int16)).max() > 2
+    with pytest.raises(ValueError, match="recipes: a batch must share everything but the seed"):
+        pipeline.generate_batch([base, replace(base, prompt="something else")])
