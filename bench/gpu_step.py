@@ -7,7 +7,7 @@ Builds each architecture at full size with random weights (normal init: weights 
 would make matrix products look faster) and times transformer forwards at the real token counts:
   (a) plain:  diffusers' WanTransformer3DModel in bf16 with its defaults (PyTorch SDPA, eager)
   (b) studio: the studio's CUDA path: bf16 and the fastest attention kernel found by a probe (as
-      studio.pipeline.probe_attention_backends does at load)
+      studio.attention.probe_attention_backends does at load)
   (c) studio + compile (with --compile): (b) plus regional compilation of the repeated blocks
 It prints seconds per forward and per step (quality: two forwards with CFG; fast: one), the achieved TFLOP/s by the
 FLOP formula of shared/FACTS.md, the ratio to the 800 TFLOP/s floor and peak memory; then the VAE decode time at

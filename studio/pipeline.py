@@ -1,6 +1,7 @@
 """The resident Wan pipeline: loaded once, kept on the device, run once per job.
 
-This is the only module that imports torch and diffusers at module level; the worker owns the one instance.
+This module and its helpers (text_cache, offload, attention, lora) are the only ones that import torch and
+diffusers at module level; the worker owns the one instance.
 On CUDA, `load` also places the weights by a memory strategy (studio.memory), picks the fastest attention kernel
 and, when asked, compiles the repeated transformer blocks. On the CPU none of that applies.
 """
@@ -8,38 +9,35 @@ and, when asked, compiles the repeated transformer blocks. On the CPU none of th
 from __future__ import annotations
 
 import dataclasses
-import functools
 import gc
-import itertools
 import logging
 import time
-from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-from diffusers.hooks.group_offloading import apply_group_offloading
 
 # From their modules: mypy resolves `from diffusers import WanPipeline` to diffusers' dummy placeholder class.
 from diffusers.pipelines.wan.pipeline_wan import WanPipeline, prompt_clean
 from diffusers.schedulers.scheduling_unipc_multistep import UniPCMultistepScheduler
 
+from studio.attention import (
+    available_attention_backends,
+    check_attention_setting,
+    probe_attention_backends,
+)
 from studio.generation import GenerationResult, GpuOutOfMemory, StepInfo
 from studio.lora import load_fast_lora
 from studio.memory import Strategy, choose_strategy, largest_job, parse_override
+from studio.offload import ExpertSwap, apply_strategy
 from studio.presets import Preset
 from studio.recipe import Recipe
+from studio.text_cache import ENCODE_CACHE_SIZE, CachingWanPipeline
 from studio.tiny import ensure_tiny_model
 
 logger = logging.getLogger(__name__)
-
-ENCODE_CACHE_SIZE = 8  # text encodings kept (per text: a prompt and Wan's negative prompt are two entries)
-# Attention kernels tried on CUDA (flash-attn 3, flash-attn 2, then PyTorch's cuDNN, flash and default SDPA). Sage
-# attention quantizes Q and K to int8 and so changes the picture: it is used only when the setting names it.
-ATTENTION_CANDIDATES = ("_flash_3", "flash", "_native_cudnn", "_native_flash", "native")
-ATTENTION_TOLERANCE = 0.05  # largest difference from PyTorch's SDPA (bf16, random inputs) a kernel may show
 
 
 def detect_device() -> tuple[str, float | None]:
@@ -54,194 +52,6 @@ def component_dtypes(device: str) -> dict[str, torch.dtype] | torch.dtype:
     if device.startswith("cuda"):
         return {"default": torch.bfloat16, "vae": torch.float32}
     return torch.float32
-
-
-class CachingWanPipeline(WanPipeline):
-    """A WanPipeline that remembers its last text encodings, so a seed comparison or a retry encodes its prompt once.
-
-    Entries are per text (the prompt and the negative prompt separately, keyed with the token limit, device and
-    dtype), so Wan's long default negative prompt is encoded once for every job. The text encoder never changes
-    while the pipeline is loaded (the fast LoRA goes into the transformers only), so an entry never goes stale.
-    """
-
-    encode_cache_size: int = ENCODE_CACHE_SIZE
-
-    @property
-    def text_cache(self) -> OrderedDict[tuple[str, int, str, str], torch.Tensor]:
-        cache = self.__dict__.get("_text_cache")
-        if cache is None:
-            cache = self.__dict__["_text_cache"] = OrderedDict()
-        return cache
-
-    def encode_prompt(  # type: ignore[override]  # same parameters as WanPipeline.encode_prompt
-        self,
-        prompt: str | list[str],
-        negative_prompt: str | list[str] | None = None,
-        do_classifier_free_guidance: bool = True,
-        num_videos_per_prompt: int = 1,
-        prompt_embeds: torch.Tensor | None = None,
-        negative_prompt_embeds: torch.Tensor | None = None,
-        max_sequence_length: int = 226,
-        device: torch.device | None = None,
-        dtype: torch.dtype | None = None,
-    ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        device = device or self._execution_device
-        # Single prompts only (what the studio sends); batches and precomputed embeddings go through unchanged.
-        if self.encode_cache_size > 0 and num_videos_per_prompt == 1 and isinstance(prompt, str):
-            if prompt_embeds is None:
-                prompt_embeds = self._encode_cached(prompt, max_sequence_length, device, dtype)
-            if do_classifier_free_guidance and negative_prompt_embeds is None and not isinstance(negative_prompt, list):
-                negative_prompt_embeds = self._encode_cached(negative_prompt or "", max_sequence_length, device, dtype)
-        return super().encode_prompt(  # type: ignore[no-any-return]
-            prompt,
-            negative_prompt,
-            do_classifier_free_guidance,
-            num_videos_per_prompt,
-            prompt_embeds,
-            negative_prompt_embeds,
-            max_sequence_length,
-            device,
-            dtype,
-        )
-
-    def _encode_cached(
-        self, text: str, max_sequence_length: int, device: torch.device, dtype: torch.dtype | None
-    ) -> torch.Tensor:
-        key = (text, max_sequence_length, str(device), str(dtype))
-        cache = self.text_cache
-        if key in cache:
-            cache.move_to_end(key)
-            return cache[key]
-        embeds, _ = super().encode_prompt(
-            text,
-            do_classifier_free_guidance=False,
-            max_sequence_length=max_sequence_length,
-            device=device,
-            dtype=dtype,
-        )
-        cache[key] = embeds
-        while len(cache) > self.encode_cache_size:
-            cache.popitem(last=False)
-        return embeds  # type: ignore[no-any-return]
-
-
-class ExpertSwap:
-    """Keeps on the GPU only the expert the pipeline is about to call; the other waits in pinned CPU memory.
-
-    Inference never changes the weights, so the CPU copies made once at load stay current: offloading an expert
-    is pointing its tensors back at them (no copy), onloading is one host-to-device copy (~1 s for a 28.6 GB
-    expert). A two-expert job switches once at the boundary, and back at the next job's first step.
-    """
-
-    def __init__(self, experts: Sequence[torch.nn.Module], device: str | torch.device) -> None:
-        self.device = torch.device(device)
-        pin = self.device.type == "cuda"
-        self._tensors: list[list[tuple[torch.Tensor, torch.Tensor]]] = []
-        for expert in experts:
-            pairs: list[tuple[torch.Tensor, torch.Tensor]] = []
-            for tensor in itertools.chain(expert.parameters(), expert.buffers()):
-                host = tensor.detach().to("cpu")
-                if pin:
-                    host = host.pin_memory()
-                tensor.data = host
-                pairs.append((tensor, host))
-            self._tensors.append(pairs)
-        self.active: int | None = None
-        self.swaps = 0
-        self._hooks = [e.register_forward_pre_hook(functools.partial(self._before, i)) for i, e in enumerate(experts)]
-
-    def _before(self, index: int, module: torch.nn.Module, args: Any) -> None:
-        self.activate(index)
-
-    def activate(self, index: int) -> None:
-        """Put expert `index` on the device (and the other one back in CPU memory)."""
-        if self.active == index:
-            return
-        if self.active is not None:
-            for tensor, host in self._tensors[self.active]:
-                tensor.data = host
-        for tensor, host in self._tensors[index]:
-            tensor.data = host.to(self.device, non_blocking=True)
-        self.active = index
-        self.swaps += 1
-
-    def remove(self) -> None:
-        for hook in self._hooks:
-            hook.remove()
-
-
-def apply_strategy(pipe: WanPipeline, strategy: Strategy, device: str) -> ExpertSwap | None:
-    """Place the pipeline's weights as the strategy says; returns the expert swapper when it uses one."""
-    experts = [m for m in (pipe.transformer, pipe.transformer_2) if m is not None]
-    onload = torch.device(device)
-    swap: ExpertSwap | None = None
-    if strategy.name == "resident":
-        pipe.to(device)
-    elif strategy.name == "expert_swap":
-        pipe.text_encoder.to(device)
-        pipe.vae.to(device)
-        swap = ExpertSwap(experts, device)
-    elif strategy.name == "model_offload":
-        pipe.enable_model_cpu_offload(device=device)
-    else:  # group_offload: layer by layer with CUDA-stream prefetch; the VAE is small and stays
-        streams = onload.type == "cuda"
-        for expert in experts:
-            expert.enable_group_offload(
-                onload_device=onload, offload_type="leaf_level", use_stream=streams, record_stream=streams
-            )
-        apply_group_offloading(
-            pipe.text_encoder,
-            onload_device=onload,
-            offload_type="block_level",
-            num_blocks_per_group=4,
-            use_stream=streams,
-        )
-        pipe.vae.to(device)
-    if strategy.vae_tiling:
-        pipe.vae.enable_tiling()
-    return swap
-
-
-def available_attention_backends() -> list[str]:
-    """The candidate attention kernels whose packages are installed, best first."""
-    from diffusers.models import attention_dispatch
-
-    installed = {
-        "_flash_3": getattr(attention_dispatch, "_CAN_USE_FLASH_ATTN_3", False),
-        "flash": getattr(attention_dispatch, "_CAN_USE_FLASH_ATTN", False),
-    }
-    return [name for name in ATTENTION_CANDIDATES if installed.get(name, True)]
-
-
-def probe_attention_backends(
-    names: Sequence[str], *, heads: int, head_dim: int, device: str, tokens: int = 16384, repeats: int = 3
-) -> dict[str, float]:
-    """Seconds per attention call of each kernel that runs here and agrees with PyTorch's SDPA (bf16 on CUDA)."""
-    from diffusers.models.attention_dispatch import AttentionBackendName, dispatch_attention_fn
-
-    dtype = torch.bfloat16 if device.startswith("cuda") else torch.float32
-    generator = torch.Generator(device).manual_seed(0)
-    q, k, v = (
-        torch.randn(1, tokens, heads, head_dim, device=device, dtype=dtype, generator=generator) for _ in range(3)
-    )
-    reference = dispatch_attention_fn(q, k, v, backend=AttentionBackendName.NATIVE).float()
-    seconds: dict[str, float] = {}
-    for name in names:
-        try:
-            backend = AttentionBackendName(name)
-            difference = (dispatch_attention_fn(q, k, v, backend=backend).float() - reference).abs().max().item()
-            if difference > ATTENTION_TOLERANCE:
-                logger.warning("attention kernel %s differs from SDPA by %.3g: not used", name, difference)
-                continue
-            _synchronize(device)
-            start = time.perf_counter()
-            for _ in range(repeats):
-                dispatch_attention_fn(q, k, v, backend=backend)
-            _synchronize(device)
-            seconds[name] = (time.perf_counter() - start) / repeats
-        except Exception as exc:  # a kernel that does not run on this GPU or these shapes is simply not a candidate
-            logger.info("attention kernel %s unavailable here: %s", name, exc)
-    return seconds
 
 
 class ResidentPipeline:
@@ -266,7 +76,7 @@ class ResidentPipeline:
             ValueError: a memory strategy or attention kernel that does not exist (or does not fit the model).
         """
         parse_override(memory_strategy, preset)  # fail at start-up, not after minutes of loading weights
-        _check_attention_setting(attention_backend)
+        check_attention_setting(attention_backend)
         self.preset = preset
         self.models_dir = Path(models_dir)
         self.device = device or detect_device()[0]
@@ -580,16 +390,3 @@ class ResidentPipeline:
     def _sync(self) -> None:
         if self.on_cuda:
             torch.cuda.synchronize()
-
-
-def _check_attention_setting(value: str | None) -> None:
-    from diffusers.models.attention_dispatch import AttentionBackendName
-
-    names = [backend.value for backend in AttentionBackendName]
-    if value not in (None, "", "auto") and value not in names:
-        raise ValueError(f"attention_backend: {value!r} is not one of auto, {', '.join(names)}")
-
-
-def _synchronize(device: str) -> None:
-    if device.startswith("cuda"):
-        torch.cuda.synchronize()

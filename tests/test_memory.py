@@ -13,10 +13,13 @@ import torch
 from diffusers.models.attention_dispatch import AttentionBackendName, _AttentionBackendRegistry
 
 from studio import memory
+from studio.attention import probe_attention_backends
 from studio.memory import STRATEGIES, Strategy, choose_strategy, largest_job, latent_tokens, need_gb
-from studio.pipeline import CachingWanPipeline, ExpertSwap, ResidentPipeline, apply_strategy, probe_attention_backends
+from studio.offload import ExpertSwap, apply_strategy
+from studio.pipeline import ResidentPipeline
 from studio.presets import PRESETS
 from studio.recipe import RecipeRequest, build_recipe
+from studio.text_cache import CachingWanPipeline
 from studio.tiny import ensure_tiny_model
 
 A14B, TI2V, SMALL = PRESETS["wan2.2-t2v-a14b"], PRESETS["wan2.2-ti2v-5b"], PRESETS["wan2.1-t2v-1.3b"]
