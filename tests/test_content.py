@@ -16,19 +16,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from alembic import command
-from alembic.config import Config
 
 from studio import content, library, media, shares
 from studio.config import Settings
 from studio.content import ContentChecker
-from studio.db import MIGRATIONS_DIR, Database
 from studio.recipe import RecipeRequest
 from studio.records import Video
 from studio.service import Studio
 from studio.ui.history import describe_video
 from tests.fakes import PRESET, FakePipeline
-from tests.helpers import wait_final
+from tests.helpers import database_at, migrate, wait_final
 
 REQUEST = RecipeRequest(prompt="a paper boat in the rain", seed=7, duration_s=0.5, steps=3)
 MISSING = f"content check off: {content.PACKAGE} is not installed"
@@ -268,21 +265,7 @@ def test_an_unscored_video_says_nothing_about_the_check(tmp_path: Path, fake: Fa
 
 
 def test_migration_0006_leaves_old_videos_unscored_and_keeps_search(tmp_path: Path) -> None:
-    database = Database(f"sqlite:///{tmp_path / 'old.db'}")
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    with database.engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "0005")
-    columns = (
-        "path, prompt, negative_prompt, seed, model, width, height, num_frames, fps, duration_s, steps, guidance, "
-        "flow_shift, recipe, created_at, favorite"
-    )
-    with database.engine.begin() as connection:
-        connection.exec_driver_sql(
-            f"INSERT INTO videos ({columns}) VALUES ('videos/1.mp4', '一只狐狸在雪地里奔跑', '', 1, 'tiny-1.3b', 160, "
-            "96, 17, 16, 1.0, 4, 5.0, 3.0, '{}', '2026-01-01 00:00:00', 0)"
-        )
+    database = database_at(tmp_path / "old.db", "0005")
     try:
         database.upgrade()
         with database.engine.connect() as connection:
@@ -292,9 +275,7 @@ def test_migration_0006_leaves_old_videos_unscored_and_keeps_search(tmp_path: Pa
             old = library.get(session=session, video_id=1)
             assert old.content_score is None and old.flagged is False
             assert [v.id for v in library.search(session=session, query="雪地里").items] == [1]
-        with database.engine.begin() as connection:  # and back down, without a rebuild
-            config.attributes["connection"] = connection
-            command.downgrade(config, "0005")
+        migrate(database, "0005", down=True)  # and back down, without a rebuild
         with database.engine.connect() as connection:
             names = [row[1] for row in connection.exec_driver_sql("PRAGMA table_info(videos)")]
             assert "content_score" not in names and "flagged" not in names

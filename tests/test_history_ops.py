@@ -7,16 +7,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from alembic import command
-from alembic.config import Config
 
 from studio import edits, library, media
-from studio.db import MIGRATIONS_DIR, Database
 from studio.edits import EditError
 from studio.recipe import RecipeRequest
 from studio.records import JobStatus, Video
 from studio.service import Studio
-from tests.helpers import wait_final
+from tests.helpers import database_at, wait_final
 
 FPS = 16
 
@@ -201,21 +198,7 @@ def test_favorite_and_delete_go_through_the_studio(studio: Studio) -> None:
 
 
 def test_migration_0004_marks_old_videos_generated_and_keeps_search(tmp_path: Path) -> None:
-    database = Database(f"sqlite:///{tmp_path / 'old.db'}")
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    with database.engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "0003")
-    columns = (
-        "path, prompt, negative_prompt, seed, model, width, height, num_frames, fps, duration_s, steps, guidance, "
-        "flow_shift, recipe, created_at, favorite"
-    )
-    with database.engine.begin() as connection:
-        connection.exec_driver_sql(
-            f"INSERT INTO videos ({columns}) VALUES ('videos/1.mp4', '一只狐狸在雪地里奔跑', '', 1, 'tiny-1.3b', 160, "
-            "96, 17, 16, 1.0, 4, 5.0, 3.0, '{}', '2026-01-01 00:00:00', 0)"
-        )
+    database = database_at(tmp_path / "old.db", "0003")
     try:
         database.upgrade()
         with database.engine.connect() as connection:

@@ -22,7 +22,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    # Plain DROP COLUMN (SQLite ≥ 3.35), not a batch rebuild, which would drop the search triggers of 0002.
     for table in ("jobs", "videos"):
-        with op.batch_alter_table(table, schema=None) as batch_op:
-            batch_op.drop_column("peak_memory_gb")
-            batch_op.drop_column("text_encode_s")
+        op.drop_column(table, "peak_memory_gb")
+        op.drop_column(table, "text_encode_s")
