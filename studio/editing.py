@@ -100,20 +100,7 @@ class Editor:
             tiled = edits.tile(sources, labels, video_tmp, recipe=stored)
             media.write_poster(_first_frame(video_tmp), poster_tmp)
             row_recipe = dataclasses.replace(first, width=tiled.width, height=tiled.height, num_frames=tiled.num_frames)
-            verdict = self._verdict(video_tmp, members)
-            with self.db.write() as session:
-                video = library.add(
-                    session=session,
-                    media_dir=self.media_dir,
-                    recipe=row_recipe,
-                    video_file=video_tmp,
-                    poster_file=poster_tmp,
-                    group_id=group_id,
-                    kind="comparison",
-                    stored_recipe=stored,
-                )
-                content.apply(video, verdict)
-                return video
+            return self._save(video_tmp, poster_tmp, row_recipe, stored, members, group_id=group_id, kind="comparison")
         finally:
             video_tmp.unlink(missing_ok=True)
             poster_tmp.unlink(missing_ok=True)
@@ -161,24 +148,41 @@ class Editor:
                 height=written.height,
                 num_frames=written.num_frames,
             )
-            verdict = self._verdict(video_tmp, [parent])
-            with self.db.write() as session:
-                library.get(session=session, video_id=video_id)
-                video = library.add(
-                    session=session,
-                    media_dir=self.media_dir,
-                    recipe=row_recipe,
-                    video_file=video_tmp,
-                    poster_file=poster_tmp,
-                    parent_id=video_id,
-                    kind="trim",
-                    stored_recipe=stored,
-                )
-                content.apply(video, verdict)
-                return video
+            return self._save(video_tmp, poster_tmp, row_recipe, stored, [parent], parent_id=video_id, kind="trim")
         finally:
             for path in (cut, video_tmp, poster_tmp):
                 path.unlink(missing_ok=True)
+
+    def _save(
+        self,
+        video_file: Path,
+        poster_file: Path,
+        row_recipe: Recipe,
+        stored: dict[str, Any],
+        sources: list[Video],
+        *,
+        kind: str,
+        parent_id: int | None = None,
+        group_id: str | None = None,
+    ) -> Video:
+        """Add an edit to the history with its content verdict; every source must still exist when it is saved."""
+        verdict = self._verdict(video_file, sources)
+        with self.db.write() as session:
+            for source in sources:
+                library.get(session=session, video_id=source.id)
+            video = library.add(
+                session=session,
+                media_dir=self.media_dir,
+                recipe=row_recipe,
+                video_file=video_file,
+                poster_file=poster_file,
+                parent_id=parent_id,
+                group_id=group_id,
+                kind=kind,
+                stored_recipe=stored,
+            )
+            content.apply(video, verdict)
+            return video
 
     def _incoming(self, prefix: str) -> tuple[Path, Path]:
         """Fresh temp paths for an edit's MP4 and poster in `incoming/` (emptied at startup)."""
