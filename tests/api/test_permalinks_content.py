@@ -14,7 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 from playwright.sync_api import sync_playwright
 
-from studio.api.permalinks import FLAGGED_DESCRIPTION, FLAGGED_TITLE
+from studio.api.permalink_page import FLAGGED_DESCRIPTION, FLAGGED_TITLE
 from studio.content import ContentChecker
 from tests.api.conftest import make_client, studio_of
 from tests.api.test_permalinks import make_video, meta, share
