@@ -48,7 +48,7 @@ class ComparePage:
 
     def shown(self, videos: list[Video], note: str, group_id: str | None) -> dict[Any, Any]:
         return {
-            self.grid_html: self.grid(videos, note),
+            self.grid_html: self.grid(videos, "" if videos else note),  # the status line above says it once
             self.ids_state: [v.id for v in videos],
             self.group_state: group_id,
             self.keep_pick: gr.update(choices=[(f"seed {v.seed} · #{v.id}", v.id) for v in videos], value=None),
