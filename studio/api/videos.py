@@ -20,7 +20,7 @@ def _studio(request: Request) -> Studio:
 
 
 @router.get("", response_model=VideoPageOut)
-def list_videos(
+async def list_videos(
     request: Request,
     q: Annotated[str, Query(max_length=500, description="words in the prompt or negative prompt")] = "",
     model: Annotated[str | None, Query(max_length=200)] = None,
@@ -29,6 +29,7 @@ def list_videos(
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> VideoPageOut:
     """Newest first."""
+    # Async like GET /api/v1/jobs/{id}: a polled read that is faster without the thread-pool hop.
     studio = _studio(request)
     with studio.db.read() as session:
         page = library.search(session=session, query=q, model=model, favorite=favorite, limit=limit, offset=offset)
