@@ -15,8 +15,9 @@ from studio.recipe import RecipeRequest
 from studio.records import JobStatus
 from studio.service import Studio
 from studio.ui import build_ui
-from studio.ui.create import INPUT_FIELDS, CreatePage, describe_job
+from studio.ui.create import INPUT_FIELDS, CreatePage
 from studio.ui.queue import QueuePanel
+from studio.ui.status import describe_job
 from tests.fakes import FakePipeline
 from tests.helpers import wait_final, wait_for
 

@@ -18,7 +18,8 @@ from studio.recipe import RecipeError
 from studio.records import Video
 from studio.service import QueueFull, Studio
 from studio.ui import sync_grid
-from studio.ui.create import CreatePage, owner_of
+from studio.ui.create import CreatePage
+from studio.ui.status import owner_of
 
 MODES: dict[str, Literal["list", "random", "consecutive"]] = {
     "List": "list",

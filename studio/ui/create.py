@@ -14,7 +14,8 @@ import gradio as gr
 from studio import geometry
 from studio.recipe import RecipeError, RecipeRequest, build_recipe
 from studio.records import JobStatus
-from studio.service import JobView, QueueFull, Studio
+from studio.service import QueueFull, Studio
+from studio.ui.status import describe_job, model_status, owner_of, preview_banner, resolved_summary
 from studio.worker import ModelState
 
 FOLLOW_TIMEOUT_S = 5.0  # longest a following handler waits for news of its job before it looks again
@@ -35,38 +36,6 @@ INPUT_FIELDS = (
     "flow_shift",
     "speed",
 )
-
-
-def _format_eta(seconds: float | None) -> str:
-    if seconds is None:
-        return ""
-    return f" · ETA {seconds:.0f} s" if seconds >= 1 else " · ETA <1 s"
-
-
-def owner_of(request: gr.Request | None) -> str | None:
-    """Who is using the page, for per-user limits: the login name, else the client address."""
-    if request is None:
-        return None
-    if request.username:
-        return f"user:{request.username}"
-    return f"ip:{request.client.host}" if request.client else None
-
-
-def describe_job(view: JobView) -> str:
-    """One status line for a job, e.g. "Step 3 / 10 · ETA 4 s"."""
-    if view.status is JobStatus.QUEUED:
-        return f"Queued (position {view.queue_position})"
-    if view.status is JobStatus.RUNNING:
-        if view.step == 0:
-            return f"Running: encoding the prompt… (0 / {view.total_steps} steps)"
-        if view.step >= view.total_steps:
-            return f"Step {view.step} / {view.total_steps} · decoding and encoding the video…"
-        return f"Step {view.step} / {view.total_steps}{_format_eta(view.eta_s)}"
-    if view.status is JobStatus.SUCCEEDED:
-        return f"Done: job {view.id}, seed {view.recipe.seed}"
-    if view.status is JobStatus.CANCELED:
-        return f"Canceled: job {view.id}"
-    return f"{view.status.value.capitalize()}: {view.error}"
 
 
 class CreatePage:
@@ -116,12 +85,7 @@ class CreatePage:
 
     def summarize(self, aspect_ratio: str, quality: str, duration_s: float) -> str:
         """The size, frames and fps the current choices resolve to, shown before Generate."""
-        try:
-            width, height = geometry.size_for(self.preset, aspect_ratio, quality)
-        except ValueError as exc:
-            return str(exc)
-        frames = geometry.frames_for(self.preset, duration_s)
-        return geometry.describe(width, height, frames, self.preset.fps)
+        return resolved_summary(self.preset, aspect_ratio, quality, duration_s)
 
     def token_note(self, prompt: str) -> str:
         tokens = self.studio.count_tokens(prompt or "")
@@ -131,17 +95,7 @@ class CreatePage:
         return f"⚠️ This prompt is {tokens} tokens; the model reads the first {limit} and the rest will be cut."
 
     def model_status(self) -> str:
-        line = self._model_line()
-        link = self.studio.public_link
-        return f"{line}  \n🔗 Public link: {link}" if link else line
-
-    def _model_line(self) -> str:
-        state = self.studio.model_state
-        if state is ModelState.LOADING:
-            return f"⏳ Loading **{self.preset.label}**… you can queue jobs now; they start when it is ready."
-        if state is ModelState.FAILED:
-            return f"❌ The model failed to load: {self.studio.model_error}"
-        return f"✅ **{self.preset.label}** is ready (loaded in {self.studio.worker.load_s or 0:.1f} s)."
+        return model_status(self.studio)
 
     def poll_model(self) -> tuple[str, gr.Timer]:
         """Refresh the model line until loading has ended, then stop polling."""
@@ -278,12 +232,7 @@ class CreatePage:
     def build(self, demo: gr.Blocks) -> None:
         preset = self.preset
         if preset.tiny:
-            gr.HTML(
-                "<div id='preview-banner'><strong>Preview mode</strong>: a tiny random-weight Wan "
-                f"({preset.layout} layout) runs the real pipeline on this machine, but its output is "
-                "noise. To make real videos, run on a GPU: <code>python app.py --model wan2.2-t2v-a14b</code> "
-                "(80 GB), <code>wan2.2-ti2v-5b</code> (24 GB) or <code>wan2.1-t2v-1.3b</code> (8 GB).</div>"
-            )
+            gr.HTML(preview_banner(preset))
         self.model_box = gr.Markdown(self.model_status(), elem_id="model-status")
         low, high = geometry.duration_range(preset)
         # Quarter-second slider stops inside the model's range; each snaps to 4k+1 frames (shown below it).

@@ -1,0 +1,76 @@
+"""Status lines of the pages: a job's progress, the model's state, the resolved size, and who is asking."""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from studio import geometry
+from studio.presets import Preset
+from studio.records import JobStatus
+from studio.service import JobView, Studio
+from studio.worker import ModelState
+
+
+def _format_eta(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    return f" · ETA {seconds:.0f} s" if seconds >= 1 else " · ETA <1 s"
+
+
+def owner_of(request: gr.Request | None) -> str | None:
+    """Who is using the page, for per-user limits: the login name, else the client address."""
+    if request is None:
+        return None
+    if request.username:
+        return f"user:{request.username}"
+    return f"ip:{request.client.host}" if request.client else None
+
+
+def describe_job(view: JobView) -> str:
+    """One status line for a job, e.g. "Step 3 / 10 · ETA 4 s"."""
+    if view.status is JobStatus.QUEUED:
+        return f"Queued (position {view.queue_position})"
+    if view.status is JobStatus.RUNNING:
+        if view.step == 0:
+            return f"Running: encoding the prompt… (0 / {view.total_steps} steps)"
+        if view.step >= view.total_steps:
+            return f"Step {view.step} / {view.total_steps} · decoding and encoding the video…"
+        return f"Step {view.step} / {view.total_steps}{_format_eta(view.eta_s)}"
+    if view.status is JobStatus.SUCCEEDED:
+        return f"Done: job {view.id}, seed {view.recipe.seed}"
+    if view.status is JobStatus.CANCELED:
+        return f"Canceled: job {view.id}"
+    return f"{view.status.value.capitalize()}: {view.error}"
+
+
+def model_status(studio: Studio) -> str:
+    """The model line at the top of the Create page, with the public link when --share opened one."""
+    label = studio.preset.label
+    state = studio.model_state
+    if state is ModelState.LOADING:
+        line = f"⏳ Loading **{label}**… you can queue jobs now; they start when it is ready."
+    elif state is ModelState.FAILED:
+        line = f"❌ The model failed to load: {studio.model_error}"
+    else:
+        line = f"✅ **{label}** is ready (loaded in {studio.worker.load_s or 0:.1f} s)."
+    link = studio.public_link
+    return f"{line}  \n🔗 Public link: {link}" if link else line
+
+
+def resolved_summary(preset: Preset, aspect_ratio: str, quality: str, duration_s: float) -> str:
+    """What the current choices resolve to, e.g. "96×160 · 49 frames · 16 fps · 3.1 s" (or what is wrong)."""
+    try:
+        width, height = geometry.size_for(preset, aspect_ratio, quality)
+    except ValueError as exc:
+        return str(exc)
+    return geometry.describe(width, height, geometry.frames_for(preset, duration_s), preset.fps)
+
+
+def preview_banner(preset: Preset) -> str:
+    """The yellow banner of the CPU preview mode: what it is, and how to run a real model."""
+    return (
+        "<div id='preview-banner'><strong>Preview mode</strong>: a tiny random-weight Wan "
+        f"({preset.layout} layout) runs the real pipeline on this machine, but its output is "
+        "noise. To make real videos, run on a GPU: <code>python app.py --model wan2.2-t2v-a14b</code> "
+        "(80 GB), <code>wan2.2-ti2v-5b</code> (24 GB) or <code>wan2.1-t2v-1.3b</code> (8 GB).</div>"
+    )
