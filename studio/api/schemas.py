@@ -101,6 +101,9 @@ class VideoOut(BaseModel):
     guidance_2: float | None
     flow_shift: float
     favorite: bool
+    kind: str = Field(description="generated, trim or comparison")
+    content_score: float | None = Field(None, description="the content check's score (0–1); null when not scored")
+    flagged: bool = Field(False, description="the content check flagged it")
     created_at: datetime
     timings: dict[str, float | None]
     recipe: dict[str, Any]

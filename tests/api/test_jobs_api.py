@@ -34,6 +34,7 @@ def test_follow_a_job_to_its_video_and_download_it(client: TestClient) -> None:
     assert job["status"] == "succeeded" and job["progress"] == 1.0 and job["timings"]["denoise_s"] == 0.02
     video = job["video"]
     assert video["seed"] == 42 and video["file_url"] == f"/api/v1/videos/{video['id']}/file"
+    assert video["kind"] == "generated" and video["flagged"] is False and 0 <= video["content_score"] <= 1
     whole = client.get(video["file_url"])
     assert whole.status_code == 200 and whole.headers["content-type"] == "video/mp4"
     part = client.get(video["file_url"], headers={"Range": "bytes=0-99"})
