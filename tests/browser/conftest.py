@@ -7,11 +7,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from tests.server import StudioProcess
 
 CHROMIUM = os.environ.get("STUDIO_CHROMIUM", "/usr/bin/chromium")
+# A loaded 2-core CI machine can take seconds to answer a click: assertions wait up to 30 s, not Playwright's 5 s.
+expect.set_options(timeout=30_000)
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",

@@ -46,7 +46,8 @@ def test_generate_a_portrait_clip_and_find_it_after_reload(page: Page, studio_se
 
 def test_an_empty_prompt_is_refused_on_the_control(page: Page, studio_server: StudioProcess) -> None:
     page.goto(studio_server.url)
+    expect(page.locator("#model-status")).to_contain_text("ready", timeout=120_000)  # the page is wired up
     page.get_by_label("Prompt", exact=True).fill("   ")
     page.get_by_role("button", name="Generate").click()
-    expect(page.get_by_text("is empty; describe the video you want")).to_be_visible()
+    expect(page.get_by_text("is empty; describe the video you want")).to_be_visible(timeout=30_000)
     expect(page.locator("#job-status textarea")).to_have_value("")

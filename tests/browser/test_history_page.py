@@ -66,10 +66,11 @@ def test_trimming_saves_a_playable_child(page: Page, library_server: StudioProce
     page.get_by_text("Trim", exact=True).click()
     start = page.get_by_label("Start (s)").first
     start.fill("0.5")
-    start.press("Enter")
+    start.press("Tab")  # leaving the box commits the value
+    expect(page.locator("#trim-info")).to_contain_text("Frames 8–")
     end = page.get_by_label("End (s)").first
     end.fill("1.5")
-    end.press("Enter")
+    end.press("Tab")
     expect(page.locator("#trim-info")).to_contain_text("16 frames")
     page.get_by_role("button", name="Save trimmed copy").click()
     expect(page.locator("#history-note")).to_contain_text("Saved trimmed copy")
