@@ -48,6 +48,12 @@ def test_an_empty_prompt_is_refused_on_the_control(page: Page, studio_server: St
     page.goto(studio_server.url)
     expect(page.locator("#model-status")).to_contain_text("ready", timeout=120_000)  # the page is wired up
     page.get_by_label("Prompt", exact=True).fill("   ")
+    page.get_by_label("Prompt", exact=True).press("Tab")  # commit the value before the click reads it
+    message = page.get_by_text("is empty; describe the video you want")
     page.get_by_role("button", name="Generate").click()
-    expect(page.get_by_text("is empty; describe the video you want")).to_be_visible(timeout=30_000)
+    try:
+        expect(message).to_be_visible(timeout=15_000)
+    except AssertionError:  # headless Chromium on a loaded machine sometimes drops a click on a fresh page
+        page.get_by_role("button", name="Generate").click()
+        expect(message).to_be_visible(timeout=30_000)
     expect(page.locator("#job-status textarea")).to_have_value("")
