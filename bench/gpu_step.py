@@ -1,6 +1,6 @@
 """Denoising-step time of the real Wan transformers against the physical limit. A benchmark, not a test.
 
-    python bench/gpu_step.py [--compile] [--layers N] [--cases a14b-720p,a14b-480p,ti2v-720p]
+    python bench/gpu_step.py [--compile] [--fp8] [--layers N] [--cases a14b-720p,a14b-480p,ti2v-720p]
     python bench/gpu_step.py --dry-run     # tiny versions on the CPU: checks the code path, measures nothing
 
 Builds each architecture at full size with random weights (normal init: weights do not change the compute; zeros
@@ -9,12 +9,15 @@ would make matrix products look faster) and times transformer forwards at the re
   (b) studio: the studio's CUDA path: bf16 and the fastest attention kernel found by a probe (as
       studio.attention.probe_attention_backends does at load)
   (c) studio + compile (with --compile): (b) plus regional compilation of the repeated blocks
+  (d) studio + fp8 (with --fp8, torchao installed, compute capability ≥ 8.9): the best of the above with the block
+      linear layers quantized as `--quantize fp8` does (torchao FP8 dynamic activations and weights, per-row scales)
 It prints seconds per forward and per step (quality: two forwards with CFG; fast: one), the achieved TFLOP/s by the
 FLOP formula of shared/FACTS.md, the ratio to the 800 TFLOP/s floor and peak memory; then the VAE decode time at
 the same sizes and the fast-mode clip these add up to (text encoding excluded: it needs transformers, see below).
 
-Needs only torch, diffusers and the standard library (no network, no studio imports). Fits in 8 minutes on one
-H100/H200: --budget-s skips what would not fit, and says so. Without CUDA it says so and exits 0.
+Needs only torch, diffusers and the standard library (no network, no studio imports); --fp8 also needs torchao.
+Fits in 8 minutes on one H100/H200: --budget-s skips what would not fit, and says so. Without CUDA it says so
+and exits 0.
 """
 
 from __future__ import annotations
@@ -344,8 +347,48 @@ def run_case(case: Case, args: argparse.Namespace, device: str, dtype: torch.dty
         else:
             model.compile_repeated_blocks(fullgraph=True)  # type: ignore[operator]
             timed("studio + compile")
+    if args.fp8:
+        why = fp8_unavailable(device)
+        if why:
+            print(f"  studio + fp8: skipped, {why}")
+        elif time.perf_counter() > deadline - 120:
+            print(f"  studio + fp8: skipped, not enough of the {args.budget_s:.0f} s budget left")
+        else:
+            count = quantize_fp8(model)
+            print(f"  fp8: {count} block linear layers quantized (torchao, per-row dynamic)")
+            timed("studio + fp8" + (" + compile" if args.compile else ""))
     use_attention(model, None)
     return rows  # the model goes with this frame; the caller empties the CUDA cache
+
+
+def fp8_unavailable(device: str) -> str | None:
+    """Why FP8 matrix products cannot run here (as studio.quantize.fp8_unavailable), or None."""
+    if not device.startswith("cuda"):
+        return "FP8 needs a CUDA GPU"
+    if torch.cuda.get_device_capability() < (8, 9):
+        return f"FP8 needs compute capability 8.9+; this GPU has {torch.cuda.get_device_capability()}"
+    try:
+        import torchao.quantization  # noqa: F401
+    except ImportError:
+        return "torchao is not installed"
+    return None
+
+
+def quantize_fp8(model: torch.nn.Module) -> int:
+    """The block linear layers (both sides multiples of 16) to FP8, as studio.quantize.quantize_experts does."""
+    from torchao.quantization import Float8DynamicActivationFloat8WeightConfig, PerRow, quantize_
+
+    def keep(module: torch.nn.Module, name: str) -> bool:
+        return (
+            isinstance(module, torch.nn.Linear)
+            and name.startswith("blocks.")
+            and module.in_features % 16 == 0
+            and module.out_features % 16 == 0
+        )
+
+    count = sum(1 for name, module in model.named_modules() if keep(module, name))
+    quantize_(model, Float8DynamicActivationFloat8WeightConfig(granularity=PerRow()), filter_fn=keep)
+    return count
 
 
 def time_decode(case: Case, args: argparse.Namespace, device: str) -> float:
@@ -374,6 +417,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--dry-run", action="store_true", help="tiny models on the CPU: check the code path only")
     parser.add_argument("--compile", action="store_true", help="also time regional compilation (adds minutes)")
+    parser.add_argument("--fp8", action="store_true", help="also time torchao FP8 block linears (Ada/Hopper)")
     parser.add_argument("--layers", type=int, default=None, help="time a slice of N blocks and extrapolate")
     parser.add_argument("--repeats", type=int, default=2, help="timed forwards after the warm-up one")
     parser.add_argument("--cases", default=",".join(c.key for c in CASES), help="comma-separated case keys")

@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     memory_strategy: str = Field("auto", description="auto, resident, expert_swap, model_offload or group_offload")
     attention_backend: str = Field("auto", description="auto or a diffusers attention backend name")
     compile: bool = Field(False, description="Regional torch.compile of the repeated blocks, warmed up at load (GPU)")
+    quantize: Literal["off", "fp8"] = Field(
+        "off", description="fp8: torchao FP8 experts on GPUs of compute capability 8.9+ (half the weights)"
+    )
     content_check: bool = Field(True, description="Score every new video with the local NSFW classifier")
     content_threshold: float = Field(0.8, ge=0.0, le=1.0, description="Flag a video whose content score reaches this")
     verify_model: bool = Field(

@@ -37,6 +37,7 @@ class GenerationResult:
     denoise_s: float  # until the last step finished
     decode_s: float  # VAE decode and conversion to frames
     peak_memory_gb: float | None = None  # peak GPU memory allocated during the job (1e9 bytes); 0.0 on CPU
+    precision: str | None = None  # the experts' weights: "fp32" (CPU), "bf16" or "fp8" (studio.quantize)
 
 
 class Pipeline(Protocol):

@@ -81,8 +81,8 @@ def add(
     """Insert the row and move the files into place; if the transaction rolls back, the files go too.
 
     The row's size, frames and duration come from `recipe`. An edit passes a copy that describes its own file, and
-    as `stored_recipe` what its MP4 carries (the source's recipe plus what the edit did); otherwise the row stores
-    `recipe` itself.
+    as `stored_recipe` what its MP4 carries (the source's recipe plus what the edit did; for a generated video, the
+    recipe plus the precision of the weights); otherwise the row stores `recipe` itself.
 
     Raises:
         ValueError: `kind` is not one of VIDEO_KINDS.

@@ -10,7 +10,8 @@ Strategies, fastest first:
   other waits in pinned CPU memory (one ~1 s copy when the pipeline switches experts).
 - model_offload: diffusers' `enable_model_cpu_offload`, one whole component on the GPU at a time.
 - group_offload: diffusers' group offloading, a few layers on the GPU at a time, copies overlapped with compute.
-Each may add VAE tiling when the untiled decode would not fit.
+Each may add VAE tiling when the untiled decode would not fit. With FP8 transformers (studio.quantize) the block
+linear layers take one byte per weight instead of two, so more of the fast strategies fit.
 """
 
 from __future__ import annotations
@@ -56,6 +57,20 @@ class Strategy:
         if self.need_gb is None or self.free_gb is None:
             return f"{self.name}{tiling} ({self.reason})"
         return f"{self.name}{tiling} (needs ≈ {self.need_gb:.1f} GB of {self.free_gb:.1f} GB free; {self.reason})"
+
+
+def block_linear_params(layout: LayoutName) -> float:
+    """Weights of one expert's block linear layers (what FP8 quantizes): self-attention q/k/v/o, cross-attention
+    q/k/v/o and the two FFN matrices, 8·d² + 2·d·ffn per block (biases and norms left out)."""
+    dim, ffn, layers = DIMS[layout]
+    return float(layers * (8 * dim * dim + 2 * dim * ffn))
+
+
+def expert_gb(layout: LayoutName, *, fp8: bool = False) -> float:
+    """One expert's weights on the GPU: bf16, or FP8 block linears (1 byte each; per-row scales are negligible)."""
+    if not fp8:
+        return TRANSFORMER_GB[layout]
+    return TRANSFORMER_GB[layout] - block_linear_params(layout) / 1e9
 
 
 def latent_tokens(preset: Preset, width: int, height: int, num_frames: int) -> int:
@@ -106,11 +121,12 @@ def need_gb(
     num_frames: int,
     lora_gb: float,
     tiled: bool,
+    fp8: bool = False,
 ) -> float:
     """Estimated peak GPU memory of one job under a strategy, headroom included."""
     experts = 2 if preset.layout_info.two_experts else 1
     _, _, layers = DIMS[preset.layout]
-    expert = TRANSFORMER_GB[preset.layout] + lora_gb / experts
+    expert = expert_gb(preset.layout, fp8=fp8) + lora_gb / experts
     vae = VAE_GB[preset.layout]
     act = activation_gb(preset, tokens)
     decode = decode_gb(width, height, num_frames, tiled=tiled)
@@ -138,6 +154,7 @@ def choose_strategy(
     speed: str = "quality",
     override: str | None = None,
     lora_gb: float | None = None,
+    fp8: bool = False,
 ) -> Strategy:
     """The fastest strategy whose estimated peak for this job fits in `free_gb`.
 
@@ -146,6 +163,7 @@ def choose_strategy(
         width, height, num_frames: the job to plan for; at load, `largest_job(preset)`.
         speed: "fast" adds the fast LoRA's weights (`lora_gb`, or an estimate) to each expert.
         override: the memory-strategy setting: a strategy name, or None / "auto" to choose.
+        fp8: the experts' block linear layers are FP8 (half their bf16 size).
 
     Raises:
         ValueError: `override` is not a strategy, or expert_swap was asked for a model with one transformer.
@@ -166,14 +184,14 @@ def choose_strategy(
     sized = f"{width}×{height}×{num_frames}"
     for name in candidates:
         for tiled in (False, True):
-            need = need_gb(name, preset, **job, num_frames=num_frames, lora_gb=lora, tiled=tiled)
+            need = need_gb(name, preset, **job, num_frames=num_frames, lora_gb=lora, tiled=tiled, fp8=fp8)
             if need <= free_gb:
                 why = "the setting asks for it" if len(candidates) == 1 else f"the fastest that fits {sized}"
                 if tiled:
                     why += "; the untiled VAE decode would not fit"
                 return Strategy(name, tiled, round(need, 1), round(free_gb, 1), why)
     last = candidates[-1]
-    need = need_gb(last, preset, **job, num_frames=num_frames, lora_gb=lora, tiled=True)
+    need = need_gb(last, preset, **job, num_frames=num_frames, lora_gb=lora, tiled=True, fp8=fp8)
     return Strategy(
         last,
         True,

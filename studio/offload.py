@@ -13,6 +13,7 @@ from diffusers.hooks.group_offloading import apply_group_offloading
 from diffusers.pipelines.wan.pipeline_wan import WanPipeline
 
 from studio.memory import Strategy
+from studio.quantize import inner_tensor_names, is_quantized
 
 logger = logging.getLogger(__name__)
 
@@ -23,6 +24,10 @@ class ExpertSwap:
     Inference never changes the weights, so the CPU copies made once at load stay current: offloading an expert
     is pointing its tensors back at them (no copy), onloading is one host-to-device copy (~1 s for a 28.6 GB
     expert). A two-expert job switches once at the boundary, and back at the next job's first step.
+
+    FP8 weights (studio.quantize) are torchao tensor subclasses whose data lives in inner tensors (qdata, scale):
+    `.data` does not reach those, so onloading swaps the whole tensor (`torch.utils.swap_tensors`) and offloading
+    points the inner tensors back at the CPU copy, as diffusers' group offloading does.
     """
 
     def __init__(self, experts: Sequence[torch.nn.Module], device: str | torch.device) -> None:
@@ -35,7 +40,7 @@ class ExpertSwap:
                 host = tensor.detach().to("cpu")
                 if pin:
                     host = host.pin_memory()
-                tensor.data = host
+                _point_at(tensor, host)
                 pairs.append((tensor, host))
             self._tensors.append(pairs)
         self.active: int | None = None
@@ -51,15 +56,27 @@ class ExpertSwap:
             return
         if self.active is not None:
             for tensor, host in self._tensors[self.active]:
-                tensor.data = host
+                _point_at(tensor, host)
         for tensor, host in self._tensors[index]:
-            tensor.data = host.to(self.device, non_blocking=True)
+            if is_quantized(tensor):  # torchao's `to` takes no non_blocking
+                torch.utils.swap_tensors(tensor, host.to(self.device))
+            else:
+                tensor.data = host.to(self.device, non_blocking=True)
         self.active = index
         self.swaps += 1
 
     def remove(self) -> None:
         for hook in self._hooks:
             hook.remove()
+
+
+def _point_at(tensor: torch.Tensor, source: torch.Tensor) -> None:
+    """Make `tensor` use `source`'s memory without copying and without changing `source`."""
+    if is_quantized(tensor):
+        for name in inner_tensor_names(source):
+            setattr(tensor, name, getattr(source, name))
+    else:
+        tensor.data = source
 
 
 def apply_strategy(pipe: WanPipeline, strategy: Strategy, device: str) -> ExpertSwap | None:

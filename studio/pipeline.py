@@ -1,9 +1,10 @@
 """The resident Wan pipeline: loaded once, kept on the device, run once per job.
 
-This module and its helpers (text_cache, offload, attention, lora) are the only ones that import torch and
+This module and its helpers (text_cache, offload, attention, lora, quantize) are the only ones that import torch and
 diffusers at module level; the worker owns the one instance.
-On CUDA, `load` also places the weights by a memory strategy (studio.memory), picks the fastest attention kernel
-and, when asked, compiles the repeated transformer blocks. On the CPU none of that applies.
+On CUDA, `load` also quantizes the experts to FP8 when asked, places the weights by a memory strategy
+(studio.memory), picks the fastest attention kernel and, when asked, compiles the repeated transformer blocks. On the
+CPU none of that applies.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from studio.lora import load_fast_lora
 from studio.memory import Strategy, choose_strategy, largest_job, parse_override
 from studio.offload import ExpertSwap, apply_strategy
 from studio.presets import Preset
+from studio.quantize import check_quantize_setting, fp8_config, fp8_unavailable, quantize_experts
 from studio.recipe import Recipe
 from studio.text_cache import ENCODE_CACHE_SIZE, CachingWanPipeline
 from studio.tiny import ensure_tiny_model
@@ -66,20 +68,26 @@ class ResidentPipeline:
         memory_strategy: str | None = None,
         attention_backend: str | None = None,
         compile_blocks: bool = False,
+        quantize: str | None = None,
         encode_cache_size: int = ENCODE_CACHE_SIZE,
     ) -> None:
         """Args beyond the model and device are settings: `memory_strategy` ("auto" or a studio.memory name),
         `attention_backend` ("auto" or a diffusers backend name), `compile_blocks` (regional torch.compile with a
-        warm-up at load, CUDA only) and `encode_cache_size` (0 turns the text-encoding cache off).
+        warm-up at load, CUDA only), `quantize` ("off" or "fp8": FP8 experts, CUDA only) and `encode_cache_size`
+        (0 turns the text-encoding cache off).
 
         Raises:
-            ValueError: a memory strategy or attention kernel that does not exist (or does not fit the model).
+            ValueError: a memory strategy or attention kernel that does not exist (or does not fit the model), or
+                FP8 asked for on a GPU that cannot run it.
         """
         parse_override(memory_strategy, preset)  # fail at start-up, not after minutes of loading weights
         check_attention_setting(attention_backend)
+        self.quantize = check_quantize_setting(quantize)
         self.preset = preset
         self.models_dir = Path(models_dir)
         self.device = device or detect_device()[0]
+        if self.quantize == "fp8" and self.on_cuda and (why := fp8_unavailable(self.device)):
+            raise ValueError(f"quantize: {why}")
         self.memory_strategy = memory_strategy
         self.requested_attention = attention_backend
         self.compile_blocks = compile_blocks
@@ -88,6 +96,7 @@ class ResidentPipeline:
         self.attention_backend: str | None = None  # set by load
         self.attention_timings: dict[str, float] = {}  # seconds per probe call, by kernel (CUDA only)
         self.compiled = False
+        self.precision = "bf16" if self.on_cuda else "fp32"  # of the experts' weights; "fp8" once quantized
         self.fast_error: str | None = None  # why fast mode is off although the preset names a LoRA
         self.fast_lora_gb = 0.0  # size of the loaded fast LoRA (1e9 bytes), counted in the memory plan
         self._pipe: CachingWanPipeline | None = None
@@ -155,7 +164,15 @@ class ResidentPipeline:
                 self.fast_error = f"{type(exc).__name__}: {exc}"
                 logger.exception("fast mode is off: the LoRA %s did not load", self.preset.fast_lora_label)
 
-        # 5. Memory strategy: placement on CUDA, from free memory and the largest job; on the CPU nothing to do
+        # 5. FP8 experts (CUDA, capability ≥ 8.9), after the LoRA so that its own small layers stay bf16
+        if self.quantize == "fp8":
+            if self.on_cuda:
+                quantize_experts(pipe, fp8_config(), work_device=self.device)
+                self.precision = "fp8"
+            else:
+                logger.info("quantize fp8 ignored on %s: FP8 needs a CUDA GPU of capability 8.9 or newer", self.device)
+
+        # 6. Memory strategy: placement on CUDA, from free memory and the largest job; on the CPU nothing to do
         width, height, frames = largest_job(self.preset)
         self.strategy = choose_strategy(
             free_gb=self._free_gb(),
@@ -166,6 +183,7 @@ class ResidentPipeline:
             speed="fast" if self._fast_loaded else "quality",
             override=self.memory_strategy,
             lora_gb=self.fast_lora_gb,
+            fp8=self.precision == "fp8",
         )
         if self.on_cuda:
             self._expert_swap = apply_strategy(pipe, self.strategy, self.device)
@@ -175,10 +193,10 @@ class ResidentPipeline:
             pipe.to(self.device)
         logger.info("memory strategy for %s: %s", self.preset.key, self.strategy.describe())
 
-        # 6. Attention kernel: the fastest that agrees with PyTorch's SDPA on CUDA; diffusers' default on the CPU
+        # 7. Attention kernel: the fastest that agrees with PyTorch's SDPA on CUDA; diffusers' default on the CPU
         self.attention_backend = self._choose_attention(pipe)
 
-        # 7. Regional compilation of the repeated blocks, warmed up here rather than in the first job
+        # 8. Regional compilation of the repeated blocks, warmed up here rather than in the first job
         if self.compile_blocks:
             if self.on_cuda:
                 self._compile(pipe)
@@ -296,6 +314,7 @@ class ResidentPipeline:
                 denoise_s=last_step - loop,
                 decode_s=end - last_step,
                 peak_memory_gb=peak,
+                precision=self.precision,
             )
             for k in range(len(recipes))
         ]

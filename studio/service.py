@@ -94,6 +94,7 @@ class Studio:
                 memory_strategy=settings.memory_strategy,
                 attention_backend=settings.attention_backend,
                 compile_blocks=settings.compile,
+                quantize=settings.quantize,
             )
         self.pipeline = pipeline
         self.metrics = Metrics(self.job_counts)

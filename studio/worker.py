@@ -239,7 +239,9 @@ class Worker:
         incoming = library.incoming_dir(self.media_dir)
         video_tmp, poster_tmp = incoming / f"job-{job_id}.mp4", incoming / f"job-{job_id}.jpg"
         try:
-            media.write_mp4(frames, video_tmp, fps=recipe.fps, recipe=recipe.to_dict())
+            # What the MP4 and the row carry: the recipe, plus the precision of the weights that made it
+            stored = recipe.to_dict() | ({"precision": result.precision} if result.precision else {})
+            media.write_mp4(frames, video_tmp, fps=recipe.fps, recipe=stored)
             media.write_poster(frames, poster_tmp)
             timings = {
                 "load_s": self.load_s or 0.0,
@@ -262,6 +264,7 @@ class Worker:
                     job_id=job_id,
                     timings=timings,
                     group_id=jobs.get(session=session, job_id=job_id).group_id,
+                    stored_recipe=stored,
                 )
                 content.apply(video, verdict)
                 jobs.finish(session=session, job_id=job_id, timings=timings)

@@ -5,14 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 
 from studio import media
+from studio.api import create_app
 from studio.config import Settings
 from studio.pipeline import ResidentPipeline
 from studio.presets import PRESETS, TINY_PRESETS
 from studio.recipe import RecipeRequest
 from studio.records import JobStatus
 from studio.service import JobView, Studio
+from studio.ui.history import describe_video
+from studio.ui.status import model_status, pipeline_setup
 from tests.helpers import wait_final, wait_for
 
 
@@ -47,7 +51,20 @@ def test_each_tiny_preset_makes_a_real_mp4(tmp_path: Path, models_dir: Path, pre
         assert (info.width, info.height) == (recipe.width, recipe.height) == (96, 160)
         assert info.num_frames == recipe.num_frames == (17 if PRESETS[preset_key].fps == 16 else 25)
         assert info.fps == pytest.approx(PRESETS[preset_key].fps)
-        assert media.read_recipe(studio.video_file(done.video)) == recipe.to_dict()
+        # The MP4 and the row carry the recipe and the precision of the weights that made it (fp32 on the CPU)
+        assert media.read_recipe(studio.video_file(done.video)) == recipe.to_dict() | {"precision": "fp32"}
+        assert done.video.recipe == recipe.to_dict() | {"precision": "fp32"}
+        assert "**Weights:** fp32" in describe_video(done.video)
+        # The Create page's model line says how the pipeline runs
+        assert pipeline_setup(studio.pipeline).startswith("cpu · fp32 · memory: resident (no CUDA GPU")
+        assert pipeline_setup(studio.pipeline).endswith("· attention: native")
+        assert pipeline_setup(studio.pipeline) in model_status(studio)
+        app = create_app(studio)
+        with TestClient(app) as client:
+            health = client.get("/health").json()
+        app.state.callbacks.stop()
+        assert (health["precision"], health["attention_backend"]) == ("fp32", "native")
+        assert health["memory_strategy"].startswith("resident (no CUDA GPU")
         assert done.video.denoise_s and done.video.denoise_s > 0 and done.video.decode_s and done.video.decode_s > 0
         assert done.video.text_encode_s is not None and done.video.text_encode_s > 0
         assert done.video.peak_memory_gb == 0.0  # no GPU here; recorded all the same

@@ -191,3 +191,6 @@ class HealthOut(BaseModel):
     preview_mode: bool
     queue_depth: int
     version: str
+    precision: str | None = Field(None, description="the experts' weights: fp32 (CPU), bf16 or fp8")
+    memory_strategy: str | None = Field(None, description="where the weights live and why (studio.memory)")
+    attention_backend: str | None = Field(None, description="the attention kernel chosen at load")

@@ -71,6 +71,9 @@ def health(request: Request) -> JSONResponse:
         preview_mode=studio.preset.tiny,
         queue_depth=studio.job_counts().get(JobStatus.QUEUED, 0),
         version=__version__,
+        precision=getattr(studio.pipeline, "precision", None),
+        memory_strategy=strategy.describe() if (strategy := getattr(studio.pipeline, "strategy", None)) else None,
+        attention_backend=getattr(studio.pipeline, "attention_backend", None),
     )
     code = status.HTTP_503_SERVICE_UNAVAILABLE if state is ModelState.FAILED else status.HTTP_200_OK
     return JSONResponse(body.model_dump(mode="json"), status_code=code)

@@ -23,6 +23,16 @@ PAGE_SIZE = 24
 ALL_MODELS = "All models"
 
 
+def _speed_and_weights(recipe: dict[str, Any]) -> str:
+    """The detail line's tail, e.g. " · **Speed:** fast (…) · **Weights:** fp8"; empty when the recipe has neither."""
+    parts = []
+    if recipe.get("speed") == "fast":
+        parts.append(f" · **Speed:** fast ({recipe.get('lora') or 'distilled LoRA'})")
+    if recipe.get("precision"):
+        parts.append(f" · **Weights:** {recipe['precision']}")
+    return "".join(parts)
+
+
 def describe_video(video: Video) -> str:
     """The detail panel's text: the whole recipe, timings and links."""
     timings = " · ".join(
@@ -44,7 +54,8 @@ def describe_video(video: Video) -> str:
         f"**Seed:** {video.seed} · **Model:** {video.model}",
         f"**Size:** {video.width}×{video.height} · {video.num_frames} frames · {video.fps} fps"
         f" · {video.duration_s:.2f} s",
-        f"**Steps:** {video.steps} · **Guidance:** {guidance} · **Flow shift:** {video.flow_shift:g}",
+        f"**Steps:** {video.steps} · **Guidance:** {guidance} · **Flow shift:** {video.flow_shift:g}"
+        + _speed_and_weights(video.recipe or {}),
         f"**Timings:** {timings or '—'}"
         + (f" · peak GPU memory {video.peak_memory_gb:.1f} GB" if video.peak_memory_gb else ""),
         f"**Created:** {video.created_at:%Y-%m-%d %H:%M:%S} UTC",

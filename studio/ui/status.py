@@ -53,8 +53,23 @@ def model_status(studio: Studio) -> str:
         line = f"❌ The model failed to load: {studio.model_error}"
     else:
         line = f"✅ **{label}** is ready (loaded in {studio.worker.load_s or 0:.1f} s)."
+        if setup := pipeline_setup(studio.pipeline):
+            line += f"  \n⚙️ {setup}"
     link = studio.public_link
     return f"{line}  \n🔗 Public link: {link}" if link else line
+
+
+def pipeline_setup(pipeline: object) -> str:
+    """How the loaded pipeline runs, e.g. "cuda · bf16 · memory: expert_swap (…) · attention: _flash_3 · compiled"."""
+    strategy = getattr(pipeline, "strategy", None)
+    parts = [
+        getattr(pipeline, "device", None),
+        getattr(pipeline, "precision", None),
+        f"memory: {strategy.describe()}" if strategy is not None else None,
+        f"attention: {backend}" if (backend := getattr(pipeline, "attention_backend", None)) else None,
+        "compiled" if getattr(pipeline, "compiled", False) else None,
+    ]
+    return " · ".join(str(part) for part in parts if part)
 
 
 def resolved_summary(preset: Preset, aspect_ratio: str, quality: str, duration_s: float) -> str:
