@@ -1,12 +1,19 @@
-"""Choosing the attention kernel on CUDA: the fastest installed one that agrees with PyTorch's SDPA."""
+"""The transformer's kernels on CUDA: the fastest installed attention kernel that agrees with PyTorch's SDPA, and
+regional compilation of the repeated blocks with a warm-up."""
 
 from __future__ import annotations
 
 import logging
 import time
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import torch
+
+from studio.presets import Preset
+
+if TYPE_CHECKING:
+    from diffusers.pipelines.wan.pipeline_wan import WanPipeline
 
 logger = logging.getLogger(__name__)
 
@@ -69,3 +76,66 @@ def check_attention_setting(value: str | None) -> None:
 def synchronize(device: str) -> None:
     if device.startswith("cuda"):
         torch.cuda.synchronize()
+
+
+def choose_attention_backend(pipe: WanPipeline, requested: str | None, device: str) -> tuple[str, dict[str, float]]:
+    """Set the experts' attention kernel: `requested`, or with "auto" the fastest that agrees with SDPA on CUDA
+    (diffusers' default, PyTorch SDPA, on the CPU). Returns the kernel and the probe's seconds per call by kernel."""
+    experts = [m for m in (pipe.transformer, pipe.transformer_2) if m is not None]
+    timings: dict[str, float] = {}
+    if requested in (None, "", "auto"):
+        if not device.startswith("cuda"):
+            return "native", timings
+        config = pipe.transformer.config
+        try:
+            timings = probe_attention_backends(
+                available_attention_backends(),
+                heads=config.num_attention_heads,
+                head_dim=config.attention_head_dim,
+                device=device,
+            )
+        except Exception:  # no kernel may run at load (e.g. ZeroGPU outside a GPU call): keep the default
+            logger.exception("attention probe failed; using PyTorch SDPA")
+        if not timings:
+            return "native", timings
+        chosen = min(timings, key=timings.__getitem__)
+        probe = ", ".join(f"{n} {s * 1e3:.1f} ms" for n, s in sorted(timings.items()))
+        logger.info("attention kernel: %s (probe: %s)", chosen, probe)
+    else:
+        chosen = requested
+    if chosen != "native":
+        from diffusers.models.attention_dispatch import _AttentionBackendRegistry
+
+        previous, _ = _AttentionBackendRegistry.get_active_backend()
+        for expert in experts:
+            expert.set_attention_backend(chosen)  # also sets diffusers' process-wide default: put that back,
+        _AttentionBackendRegistry.set_active_backend(previous)  # the experts' processors carry the choice
+    return chosen, timings
+
+
+def compile_experts(pipe: WanPipeline, preset: Preset) -> None:
+    """Compile each expert's repeated blocks and run them once at the default size, so jobs do not pay for it."""
+    started = time.perf_counter()
+    experts = [m for m in (pipe.transformer, pipe.transformer_2) if m is not None]
+    for expert in experts:
+        expert.compile_repeated_blocks(fullgraph=True)
+    info = preset.layout_info
+    config = pipe.transformer.config
+    width, height = preset.qualities[preset.default_quality]
+    frames = (preset.default_frames - 1) // info.vae_temporal + 1
+    device = pipe._execution_device
+    dtype = pipe.transformer.dtype
+    latents = torch.randn(
+        1, config.in_channels, frames, height // info.vae_spatial, width // info.vae_spatial, device=device
+    ).to(dtype)
+    text = torch.zeros(1, preset.max_prompt_tokens, config.text_dim, device=device, dtype=dtype)
+    if info.expand_timesteps:  # per-token timesteps, float, as WanPipeline passes them
+        tokens = frames * (height // info.vae_spatial // 2) * (width // info.vae_spatial // 2)
+        timestep = torch.full((1, tokens), 999.0, device=device)
+    else:
+        timestep = torch.tensor([999], device=device)
+    with torch.inference_mode():
+        for expert in experts:
+            expert(hidden_states=latents, timestep=timestep, encoder_hidden_states=text, return_dict=False)
+    synchronize(str(device))
+    logger.info("compiled the repeated blocks and warmed up in %.1f s", time.perf_counter() - started)

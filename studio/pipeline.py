@@ -24,11 +24,7 @@ import torch
 from diffusers.pipelines.wan.pipeline_wan import WanPipeline, prompt_clean
 from diffusers.schedulers.scheduling_unipc_multistep import UniPCMultistepScheduler
 
-from studio.attention import (
-    available_attention_backends,
-    check_attention_setting,
-    probe_attention_backends,
-)
+from studio.attention import check_attention_setting, choose_attention_backend, compile_experts
 from studio.generation import GenerationResult, GpuOutOfMemory, StepInfo
 from studio.lora import load_fast_lora
 from studio.memory import Strategy, choose_strategy, largest_job, parse_override
@@ -194,12 +190,15 @@ class ResidentPipeline:
         logger.info("memory strategy for %s: %s", self.preset.key, self.strategy.describe())
 
         # 7. Attention kernel: the fastest that agrees with PyTorch's SDPA on CUDA; diffusers' default on the CPU
-        self.attention_backend = self._choose_attention(pipe)
+        self.attention_backend, self.attention_timings = choose_attention_backend(
+            pipe, self.requested_attention, self.device
+        )
 
         # 8. Regional compilation of the repeated blocks, warmed up here rather than in the first job
         if self.compile_blocks:
             if self.on_cuda:
-                self._compile(pipe)
+                compile_experts(pipe, self.preset)
+                self.compiled = True
             else:
                 logger.info("compile_blocks ignored on %s (compiling takes longer than a preview job)", self.device)
 
@@ -345,66 +344,6 @@ class ResidentPipeline:
         except RuntimeError:  # e.g. ZeroGPU outside a GPU call: plan with the card's size
             free = torch.cuda.get_device_properties(torch.device(self.device)).total_memory
         return float(free / 1e9)
-
-    def _choose_attention(self, pipe: WanPipeline) -> str:
-        experts = [m for m in (pipe.transformer, pipe.transformer_2) if m is not None]
-        requested = self.requested_attention
-        if requested in (None, "", "auto"):
-            if not self.on_cuda:
-                return "native"  # diffusers' default: PyTorch SDPA
-            config = pipe.transformer.config
-            try:
-                self.attention_timings = probe_attention_backends(
-                    available_attention_backends(),
-                    heads=config.num_attention_heads,
-                    head_dim=config.attention_head_dim,
-                    device=self.device,
-                )
-            except Exception:  # no kernel may run at load (e.g. ZeroGPU outside a GPU call): keep the default
-                logger.exception("attention probe failed; using PyTorch SDPA")
-            if not self.attention_timings:
-                return "native"
-            chosen = min(self.attention_timings, key=self.attention_timings.__getitem__)
-            timings = ", ".join(f"{n} {s * 1e3:.1f} ms" for n, s in sorted(self.attention_timings.items()))
-            logger.info("attention kernel: %s (probe: %s)", chosen, timings)
-        else:
-            chosen = requested
-        if chosen != "native":
-            from diffusers.models.attention_dispatch import _AttentionBackendRegistry
-
-            previous, _ = _AttentionBackendRegistry.get_active_backend()
-            for expert in experts:
-                expert.set_attention_backend(chosen)  # also sets diffusers' process-wide default: put that back,
-            _AttentionBackendRegistry.set_active_backend(previous)  # the experts' processors carry the choice
-        return chosen
-
-    def _compile(self, pipe: WanPipeline) -> None:
-        """Compile each expert's repeated blocks and run them once at the default size, so jobs do not pay for it."""
-        started = time.perf_counter()
-        experts = [m for m in (pipe.transformer, pipe.transformer_2) if m is not None]
-        for expert in experts:
-            expert.compile_repeated_blocks(fullgraph=True)
-        info = self.preset.layout_info
-        config = pipe.transformer.config
-        width, height = self.preset.qualities[self.preset.default_quality]
-        frames = (self.preset.default_frames - 1) // info.vae_temporal + 1
-        device = pipe._execution_device
-        dtype = pipe.transformer.dtype
-        latents = torch.randn(
-            1, config.in_channels, frames, height // info.vae_spatial, width // info.vae_spatial, device=device
-        ).to(dtype)
-        text = torch.zeros(1, self.preset.max_prompt_tokens, config.text_dim, device=device, dtype=dtype)
-        if info.expand_timesteps:  # per-token timesteps, float, as WanPipeline passes them
-            tokens = frames * (height // info.vae_spatial // 2) * (width // info.vae_spatial // 2)
-            timestep = torch.full((1, tokens), 999.0, device=device)
-        else:
-            timestep = torch.tensor([999], device=device)
-        with torch.inference_mode():
-            for expert in experts:
-                expert(hidden_states=latents, timestep=timestep, encoder_hidden_states=text, return_dict=False)
-        self._sync()
-        self.compiled = True
-        logger.info("compiled the repeated blocks and warmed up in %.1f s", time.perf_counter() - started)
 
     def _sync(self) -> None:
         if self.on_cuda:
