@@ -111,10 +111,10 @@ CASES = [
 ]
 # --dry-run: the same code on tiny layouts (the studio's preview models) at preview sizes
 TINY_A14B = Arch(
-    "tiny-a14b", heads=2, head_dim=12, ffn=32, layers=2, channels=16, vae_spatial=8, expand_timesteps=False, text_dim=32
+    "tiny-a14b", heads=2, head_dim=16, ffn=32, layers=2, channels=16, vae_spatial=8, expand_timesteps=False, text_dim=32
 )
 TINY_TI2V = Arch(
-    "tiny-ti2v", heads=2, head_dim=12, ffn=32, layers=2, channels=48, vae_spatial=16, expand_timesteps=True, text_dim=32
+    "tiny-ti2v", heads=2, head_dim=16, ffn=32, layers=2, channels=48, vae_spatial=16, expand_timesteps=True, text_dim=32
 )
 DRY_CASES = [Case("a14b-720p", TINY_A14B, 160, 96, 9, "wan2.1"), Case("ti2v-720p", TINY_TI2V, 160, 96, 9, "wan2.2")]
 

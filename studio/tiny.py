@@ -127,13 +127,14 @@ def build_tiny_pipeline(layout: LayoutName, seed: int = 0) -> WanPipeline:
         z_dim = 16
     vae = AutoencoderKLWan(z_dim=z_dim, latents_mean=[0.0] * z_dim, latents_std=[1.0] * z_dim, **vae_kwargs).eval()
 
-    # 4. Transformer(s): 2 layers of 2 heads × 12; the second expert gets its own weights
+    # 4. Transformer(s): 2 layers of 2 heads × 16 (width 32: every block linear is a multiple of 16, as FP8 matrix
+    #    products need, so the tiny model runs the FP8 path too); the second expert gets its own weights
     def transformer(expert_seed: int) -> WanTransformer3DModel:
         torch.manual_seed(expert_seed)
         return WanTransformer3DModel(
             patch_size=(1, 2, 2),
             num_attention_heads=2,
-            attention_head_dim=12,
+            attention_head_dim=16,
             in_channels=z_dim,
             out_channels=z_dim,
             text_dim=TEXT_DIM,

@@ -29,7 +29,6 @@ from studio.quantize import (
 from studio.recipe import RecipeRequest, build_recipe
 from tests.test_fast_mode import _diffusers_format, _lora_matrices
 
-TINY_ALIGNMENT = 8  # the tiny model's layers are 24 and 32 wide; real Wan layers are multiples of 128
 BLOCK_LINEARS = 10  # q, k, v, o of self- and cross-attention, and the two FFN matrices
 
 
@@ -90,7 +89,7 @@ def test_quantized_experts_keep_the_picture_and_the_fast_lora(tmp_path: Path, fa
     quality, fast = _recipe(fast_preset), _recipe(fast_preset, speed="fast")
     reference_quality, reference_fast = _frames(pipeline, quality), _frames(pipeline, fast)
 
-    count = quantize_experts(pipeline.pipe, Float8WeightOnlyConfig(), alignment=TINY_ALIGNMENT)
+    count = quantize_experts(pipeline.pipe, Float8WeightOnlyConfig())
 
     experts = [pipeline.pipe.transformer, pipeline.pipe.transformer_2]
     assert count == len(experts) * len(experts[0].blocks) * BLOCK_LINEARS
@@ -116,7 +115,7 @@ def test_expert_swap_moves_fp8_weights_without_changing_them(tmp_path: Path) -> 
     preset = PRESETS["tiny-a14b"]
     pipeline = ResidentPipeline(preset, models_dir=tmp_path, device="cpu")
     pipeline.load()
-    quantize_experts(pipeline.pipe, Float8WeightOnlyConfig(), alignment=TINY_ALIGNMENT)
+    quantize_experts(pipeline.pipe, Float8WeightOnlyConfig())
     recipe = _recipe(preset)
     resident = _frames(pipeline, recipe)
 
