@@ -13,9 +13,10 @@ would make matrix products look faster) and times transformer forwards at the re
       linear layers quantized as `--quantize fp8` does (torchao FP8 dynamic activations and weights, per-row scales)
 It prints seconds per forward and per step (quality: two forwards with CFG; fast: one), the achieved TFLOP/s by the
 FLOP formula of shared/FACTS.md, the ratio to the 800 TFLOP/s floor and peak memory; then the VAE decode time at
-the same sizes and the fast-mode clip these add up to (text encoding excluded: it needs transformers, see below).
+the same sizes, the UMT5-XXL text encode (when transformers is installed) and the fast-mode clip these add up to.
 
-Needs only torch, diffusers and the standard library (no network, no studio imports); --fp8 also needs torchao.
+Needs only torch, diffusers and the standard library (no network, no studio imports); --fp8 also needs torchao,
+the text-encode timing transformers (each skipped, and said so, without its package).
 Fits in 8 minutes on one H100/H200: --budget-s skips what would not fit, and says so. Without CUDA it says so
 and exits 0.
 """
@@ -391,6 +392,28 @@ def quantize_fp8(model: torch.nn.Module) -> int:
     return count
 
 
+def time_text_encode(args: argparse.Namespace, device: str, dtype: torch.dtype) -> float | None:
+    """Seconds to encode one 512-token prompt with UMT5-XXL's encoder (random weights, in `dtype`), or None."""
+    try:
+        from transformers import UMT5Config, UMT5EncoderModel
+    except ImportError:
+        print("  text encode: skipped, transformers is not installed")
+        return None
+    # UMT5-XXL (google/umt5-xxl, the encoder Wan uses): 24 layers, width 4096, 64 heads of 64, gated-GELU FFN 10240
+    size = {"d_model": 4096, "d_ff": 10240, "num_layers": 24, "num_heads": 64, "d_kv": 64, "vocab_size": 256384}
+    if args.dry_run:
+        size = {"d_model": 32, "d_ff": 64, "num_layers": 2, "num_heads": 4, "d_kv": 8, "vocab_size": 1000}
+    config = UMT5Config(**size, feed_forward_proj="gated-gelu", is_encoder_decoder=False)
+    with torch.device(device), default_dtype(dtype):
+        model = UMT5EncoderModel(config).eval()
+    normal_init(model)
+    ids = torch.randint(0, size["vocab_size"], (1, TEXT_TOKENS), device=device)
+    first, mean = time_calls(lambda: model(input_ids=ids), args.repeats, device)
+    params = sum(p.numel() for p in model.parameters()) / 1e9
+    print(f"  text encode UMT5 ({params:.1f} B params) {TEXT_TOKENS} tokens: {mean:.3f} s (first call {first:.2f} s)")
+    return mean  # the model goes with this frame; the caller empties the CUDA cache
+
+
 def time_decode(case: Case, args: argparse.Namespace, device: str) -> float:
     """Seconds of one fp32 VAE decode of the case's latents (after a one-latent-frame warm-up at the same size)."""
     vae = build_vae(case.vae, device, tiny=args.dry_run)
@@ -467,6 +490,13 @@ def main() -> int:
                 continue
             decode_s[case.key] = time_decode(case, args, device)
 
+    text_s = None
+    if any(case.key == "a14b-720p" for case in cases) and time.perf_counter() < deadline:
+        print("text encode (one prompt; quality mode also encodes the negative prompt, once per text: cached):")
+        text_s = time_text_encode(args, device, dtype)
+        if device.startswith("cuda"):
+            torch.cuda.empty_cache()
+
     # Summary against the issue's goals
     print("summary:")
     for case in cases:
@@ -480,9 +510,14 @@ def main() -> int:
         print(line)
         if case.key == "a14b-720p" and case.key in decode_s:
             clip = 4 * best.forward_s + decode_s[case.key]
+            parts = "4 steps × 1 forward + VAE decode"
+            if text_s is None:
+                ending = "plus the text encode (not timed: transformers missing)"
+            else:
+                clip, parts, ending = clip + text_s, parts + " + text encode", "the whole clip"
             print(
-                f"  {case.label} fast mode: 4 steps × 1 forward + VAE decode = {clip:.1f} s, plus the text encode "
-                f"(not timed here: UMT5 needs transformers); goal ≤ {FAST_CLIP_GOAL_S:.0f} s for the whole clip"
+                f"  {case.label} fast mode: {parts} = {clip:.1f} s, {ending}; goal ≤ {FAST_CLIP_GOAL_S:.0f} s "
+                "(the fast LoRA's own small products are not included)"
             )
     print(f"total {time.perf_counter() - started:.0f} s")
     return 0

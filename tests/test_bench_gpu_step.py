@@ -25,4 +25,5 @@ def test_dry_run_times_tiny_models_and_says_what_it_skipped() -> None:
     rows = [line for line in out.splitlines() if line.startswith("tiny-") and "studio [" in line]
     assert len(rows) == 2  # both tiny layouts timed on the studio path
     assert "studio + fp8: skipped, FP8 needs a CUDA GPU" in out  # never a made-up FP8 row
+    assert "text encode UMT5" in out and "+ text encode = " in out  # the fast clip counts the prompt encode
     assert "summary:" in out
