@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_dry_run_times_tiny_models_and_says_what_it_skipped() -> None:
     result = subprocess.run(
-        [sys.executable, "bench/gpu_step.py", "--dry-run", "--fp8", "--no-vae"],
+        [sys.executable, "bench/gpu_step.py", "--dry-run", "--fp8"],
         cwd=ROOT,
         capture_output=True,
         text=True,
