@@ -8,7 +8,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import event, update
 
-from studio import library
+from studio import library, video_search
 from studio.db import MIGRATIONS_DIR, Database
 from studio.presets import PRESETS
 from studio.recipe import RecipeRequest, build_recipe
@@ -229,7 +229,7 @@ HOSTILE_CORPUS = [
 
 def _reference(query: str, texts: dict[int, tuple[str, str]]) -> list[int]:
     """What search must answer, by plain Python: every word is a case-insensitive substring of a column."""
-    terms = [term.lower() for term in library.search_terms(query)]
+    terms = [term.lower() for term in video_search.search_terms(query)]
     return sorted(
         (
             video_id
@@ -254,13 +254,13 @@ def test_search_text_is_searched_for_never_interpreted(db: Database, media_dir: 
 
 
 def test_search_terms_drop_invisible_characters_and_duplicates() -> None:
-    assert library.search_terms("  fox\tsnow\nfox ") == ["fox", "snow"]
-    assert library.search_terms("fox\x00snow") == ["fox", "snow"]  # a control character splits words
-    assert library.search_terms("f\u200bo\ufeffx\ud800") == ["fox"]  # format characters and surrogates go
-    assert library.search_terms("") == library.search_terms(" \x00 ") == []
-    assert len(library.search_terms(" ".join(f"w{n}" for n in range(100)))) == library.MAX_SEARCH_TERMS
-    assert library.fts_phrase('say "hi" AND') == '"say ""hi"" AND"'
-    assert library.like_pattern("50%_\\") == "%50\\%\\_\\\\%"
+    assert video_search.search_terms("  fox\tsnow\nfox ") == ["fox", "snow"]
+    assert video_search.search_terms("fox\x00snow") == ["fox", "snow"]  # a control character splits words
+    assert video_search.search_terms("f\u200bo\ufeffx\ud800") == ["fox"]  # format characters and surrogates go
+    assert video_search.search_terms("") == video_search.search_terms(" \x00 ") == []
+    assert len(video_search.search_terms(" ".join(f"w{n}" for n in range(100)))) == video_search.MAX_SEARCH_TERMS
+    assert video_search.fts_phrase('say "hi" AND') == '"say ""hi"" AND"'
+    assert video_search.like_pattern("50%_\\") == "%50\\%\\_\\\\%"
 
 
 def test_search_filters_by_model_and_favorite(db: Database, media_dir: Path) -> None:
