@@ -8,7 +8,14 @@ output projection, the norms and the fast LoRA's own small layers stay in bf16: 
 and the most sensitive to rounding.
 
 FP8 changes the picture slightly (it rounds the weights), so it is a setting, off by default, and every video
-records the precision that made it (`Precision`). torchao is imported only when quantizing.
+records the precision that made it (`GenerationResult.precision`, stored with its recipe).
+
+Why `quantize_` after loading rather than diffusers' `TorchAoConfig` at `from_pretrained`: the fast LoRA is loaded
+first, as a PEFT adapter around each linear layer, and only its base layer is quantized, so the adapter's own
+matrices stay bf16 and PEFT never has to wrap a torchao tensor; and quantizing block by block on the GPU is fast
+without ever holding a whole bf16 expert there. Two torchao behaviours shape studio.offload: a torchao tensor's data
+lives in inner tensors (`qdata`, `scale`) that `param.data = …` does not reach, and its `.to()` takes no
+`non_blocking` (both found by tests/test_quantize.py).
 """
 
 from __future__ import annotations
