@@ -1,8 +1,11 @@
 """Memory strategy: where the weights live on a CUDA GPU, chosen from free memory and the largest job (pure).
 
-Sizes are decimal GB (1e9 bytes), as in FACTS.md. Weights are the published bf16 sizes; the activation and
-VAE-decode figures are conservative estimates from the token count, not measurements: calibrate them with the
-peak memory that `bench/gpu_step.py` and `GenerationResult.peak_memory_gb` report on a real GPU.
+Sizes are decimal GB (1e9 bytes), as in FACTS.md. Weights are the published bf16 sizes. The activation, text-encode
+and VAE-decode figures are traced: the real diffusers and transformers modules at full size run under PyTorch's
+FakeTensorMode on the CPU and studio.memtrace adds up the tensor bytes alive at each operation
+(`python bench/memory_trace.py` prints them; tests/test_memory_trace.py re-traces smaller sizes against these
+constants). They are not GPU measurements: the CUDA context, library workspaces and allocator fragmentation are
+HEADROOM_GB, to be checked against `GenerationResult.peak_memory_gb` on a real GPU.
 
 Strategies, fastest first:
 - resident: every component on the GPU.
@@ -26,7 +29,7 @@ StrategyName = Literal["resident", "expert_swap", "model_offload", "group_offloa
 STRATEGIES: tuple[StrategyName, ...] = get_args(StrategyName)  # fastest first
 
 TEXT_ENCODER_GB = 11.4  # UMT5-XXL encoder in bf16
-TEXT_ENCODE_ACTIVATIONS_GB = 0.5  # 512 tokens through UMT5-XXL: small
+TEXT_ENCODE_ACTIVATIONS_GB = 0.25  # traced: 0.22 GB for a prompt and a negative prompt of 512 tokens each
 TRANSFORMER_GB: dict[LayoutName, float] = {"a14b": 28.6, "ti2v-5b": 10.0, "1.3b": 3.0}  # one expert, bf16
 VAE_GB: dict[LayoutName, float] = {"a14b": 0.5, "ti2v-5b": 2.8, "1.3b": 0.5}  # fp32: Wan2.1 VAE 127 M params
 # Transformer width, FFN width and layers: the activation estimate and the per-layer share of the weights.
@@ -38,7 +41,19 @@ DIMS: dict[LayoutName, tuple[int, int, int]] = {
 LORA_GB_PER_EXPERT = 1.2  # a rank-128 LoRA on every linear layer of a 14B expert in bf16, when the size is unknown
 HEADROOM_GB = 2.0  # CUDA context, allocator fragmentation, latents, embeddings and the scheduler's tensors
 TEXT_ENCODER_BLOCKS = 24  # UMT5-XXL layers; group offloading keeps 4 of them on the GPU at a time
-VAE_TILE_PX = 256  # diffusers' default tile for AutoencoderKLWan.enable_tiling
+# Traced peak of one bf16 transformer forward, in bytes per latent token and model channel: linear in the token
+# count (flash-style attention keeps O(tokens)). TI2V-5B's per-token timesteps add fp32 modulation tensors
+# (6 × width per token), hence its larger figure.
+ACTIVATION_BYTES: dict[LayoutName, float] = {"a14b": 22.3, "ti2v-5b": 65.2, "1.3b": 32.2}
+# Traced peak of the fp32 VAE decode. Untiled: pixels × (fixed + per_frame × frames) bytes — the decoder's causal
+# cache at full resolution, then the growing fp32 video. Tiled (256-pixel tiles): fixed GB + pixels × frames ×
+# per_frame, fitted to the largest sizes (conservative below them: 1.8 GB traced at 832×480×81 for 2.8 estimated).
+DECODE_UNTILED: dict[LayoutName, tuple[float, float]] = {
+    "a14b": (19460.0, 12.3),  # Wan2.1 VAE
+    "ti2v-5b": (21510.0, 12.2),  # Wan2.2 VAE
+    "1.3b": (19460.0, 12.3),  # Wan2.1 VAE
+}
+DECODE_TILED: dict[LayoutName, tuple[float, float]] = {"a14b": (1.3, 46.0), "ti2v-5b": (0.2, 57.0), "1.3b": (1.3, 46.0)}
 
 
 @dataclass(frozen=True)
@@ -81,25 +96,20 @@ def latent_tokens(preset: Preset, width: int, height: int, num_frames: int) -> i
 
 
 def activation_gb(preset: Preset, tokens: int) -> float:
-    """Peak activations of one transformer forward in bf16 (estimate).
-
-    One block is live at a time (inference mode; CFG runs its two forwards one after the other). The attention half
-    holds about 28 bytes per token and channel (bf16 hidden state, q/k/v, normed and rotated copies, fp32 modulation
-    temporaries); the FFN half 8 bytes per channel plus 4 per FFN channel (up-projection and GELU output).
-    """
-    dim, ffn, _ = DIMS[preset.layout]
-    return tokens * max(28 * dim, 8 * dim + 4 * ffn) / 1e9
+    """Peak activations of one transformer forward in bf16 (traced; one block is live at a time, and classifier-free
+    guidance runs its two forwards one after the other)."""
+    dim, _, _ = DIMS[preset.layout]
+    return tokens * dim * ACTIVATION_BYTES[preset.layout] / 1e9
 
 
-def decode_gb(width: int, height: int, num_frames: int, *, tiled: bool) -> float:
-    """Peak activations of the fp32 VAE decode (estimate).
-
-    The Wan VAEs decode one latent frame (4 video frames) at a time; at full resolution about four 96-channel fp32
-    tensors are live (≈ 6 kB per pixel), plus the growing output video (3 channels × 4 bytes per pixel and frame).
-    Tiling bounds the first part to one 256 × 256 tile.
-    """
-    pixels = VAE_TILE_PX * VAE_TILE_PX if tiled else width * height
-    return (6144 * pixels + 12 * num_frames * width * height) / 1e9
+def decode_gb(preset: Preset, width: int, height: int, num_frames: int, *, tiled: bool) -> float:
+    """Peak activations of the fp32 VAE decode of a width × height × num_frames clip (traced)."""
+    pixels = width * height
+    if tiled:
+        fixed_gb, per_frame = DECODE_TILED[preset.layout]
+        return fixed_gb + pixels * num_frames * per_frame / 1e9
+    fixed, per_frame = DECODE_UNTILED[preset.layout]
+    return pixels * (fixed + per_frame * num_frames) / 1e9
 
 
 def largest_job(preset: Preset) -> tuple[int, int, int]:
@@ -129,7 +139,7 @@ def need_gb(
     expert = expert_gb(preset.layout, fp8=fp8) + lora_gb / experts
     vae = VAE_GB[preset.layout]
     act = activation_gb(preset, tokens)
-    decode = decode_gb(width, height, num_frames, tiled=tiled)
+    decode = decode_gb(preset, width, height, num_frames, tiled=tiled)
     if name == "resident":
         held = experts * expert + TEXT_ENCODER_GB + vae
         peak = held + max(act, decode)
@@ -182,14 +192,13 @@ def choose_strategy(
     lora = (LORA_GB_PER_EXPERT * experts if lora_gb is None else lora_gb) if speed == "fast" else 0.0
     job = {"tokens": latent_tokens(preset, width, height, num_frames), "width": width, "height": height}
     sized = f"{width}×{height}×{num_frames}"
-    for name in candidates:
-        for tiled in (False, True):
-            need = need_gb(name, preset, **job, num_frames=num_frames, lora_gb=lora, tiled=tiled, fp8=fp8)
-            if need <= free_gb:
-                why = "the setting asks for it" if len(candidates) == 1 else f"the fastest that fits {sized}"
-                if tiled:
-                    why += "; the untiled VAE decode would not fit"
-                return Strategy(name, tiled, round(need, 1), round(free_gb, 1), why)
+    for name, tiled in _fastest_first(candidates):
+        need = need_gb(name, preset, **job, num_frames=num_frames, lora_gb=lora, tiled=tiled, fp8=fp8)
+        if need <= free_gb:
+            why = "the setting asks for it" if len(candidates) == 1 else f"the fastest that fits {sized}"
+            if tiled:
+                why += "; the untiled VAE decode would not fit"
+            return Strategy(name, tiled, round(need, 1), round(free_gb, 1), why)
     last = candidates[-1]
     need = need_gb(last, preset, **job, num_frames=num_frames, lora_gb=lora, tiled=True, fp8=fp8)
     return Strategy(
@@ -199,6 +208,20 @@ def choose_strategy(
         round(free_gb, 1),
         f"nothing fits {sized}: expect out-of-memory errors at the largest sizes; use a shorter or smaller clip",
     )
+
+
+def _fastest_first(candidates: list[StrategyName]) -> list[tuple[StrategyName, bool]]:
+    """(strategy, VAE tiling) pairs, expected fastest first.
+
+    Tiling re-decodes the overlaps of 256-pixel tiles, which costs seconds on every job, while expert swapping and
+    model offloading move whole components a few times per job (~1 s each for A14B's 28.6 GB experts over PCIe
+    from pinned memory). So the three whole-component strategies are tried untiled before any of them is tried
+    tiled; group offloading, which streams every layer on every step, comes last either way. This order is
+    reasoned from those costs, not measured.
+    """
+    whole = [name for name in candidates if name != "group_offload"]
+    layered = [name for name in candidates if name == "group_offload"]
+    return [(n, False) for n in whole] + [(n, True) for n in whole] + [(n, t) for n in layered for t in (False, True)]
 
 
 def parse_override(value: str | None, preset: Preset) -> StrategyName | None:
