@@ -23,7 +23,7 @@ from studio.content import ContentChecker
 from studio.recipe import RecipeRequest
 from studio.records import Video
 from studio.service import Studio
-from studio.ui.history import describe_video
+from studio.ui.video_details import describe_video
 from tests.fakes import PRESET, FakePipeline
 from tests.helpers import database_at, migrate, wait_final
 

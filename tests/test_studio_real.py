@@ -15,8 +15,8 @@ from studio.presets import PRESETS, TINY_PRESETS
 from studio.recipe import RecipeRequest
 from studio.records import JobStatus
 from studio.service import JobView, Studio
-from studio.ui.history import describe_video
 from studio.ui.status import model_status, pipeline_setup
+from studio.ui.video_details import describe_video
 from tests.helpers import wait_final, wait_for
 
 

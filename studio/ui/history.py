@@ -14,63 +14,13 @@ import gradio as gr
 
 from studio import library, media
 from studio.edits import EditError, plan_trim
-from studio.records import Video
 from studio.service import Studio
 from studio.ui.create import CreatePage
 from studio.ui.share_panel import SharePanel
+from studio.ui.video_details import describe_video
 
 PAGE_SIZE = 24
 ALL_MODELS = "All models"
-
-
-def _speed_and_weights(recipe: dict[str, Any]) -> str:
-    """The detail line's tail, e.g. " · **Speed:** fast (…) · **Weights:** fp8"; empty when the recipe has neither."""
-    parts = []
-    if recipe.get("speed") == "fast":
-        parts.append(f" · **Speed:** fast ({recipe.get('lora') or 'distilled LoRA'})")
-    if recipe.get("precision"):
-        parts.append(f" · **Weights:** {recipe['precision']}")
-    return "".join(parts)
-
-
-def describe_video(video: Video) -> str:
-    """The detail panel's text: the whole recipe, timings and links."""
-    timings = " · ".join(
-        f"{name} {value:.1f} s"
-        for name, value in (
-            ("load", video.load_s),
-            ("text encode", video.text_encode_s),
-            ("denoise", video.denoise_s),
-            ("decode", video.decode_s),
-            ("encode", video.encode_s),
-        )
-        if value is not None
-    )
-    guidance = f"{video.guidance:g}" + (f" / {video.guidance_2:g} (low noise)" if video.guidance_2 is not None else "")
-    lines = [
-        f"### Video #{video.id}{' ★' if video.favorite else ''}",
-        f"**Prompt:** {video.prompt}",
-        f"**Negative prompt:** {video.negative_prompt or '—'}",
-        f"**Seed:** {video.seed} · **Model:** {video.model}",
-        f"**Size:** {video.width}×{video.height} · {video.num_frames} frames · {video.fps} fps"
-        f" · {video.duration_s:.2f} s",
-        f"**Steps:** {video.steps} · **Guidance:** {guidance} · **Flow shift:** {video.flow_shift:g}"
-        + _speed_and_weights(video.recipe or {}),
-        f"**Timings:** {timings or '—'}"
-        + (f" · peak GPU memory {video.peak_memory_gb:.1f} GB" if video.peak_memory_gb else ""),
-        f"**Created:** {video.created_at:%Y-%m-%d %H:%M:%S} UTC",
-    ]
-    if video.flagged:
-        score = "" if video.content_score is None else f" (score {video.content_score:.2f})"
-        lines.insert(1, f"⚠️ flagged by the content check{score}")
-    elif video.content_score is not None:
-        lines.append(f"**Content check:** passed (score {video.content_score:.2f})")
-    kind = getattr(video, "kind", "generated")
-    if video.parent_id is not None:
-        lines.append(f"**Trimmed from:** video #{video.parent_id}")
-    if video.group_id:
-        lines.append(f"**Comparison group:** `{video.group_id}`" + (" (tiled export)" if kind == "comparison" else ""))
-    return "\n\n".join(lines)
 
 
 class HistoryPage:
