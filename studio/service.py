@@ -8,8 +8,7 @@ import math
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy.orm import Session
@@ -19,40 +18,14 @@ from studio.config import Settings
 from studio.db import Database
 from studio.editing import Editor
 from studio.generation import Pipeline
+from studio.job_view import JobView
 from studio.metrics import Metrics
 from studio.presets import Preset
-from studio.recipe import Recipe, RecipeRequest, build_recipe
-from studio.records import TIMINGS, Job, JobStatus, Video, as_utc, utcnow
+from studio.recipe import RecipeRequest, build_recipe
+from studio.records import JobStatus, Video, as_utc, utcnow
 from studio.worker import ModelState, Worker
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class JobView:
-    """A snapshot of a job for the surfaces (UI, API): plain values, no session attached."""
-
-    id: int
-    status: JobStatus
-    recipe: Recipe
-    step: int
-    total_steps: int
-    progress: float
-    eta_s: float | None
-    error: str | None
-    error_kind: str | None
-    queue_position: int | None
-    video: Video | None
-    created_at: datetime
-    started_at: datetime | None
-    finished_at: datetime | None
-    timings: dict[str, float | None]
-    callback_url: str | None
-    group_id: str | None = None  # set for the jobs of a seed comparison (`Studio.submit_group`)
-
-    @property
-    def is_final(self) -> bool:
-        return self.status.is_final
 
 
 class QueueFull(RuntimeError):
@@ -223,7 +196,7 @@ class Studio:
             ]
         self.worker.wake()
         with self.db.read() as session:
-            return group_id, [self._view(session, jobs.get(session=session, job_id=job_id)) for job_id in ids]
+            return group_id, [JobView.of(session, jobs.get(session=session, job_id=job_id)) for job_id in ids]
 
     def run_inline(self, job_id: int, *, load_timeout: float = 600.0) -> JobView:
         """Run one queued job in the calling thread, inside `spaces.GPU` on ZeroGPU (a no-op elsewhere)."""
@@ -287,34 +260,12 @@ class Studio:
     def job(self, job_id: int) -> JobView:
         with self.db.read() as session:
             job = jobs.get(session=session, job_id=job_id)
-            return self._view(session, job)
+            return JobView.of(session, job)
 
     def list_jobs(self, *, status: JobStatus | None = None, limit: int = 50, offset: int = 0) -> list[JobView]:
         with self.db.read() as session:
             found = jobs.list_jobs(session=session, status=status, limit=limit, offset=offset)
-            return [self._view(session, job) for job in found]
-
-    @staticmethod
-    def _view(session: Session, job: Job) -> JobView:
-        return JobView(
-            id=job.id,
-            status=job.status,
-            recipe=Recipe.from_dict(job.recipe),
-            step=job.step,
-            total_steps=job.total_steps,
-            progress=job.progress,
-            eta_s=job.eta_s,
-            error=job.error,
-            error_kind=job.error_kind,
-            queue_position=jobs.queue_position(session=session, job=job),
-            video=library.for_job(session=session, job_id=job.id) if job.status is JobStatus.SUCCEEDED else None,
-            created_at=job.created_at,
-            started_at=job.started_at,
-            finished_at=job.finished_at,
-            timings={name: getattr(job, name) for name in TIMINGS},
-            callback_url=job.callback_url,
-            group_id=job.group_id,
-        )
+            return [JobView.of(session, job) for job in found]
 
     # -- videos --------------------------------------------------------------------------------
 
@@ -354,7 +305,7 @@ class Studio:
     def group_jobs(self, group_id: str) -> list[JobView]:
         """The jobs of a group (retries included), oldest first; empty for an unknown group."""
         with self.db.read() as session:
-            return [self._view(session, job) for job in jobs.group(session=session, group_id=group_id)]
+            return [JobView.of(session, job) for job in jobs.group(session=session, group_id=group_id)]
 
     def group_videos(self, group_id: str) -> list[Video]:
         """The group's generated videos (not its exported comparison), in the order their seeds were submitted."""

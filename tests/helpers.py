@@ -7,7 +7,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from studio.db import MIGRATIONS_DIR, Database
-from studio.service import JobView, Studio
+from studio.job_view import JobView
+from studio.service import Studio
 
 
 def wait_for(predicate: Callable[[], bool], timeout: float = 30.0, what: str = "condition") -> None:

@@ -10,11 +10,12 @@ from fastapi.testclient import TestClient
 from studio import media
 from studio.api import create_app
 from studio.config import Settings
+from studio.job_view import JobView
 from studio.pipeline import ResidentPipeline
 from studio.presets import PRESETS, TINY_PRESETS
 from studio.recipe import RecipeRequest
 from studio.records import JobStatus
-from studio.service import JobView, Studio
+from studio.service import Studio
 from studio.ui.status import model_status, pipeline_setup
 from studio.ui.video_details import describe_video
 from tests.helpers import wait_final, wait_for

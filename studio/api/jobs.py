@@ -13,8 +13,9 @@ from fastapi.responses import StreamingResponse
 
 from studio.api.schemas import JobCreate, JobId, JobOut
 from studio.api.security import principal
+from studio.job_view import JobView
 from studio.records import JobStatus
-from studio.service import JobView, Studio
+from studio.service import Studio
 
 router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"])
 EVENT_WAIT_S = 15.0  # longest quiet spell before a keep-alive comment

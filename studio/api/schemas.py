@@ -9,6 +9,7 @@ from fastapi import Path
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
 
 from studio.geometry import ASPECT_RATIOS
+from studio.job_view import JobView
 from studio.recipe import (
     FLOW_SHIFT_RANGE,
     GUIDANCE_RANGE,
@@ -19,7 +20,6 @@ from studio.recipe import (
     RecipeRequest,
 )
 from studio.records import TIMINGS, JobStatus, Video
-from studio.service import JobView
 
 AspectRatio = Literal["16:9", "9:16", "1:1", "4:3", "3:4", "21:9"]
 assert set(AspectRatio.__args__) == set(ASPECT_RATIOS)  # type: ignore[attr-defined]

@@ -9,9 +9,10 @@ from typing import Any
 
 import gradio as gr
 
+from studio.job_view import JobView
 from studio.jobs import InvalidTransition, JobNotFound
 from studio.records import JobStatus
-from studio.service import JobView, Studio
+from studio.service import Studio
 
 COLUMNS = ["Job", "Status", "Progress", "Seed", "Size", "Prompt"]
 SHOWN = 20

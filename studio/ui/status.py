@@ -5,9 +5,10 @@ from __future__ import annotations
 import gradio as gr
 
 from studio import geometry
+from studio.job_view import JobView
 from studio.presets import Preset
 from studio.records import JobStatus
-from studio.service import JobView, Studio
+from studio.service import Studio
 from studio.worker import ModelState
 
 
