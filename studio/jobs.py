@@ -248,3 +248,19 @@ def list_jobs(*, session: Session, status: JobStatus | None = None, limit: int =
 def count_by_status(*, session: Session) -> dict[JobStatus, int]:
     rows = session.execute(select(Job.status, func.count()).group_by(Job.status)).all()
     return {status: int(count) for status, count in rows}
+
+
+def owed_callbacks(*, session: Session, since: datetime) -> list[int]:
+    """Ids of jobs that ended at or after `since` with a callback_url whose POST was never delivered or given up."""
+    query = (
+        select(Job.id)
+        .where(Job.callback_url.is_not(None), Job.callback_done_at.is_(None), Job.finished_at >= since)
+        .where(Job.status.in_([s for s in JobStatus if s.is_final]))
+        .order_by(Job.id)
+    )
+    return list(session.scalars(query))
+
+
+def callback_done(*, session: Session, job_id: int) -> None:
+    """Record that the job's callback was delivered or given up: a restart will not send it again."""
+    get(session=session, job_id=job_id).callback_done_at = utcnow()

@@ -60,6 +60,8 @@ class Job(Base):
     error: Mapped[str | None] = mapped_column(Text)
     error_kind: Mapped[str | None] = mapped_column(String(32))  # "out_of_memory", "error", "interrupted"
     callback_url: Mapped[str | None] = mapped_column(Text)  # POSTed once when the job ends (REST API)
+    # When that POST was delivered or given up; NULL while a finished job's callback is still owed (re-sent at start)
+    callback_done_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     owner: Mapped[str | None] = mapped_column(String(200), index=True)  # "user:…", "token:…" or "ip:…"
     worker: Mapped[str | None] = mapped_column(String(100))
     retry_of: Mapped[int | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"))

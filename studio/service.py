@@ -214,6 +214,15 @@ class Studio:
         hosting.gpu(duration)(self.worker.run_claimed)(job_id)
         return self.job(job_id)
 
+    def owed_callbacks(self, *, within: timedelta) -> list[int]:
+        """Jobs that ended in the last `within` whose callback was never delivered or given up (a restart cut it)."""
+        with self.db.read() as session:
+            return jobs.owed_callbacks(session=session, since=utcnow() - within)
+
+    def callback_done(self, job_id: int) -> None:
+        with self.db.write() as session:
+            jobs.callback_done(session=session, job_id=job_id)
+
     def job_counts(self) -> dict[JobStatus, int]:
         with self.db.read() as session:
             return jobs.count_by_status(session=session)

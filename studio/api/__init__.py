@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import functools
+import threading
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +26,7 @@ from studio.recipe import RecipeError
 from studio.service import QueueFull, Studio
 
 SWAGGER_ASSETS = Path(__file__).resolve().parents[2] / "assets" / "swagger"
+CALLBACK_REDELIVERY_WINDOW = timedelta(days=1)  # older owed callbacks are left alone: nobody is waiting for them
 
 
 def create_app(studio: Studio) -> FastAPI:
@@ -138,13 +142,28 @@ def _add_docs(app: FastAPI) -> None:
 
 
 def _add_callbacks(app: FastAPI, studio: Studio) -> None:
-    """POST the final job to its callback_url, off the worker thread."""
+    """POST the final job to its callback_url, off the worker thread; at start, re-send those a restart cut off
+    (jobs that ended in the last CALLBACK_REDELIVERY_WINDOW, interrupted ones included)."""
     sender = CallbackSender()
     app.state.callbacks = sender
+    queued: set[int] = set()  # jobs whose callback this process has queued: the start-up scan and a job end can meet
+    lock = threading.Lock()
 
-    def on_job_end(job_id: int) -> None:
+    def record(job_id: int, delivered: bool) -> None:
+        studio.callback_done(job_id)
+
+    def send(job_id: int) -> None:
         view = studio.job(job_id)
-        if view.callback_url:
-            sender.send(view.callback_url, lambda: JobOut.from_view(studio.job(job_id)).model_dump(mode="json"))
+        with lock:
+            if not view.callback_url or not view.is_final or job_id in queued:
+                return
+            queued.add(job_id)
+        sender.send(
+            view.callback_url,
+            lambda: JobOut.from_view(studio.job(job_id)).model_dump(mode="json"),
+            functools.partial(record, job_id),
+        )
 
-    studio.job_end_listeners.append(on_job_end)
+    studio.job_end_listeners.append(send)
+    for job_id in studio.owed_callbacks(within=CALLBACK_REDELIVERY_WINDOW):
+        send(job_id)

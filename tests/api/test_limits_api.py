@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
+from studio import jobs
+from studio.api import CALLBACK_REDELIVERY_WINDOW, create_app
+from studio.config import Settings
+from studio.db import Database
 from studio.generation import GpuOutOfMemory
+from studio.recipe import RecipeRequest, build_recipe
+from studio.service import Studio
 from tests.api.conftest import make_client, studio_of
-from tests.fakes import FakePipeline
-from tests.helpers import wait_final, wait_for
+from tests.fakes import PRESET, FakePipeline
+from tests.helpers import database_at, migrate, wait_final, wait_for
 
 BODY = {"prompt": "a paper boat", "seed": 42, "duration_s": 0.5, "steps": 2}
 
@@ -142,3 +150,67 @@ def test_callback_url_is_posted_once_when_the_job_ends(
     other = client.post("/api/v1/jobs", json=BODY).json()["id"]  # no callback_url: nothing posted
     wait_final(studio_of(client), other)
     assert len(received) == 1
+
+
+def _callback_done_at(studio: Studio, job_id: int) -> object:
+    with studio.db.read() as session:
+        return jobs.get(session=session, job_id=job_id).callback_done_at
+
+
+def test_a_delivered_callback_is_recorded(client: TestClient, receiver: tuple[str, list[dict[str, object]]]) -> None:
+    url, received = receiver
+    job_id = client.post("/api/v1/jobs", json={**BODY, "callback_url": url}).json()["id"]
+    wait_for(lambda: _callback_done_at(studio_of(client), job_id) is not None, what="the delivery record")
+    assert len(received) == 1
+
+
+def test_callbacks_a_restart_cut_off_are_sent_at_start(
+    tmp_path: Path, fake: FakePipeline, receiver: tuple[str, list[dict[str, object]]]
+) -> None:
+    url, received = receiver
+    settings = Settings(data_dir=tmp_path / "data")
+    # The last process died with one job running and had not delivered another's callback yet.
+    database = Database(settings.resolved_database_url)
+    database.upgrade()
+    with database.write() as session:
+        recipe = build_recipe(RecipeRequest(prompt="a paper boat", seed=1, steps=2), PRESET)
+        running = jobs.enqueue(session=session, recipe=recipe, callback_url=url).id
+        finished = jobs.enqueue(session=session, recipe=dataclasses.replace(recipe, seed=2), callback_url=url).id
+        jobs.claim(session=session, job_id=finished, worker="old")
+        jobs.finish(session=session, job_id=finished, timings={})
+        jobs.claim(session=session, job_id=running, worker="old")
+    database.engine.dispose()
+
+    studio = Studio(settings, preset=PRESET, pipeline=fake)  # type: ignore[arg-type]
+    studio.start()
+    app = create_app(studio)
+    try:
+        wait_for(lambda: len(received) == 2, what="both owed callbacks")
+        assert {(body["id"], body["status"]) for body in received} == {
+            (running, "interrupted"),  # retryable, and now its caller knows
+            (finished, "succeeded"),
+        }
+        wait_for(lambda: all(_callback_done_at(studio, j) is not None for j in (running, finished)), what="records")
+        assert studio.owed_callbacks(within=CALLBACK_REDELIVERY_WINDOW) == []  # another start sends nothing
+    finally:
+        app.state.callbacks.stop()
+        studio.stop()
+
+
+def test_migration_0009_owes_no_callback_for_jobs_that_ended_before_it(tmp_path: Path) -> None:
+    database = database_at(tmp_path / "old.db", "0008")
+    try:
+        with database.engine.begin() as connection:
+            connection.exec_driver_sql(
+                "INSERT INTO jobs (status, model, prompt, seed, recipe, progress, step, total_steps, cancel_requested, "
+                "callback_url, created_at, finished_at) VALUES ('succeeded', 'tiny-1.3b', 'old', 1, '{}', 1, 2, 2, 0, "
+                "'http://127.0.0.1:9/hook', '2026-11-27 10:00:00', '2026-11-27 10:01:00')"
+            )
+        database.upgrade()
+        with database.read() as session:
+            assert jobs.owed_callbacks(session=session, since=datetime(2026, 1, 1, tzinfo=UTC)) == []
+        migrate(database, "0008", down=True)  # and back down
+        with database.engine.connect() as connection:
+            assert "callback_done_at" not in [row[1] for row in connection.exec_driver_sql("PRAGMA table_info(jobs)")]
+    finally:
+        database.dispose()
