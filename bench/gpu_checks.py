@@ -10,7 +10,9 @@ attention probe), runs the same recipe and compares the frames with the plain re
      CUDA streams): the same frames
   3. --quantize fp8 (torchao, compute capability ≥ 8.9): FP8 block linears, close to bf16; with expert_swap too
   4. fast mode: a random LoRA on both experts, on bf16 and on FP8 weights: it changes the frames
-  5. --compile: regional compilation with its warm-up: the same frames as eager
+  5. the memory model: studio.memtrace's traced activations next to what CUDA allocates (one full-size A14B block
+     at 720p, a Wan2.1 decode at 832×480×17), the calibration HEADROOM_GB waits for
+  6. --compile: regional compilation with its warm-up: the same frames as eager
 It prints one line per check and exits 1 if any failed. Needs torch, diffusers, transformers, numpy, torchao for
 check 3, safetensors and peft for check 4 (see bench/gpu_session.sh for carrying them to a machine with no network).
 """
@@ -150,6 +152,49 @@ def main() -> int:
             changed = (np.abs(with_lora - plain.frames.astype(np.int16)) > 2).mean()
             assert changed > 0.05, f"the LoRA changed only {changed:.1%} of the values"
             lines.append(f"{pipeline.precision}: {changed:.0%} of values changed")
+        return "; ".join(lines)
+
+    @check("memory model: traced activations against CUDA's own count (one A14B block at 720p, a 480p decode)")
+    def calibrate() -> str:
+        from diffusers.models.autoencoders.autoencoder_kl_wan import AutoencoderKLWan
+        from diffusers.models.transformers.transformer_wan import WanTransformer3DModel
+
+        from studio.memtrace import VAE_CONFIGS, decode_peak_gb, transformer_config, transformer_peak_gb
+
+        def measured_gb(call: Callable[[], Any]) -> float:
+            torch.cuda.synchronize()
+            base = torch.cuda.memory_allocated()
+            torch.cuda.reset_peak_memory_stats()
+            with torch.inference_mode():
+                call()
+            torch.cuda.synchronize()
+            return (torch.cuda.max_memory_allocated() - base) / 1e9
+
+        if device != "cuda":
+            return "skipped: needs CUDA"
+        lines = []
+        config, latent = transformer_config("a14b", layers=1), (1, 16, 21, 90, 160)
+        traced = transformer_peak_gb(config, latent, expand_timesteps=False)
+        previous = torch.get_default_dtype()
+        torch.set_default_dtype(torch.bfloat16)
+        with torch.device("cuda"):
+            model = WanTransformer3DModel(**config).eval()
+            inputs = {"hidden_states": torch.randn(*latent), "timestep": torch.tensor([999])}
+            inputs["encoder_hidden_states"] = torch.randn(1, 512, 4096)
+        torch.set_default_dtype(previous)
+        measured = measured_gb(lambda: model(**inputs, return_dict=False))
+        lines.append(f"forward traced {traced:.2f} GB, CUDA {measured:.2f} GB ({measured / traced:.2f}×)")
+        ratios = [measured / traced]
+
+        latent = (1, 16, 5, 60, 104)  # 832×480×17
+        traced = decode_peak_gb(VAE_CONFIGS["a14b"], latent, tiled=False)
+        with torch.device("cuda"):
+            vae = AutoencoderKLWan(**VAE_CONFIGS["a14b"]).eval()
+            latents = torch.randn(*latent)
+        measured = measured_gb(lambda: vae.decode(latents))
+        lines.append(f"decode traced {traced:.2f} GB, CUDA {measured:.2f} GB ({measured / traced:.2f}×)")
+        ratios.append(measured / traced)
+        assert all(0.5 < r < 1.5 for r in ratios), "the traced figures are far from what CUDA allocates"
         return "; ".join(lines)
 
     @check("compile: regional compilation gives the eager frames")
