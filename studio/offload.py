@@ -37,9 +37,7 @@ class ExpertSwap:
         for expert in experts:
             pairs: list[tuple[torch.Tensor, torch.Tensor]] = []
             for tensor in itertools.chain(expert.parameters(), expert.buffers()):
-                host = tensor.detach().to("cpu")
-                if pin:
-                    host = host.pin_memory()
+                host = _pinned(tensor.detach().to("cpu")) if pin else tensor.detach().to("cpu")
                 _point_at(tensor, host)
                 pairs.append((tensor, host))
             self._tensors.append(pairs)
@@ -68,6 +66,16 @@ class ExpertSwap:
     def remove(self) -> None:
         for hook in self._hooks:
             hook.remove()
+
+
+def _pinned(tensor: torch.Tensor) -> torch.Tensor:
+    """A page-locked copy for fast, asynchronous uploads; the tensor itself when its type cannot be pinned (some
+    torchao tensor subclasses): its uploads are then synchronous, which costs time, not correctness."""
+    try:
+        return tensor.pin_memory()
+    except (NotImplementedError, RuntimeError) as exc:
+        logger.debug("expert swap: %s stays unpinned (%s)", type(tensor).__name__, exc)
+        return tensor
 
 
 def _point_at(tensor: torch.Tensor, source: torch.Tensor) -> None:

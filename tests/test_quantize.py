@@ -17,7 +17,7 @@ import torch
 from torchao.quantization import Float8Tensor, Float8WeightOnlyConfig
 
 from studio.memory import Strategy, choose_strategy
-from studio.offload import apply_strategy
+from studio.offload import _pinned, apply_strategy
 from studio.pipeline import ResidentPipeline
 from studio.presets import PRESETS, with_fast_lora
 from studio.quantize import (
@@ -156,3 +156,12 @@ def test_fp8_lets_faster_strategies_fit(
     job = {"free_gb": free_gb, "preset": PRESETS[preset], "width": width, "height": height, "num_frames": frames}
     assert choose_strategy(**job).name == bf16
     assert choose_strategy(**job, fp8=True).name == fp8
+
+
+def test_weights_that_cannot_be_pinned_are_swapped_unpinned(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(self: torch.Tensor, *args: Any, **kwargs: Any) -> torch.Tensor:
+        raise NotImplementedError("aten.is_pinned is not implemented for this tensor subclass")
+
+    monkeypatch.setattr(torch.Tensor, "pin_memory", refuse)
+    weight = torch.ones(4)
+    assert _pinned(weight) is weight  # used as it is: slower uploads, same numbers
