@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Every GPU check of this project in ONE device run (the lent machine has no network and a 15-minute budget).
 #
-#   bash bench/gpu_session.sh fetch     # here: download the wheels the GPU image lacks into .whl/ (git-ignored)
+#   bash bench/gpu_session.sh fetch     # here: the wheels the GPU image lacks or has at other versions than
+#                                       # requirements.txt pins (diffusers, torchao, transformers, peft, …; ~26 MB)
+#                                       # into .whl/ (git-ignored); the image's torch, accelerate, tokenizers stay
 #   then, with the device tool:  run(command="bash bench/gpu_session.sh run", carry=[".whl"], timeout_s=600)
 #
 # "run" installs the wheels into /tmp/site, then runs bench/gpu_checks.py (the studio's CUDA paths on the tiny
@@ -16,7 +18,8 @@ case "${1:-}" in
 fetch)
     python3 -m pip download --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
         --platform manylinux_2_28_x86_64 --platform manylinux_2_24_x86_64 --platform manylinux_2_17_x86_64 \
-        -d .whl "$(pin diffusers)" "$(pin torchao)" ftfy==6.3.1 wcwidth==0.9.4 importlib_metadata==10.2.0
+        -d .whl "$(pin diffusers)" "$(pin torchao)" "$(pin transformers)" "$(pin peft)" \
+        ftfy==6.3.1 wcwidth==0.9.4 importlib_metadata==10.2.0 regex==2026.11.19
     ls -la .whl
     ;;
 run)
