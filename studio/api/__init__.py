@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import threading
 from datetime import timedelta
 from pathlib import Path
@@ -149,9 +148,6 @@ def _add_callbacks(app: FastAPI, studio: Studio) -> None:
     queued: set[int] = set()  # jobs whose callback this process has queued: the start-up scan and a job end can meet
     lock = threading.Lock()
 
-    def record(job_id: int, delivered: bool) -> None:
-        studio.callback_done(job_id)
-
     def send(job_id: int) -> None:
         view = studio.job(job_id)
         with lock:
@@ -161,7 +157,7 @@ def _add_callbacks(app: FastAPI, studio: Studio) -> None:
         sender.send(
             view.callback_url,
             lambda: JobOut.from_view(studio.job(job_id)).model_dump(mode="json"),
-            functools.partial(record, job_id),
+            lambda delivered: studio.callback_done(job_id),  # delivered or given up: either way not owed any more
         )
 
     studio.job_end_listeners.append(send)
