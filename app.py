@@ -95,40 +95,15 @@ def main(argv: list[str] | None = None) -> int:
     if stop is not None:
         return stop
 
-    import gradio as gr
     import uvicorn
-    from fastapi.middleware.cors import CORSMiddleware
 
-    from studio.api import create_app
     from studio.service import Studio
-    from studio.ui import CSS_PATH, build_ui
+    from studio.web import build_app
 
     log.info("model %s (%s), data in %s", preset.key, preset.label, settings.data_dir.resolve())
     studio = Studio(settings, preset=preset)
     studio.start()
-    # 1. API routes first: routes added after the UI is mounted at "/" would be shadowed by it.
-    app = create_app(studio)
-    # Our own CORS policy (none by default); with it in place Gradio adds no permissive CORS of its own.
-    app.add_middleware(
-        CORSMiddleware,
-        allow_origins=settings.cors_origins,
-        allow_methods=["GET", "POST", "DELETE"],
-        allow_headers=["Authorization", "Content-Type"],
-    )
-    # 2. The UI at "/".
-    demo = build_ui(studio).queue(default_concurrency_limit=8)
-    app = gr.mount_gradio_app(
-        app,
-        demo,
-        path="/",
-        auth=settings.auth_pairs or None,
-        allowed_paths=[str(settings.media_dir)],
-        ssr_mode=False,  # Gradio 6.27–6.31: auth bypass with SSR on
-        css_paths=[CSS_PATH],
-        show_error=True,
-        max_file_size=f"{settings.max_upload_mb}mb",
-        mcp_server=settings.mcp,
-    )
+    app = build_app(studio)
     if settings.share:
         from studio.sharing import open_public_link
 
@@ -139,7 +114,8 @@ def main(argv: list[str] | None = None) -> int:
 
         threading.Thread(target=share, name="studio-share", daemon=True).start()
     try:
-        uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
+        # Proxy headers are applied by the app itself, from `trusted_proxies` only (uvicorn trusts 127.0.0.1 by default)
+        uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", proxy_headers=False)
     finally:
         app.state.callbacks.stop()
         studio.stop()

@@ -1,5 +1,9 @@
 """Job-end callbacks: POST the final job to its `callback_url`, retrying with backoff, off the worker thread.
 
+Callbacks go out concurrently (a slow receiver delays only its own job's callback), each try bounded by a timeout,
+and only to destinations studio.destinations allows: the host is resolved at every try and the request goes to the
+address that was checked, never to one a later DNS answer names.
+
 Delivery is at least once: the studio records when a callback was delivered or given up (`on_done`), and a
 restart re-sends those still owed (studio.api), so a receiver may see one job twice and should key on its id.
 """
@@ -7,67 +11,91 @@ restart re-sends those still owed (studio.api), so a receiver may see one job tw
 from __future__ import annotations
 
 import logging
-import queue
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
 
+from studio import destinations
+
 log = logging.getLogger(__name__)
 
 BACKOFF_S = (1.0, 2.0, 4.0, 8.0)  # waits between tries; 5 tries in all
-TIMEOUT_S = 10.0
-
-_Item = tuple[str, Callable[[], dict[str, Any]], Callable[[bool], None] | None]
+TIMEOUT_S = 10.0  # per phase of one try (connect, write, the status line); the body of the answer is never read
+CONCURRENT = 8  # callbacks in flight at once
 
 
 class CallbackSender:
-    """A daemon thread that delivers queued callbacks; `send` never blocks the caller."""
+    """A small pool of threads that delivers callbacks; `send` never blocks the caller."""
 
-    def __init__(self, *, transport: httpx.BaseTransport | None = None) -> None:
-        self._queue: queue.Queue[_Item | None] = queue.Queue()
+    def __init__(
+        self,
+        *,
+        allow: destinations.AllowList | None = None,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.allow = allow or destinations.AllowList()
         self._stop = threading.Event()
-        self._client = httpx.Client(timeout=TIMEOUT_S, transport=transport, follow_redirects=False)
-        self._thread = threading.Thread(target=self._run, name="studio-callbacks", daemon=True)
-        self._thread.start()
+        self._client = httpx.Client(timeout=TIMEOUT_S, transport=transport, follow_redirects=False, trust_env=False)
+        self._pool = ThreadPoolExecutor(max_workers=CONCURRENT, thread_name_prefix="studio-callback")
 
     def send(
         self, url: str, payload: Callable[[], dict[str, Any]], on_done: Callable[[bool], None] | None = None
     ) -> None:
         """Queue a POST of `payload()` (built when it is sent) to `url`; `on_done(delivered)` runs once it was
         delivered, refused or given up — not when the sender stops first."""
-        self._queue.put((url, payload, on_done))
+        if self._stop.is_set():
+            return
+        self._pool.submit(self._run, url, payload, on_done)
 
     def stop(self) -> None:
         self._stop.set()
-        self._queue.put(None)
-        self._thread.join(5)
+        self._pool.shutdown(wait=True, cancel_futures=True)
         self._client.close()
 
-    def _run(self) -> None:
-        while (item := self._queue.get()) is not None:
-            url, payload, on_done = item
+    def _run(self, url: str, payload: Callable[[], dict[str, Any]], on_done: Callable[[bool], None] | None) -> None:
+        try:
             outcome = self._deliver(url, payload())
-            if outcome is not None and on_done is not None:
-                try:
-                    on_done(outcome)
-                except Exception:  # recording the outcome failed: the callback is sent again after a restart
-                    log.exception("could not record the outcome of the callback to %s", url)
+        except Exception:
+            log.exception("callback to %s failed", url)
+            outcome = False
+        if outcome is not None and on_done is not None:
+            try:
+                on_done(outcome)
+            except Exception:  # recording the outcome failed: the callback is sent again after a restart
+                log.exception("could not record the outcome of the callback to %s", url)
 
     def _deliver(self, url: str, body: dict[str, Any]) -> bool | None:
-        """True: delivered; False: refused (4xx) or given up; None: the sender stopped before an answer."""
+        """True: delivered; False: refused (4xx, a destination not allowed) or given up; None: stopped first."""
         for attempt, wait in enumerate((0.0, *BACKOFF_S), start=1):
             if self._stop.is_set() or (wait and self._stop.wait(wait)):
                 return None
             try:
-                response = self._client.post(url, json=body)
-                if response.status_code < 500:
-                    if response.status_code >= 400:
-                        log.warning("callback %s refused with %s; not retrying", url, response.status_code)
-                    return response.status_code < 400
-                log.warning("callback %s answered %s (try %d)", url, response.status_code, attempt)
+                target = destinations.resolve(url, self.allow)
+            except destinations.DestinationRefused as exc:
+                log.warning("callback not sent: %s", exc)
+                return False
+            try:
+                status = self._post(target, body)
             except httpx.HTTPError as exc:
                 log.warning("callback %s failed (try %d): %s", url, attempt, exc)
+                continue
+            if status < 500:
+                if status >= 400:
+                    log.warning("callback %s refused with %s; not retrying", url, status)
+                return status < 400
+            log.warning("callback %s answered %s (try %d)", url, status, attempt)
         log.error("callback %s given up after %d tries", url, len(BACKOFF_S) + 1)
         return False
+
+    def _post(self, target: destinations.Target, body: dict[str, Any]) -> int:
+        """POST to the pinned address with the name as Host (and as the TLS server name); the answer's status."""
+        extensions = {"sni_hostname": target.sni_hostname} if target.sni_hostname else None
+        request = self._client.build_request(
+            "POST", target.url, json=body, headers={"Host": target.host}, extensions=extensions
+        )
+        response = self._client.send(request, stream=True)
+        response.close()
+        return response.status_code

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -71,8 +72,37 @@ class Settings(BaseSettings):
         default_factory=list, description="Web origins allowed to call the API from a browser (none by default)"
     )
     max_upload_mb: int = Field(64, ge=1, le=4096, description="Largest upload (MP4 import) in MB")
+    max_request_kb: int = Field(
+        256, ge=16, le=1_048_576, description="Largest request body in KB, uploads aside (a 10 MB prompt is refused)"
+    )
+    max_streams_per_user: int = Field(
+        8, ge=1, le=10_000, description="Job event streams (SSE) one user (or address) may hold open at once"
+    )
+    max_edits_per_hour: int = Field(
+        120, ge=0, le=1_000_000, description="Trims and comparison exports one user may make per hour (0: no limit)"
+    )
+    min_free_disk_mb: int = Field(
+        1024, ge=0, le=10_000_000, description="Refuse new jobs and edits when the media disk has less free space (MB)"
+    )
+    login_max_failures: int = Field(
+        10, ge=1, le=1_000_000, description="Failed logins per address (and per user name) before a lockout"
+    )
+    login_window_s: int = Field(
+        900, ge=1, le=86_400, description="Seconds failed logins are counted over; a lockout lasts until they age out"
+    )
+    callback_allow: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Non-public callback destinations to allow: host names or networks (e.g. hooks.lan, 10.0.0.0/8)",
+    )
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Proxy addresses whose X-Forwarded-For/-Proto are believed (none by default)",
+    )
+    public_url: str | None = Field(
+        None, description="The studio's public address (https://studio.example.com) for share links and previews"
+    )
 
-    @field_validator("auth", "api_tokens", "cors_origins", mode="before")
+    @field_validator("auth", "api_tokens", "cors_origins", "callback_allow", "trusted_proxies", mode="before")
     @classmethod
     def _split_list(cls, value: object) -> object:
         # STUDIO_AUTH="alice:pw1,bob:pw2" in the environment; a list from the CLI.
@@ -89,9 +119,48 @@ class Settings(BaseSettings):
                 raise ValueError(f"auth: {item!r} must look like user:password")
         return value
 
+    @field_validator("public_url")
+    @classmethod
+    def _check_public_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        url = value.strip().rstrip("/")
+        scheme, sep, rest = url.partition("://")
+        if scheme not in ("http", "https") or not sep or not rest or any(c in rest for c in "?#@ "):
+            raise ValueError(f"public_url: {value!r} must look like https://studio.example.com (optionally a path)")
+        return url
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_proxies(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry.strip(), strict=False)
+            except ValueError as exc:
+                raise ValueError(
+                    f"trusted_proxies: {entry!r} is not an address or a network such as 10.0.0.0/8"
+                ) from exc
+        return value
+
+    @field_validator("callback_allow")
+    @classmethod
+    def _check_callback_allow(cls, value: list[str]) -> list[str]:
+        from studio.destinations import parse_allow_list
+
+        parse_allow_list(value)  # raises ValueError naming the entry
+        return value
+
     @property
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.data_dir / 'studio.db').resolve()}"
+
+    @property
+    def database_file(self) -> Path | None:
+        """The SQLite file, when the database is one."""
+        url = self.resolved_database_url
+        if not url.startswith("sqlite") or ":memory:" in url:
+            return None
+        return Path(url.split("///", 1)[-1]).resolve()
 
     @property
     def media_dir(self) -> Path:

@@ -205,8 +205,7 @@ def _trimmed_recipe(
         "actual_start_s": landed[0],
         "actual_end_s": landed[1],
     }
-    if "trim" in parent.recipe:  # a trim of a trim: the frames above count in the parent, not the original
-        trim["previous"] = parent.recipe["trim"]
+    # A trim of a trim replaces the parent's "trim" (its frames count in the parent): lineage stays flat, in parent_id.
     return {**parent.recipe, "trim": trim}
 
 

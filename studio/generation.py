@@ -21,7 +21,7 @@ class StepInfo:
 
 
 class Canceled(Exception):
-    """Raised by an `on_step` callback to stop a run; it propagates out of `generate` before the VAE decode."""
+    """Raised by `on_step` or `interrupt` to stop a run; it propagates out of `generate`, which stays usable."""
 
 
 class GpuOutOfMemory(RuntimeError):
@@ -41,14 +41,26 @@ class GenerationResult:
 
 
 class Pipeline(Protocol):
-    """What the worker needs from `studio.pipeline.ResidentPipeline` (tests substitute their own)."""
+    """What the worker needs from `studio.pipeline.ResidentPipeline` (tests substitute their own).
+
+    `on_step` runs after each denoising step; `interrupt` runs between transformer blocks and VAE decode chunks, so
+    that a cancel (Canceled raised by either) is answered within a block however long a step is.
+    """
 
     def load(self) -> float: ...
 
     def count_tokens(self, text: str) -> int: ...
 
-    def generate(self, recipe: Recipe, on_step: Callable[[StepInfo], None] | None = None) -> GenerationResult: ...
+    def generate(
+        self,
+        recipe: Recipe,
+        on_step: Callable[[StepInfo], None] | None = None,
+        interrupt: Callable[[], None] | None = None,
+    ) -> GenerationResult: ...
 
     def generate_batch(
-        self, recipes: list[Recipe], on_step: Callable[[StepInfo], None] | None = None
+        self,
+        recipes: list[Recipe],
+        on_step: Callable[[StepInfo], None] | None = None,
+        interrupt: Callable[[], None] | None = None,
     ) -> list[GenerationResult]: ...

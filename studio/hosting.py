@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import ParamSpec, TypeVar
 
 T = TypeVar("T")
+P = ParamSpec("P")
 SPACES_DATA = Path("/data")  # a Space's persistent storage, when it has some
 
 
@@ -39,9 +40,11 @@ def history_is_temporary(data_dir: Path) -> bool:
 
 
 # -- ZeroGPU ---------------------------------------------------------------------------------------
-# On ZeroGPU hardware a GPU exists only inside a function decorated with `spaces.GPU`, called from the event
-# handler. There the studio runs each job inline, in the request, instead of in its worker thread (the job is
-# still a row in the database, with its progress, video and history).
+# On ZeroGPU hardware a GPU exists only inside a function decorated with `spaces.GPU`. There the worker thread runs
+# each job of every surface (UI, comparisons, REST, /generate, retries, gradio_client, MCP) through one such function,
+# one job at a time; spaces forks a process that holds the GPU for it, and the job's row carries progress and outcome
+# back. Called outside a Gradio event, spaces schedules the GPU without a visitor's token: the time counts against
+# the Space's own (anonymous) quota, not the visitor's (spaces 0.51.3, zero/wrappers.py and zero/client.py).
 
 # Seconds per (pixel × frame × step), with guidance, from Wan's published timings (A14B 720p: 1041.5 s for
 # 40 steps on one H100; TI2V-5B 720p: 534.7 s for 50 steps on an RTX 4090), not measured by this project.
@@ -62,10 +65,15 @@ def zero_gpu_duration(*, layout: str, width: int, height: int, num_frames: int, 
     return int(min(max(estimate, ZERO_GPU_MIN_S), ZERO_GPU_MAX_S))
 
 
-def gpu(duration: int) -> Callable[[Callable[..., T]], Callable[..., T]]:
-    """`spaces.GPU(duration=...)` where the `spaces` package is installed (on Spaces), else a no-op."""
+def gpu(function: Callable[P, T], *, duration: Callable[P, int]) -> Callable[P, T]:
+    """`spaces.GPU(duration=...)(function)` where the `spaces` package is installed (on Spaces), else `function`.
+
+    Wrap once, at start: spaces caches the first wrapper of a function and ignores a later duration, so the duration
+    is a callable that spaces calls with the function's own arguments. On ZeroGPU the function runs in a forked
+    process that holds the GPU: what it changes in memory stays there; only its (pickled) result comes back.
+    """
     try:
         import spaces  # type: ignore[import-not-found]
     except ImportError:
-        return lambda function: function
-    return spaces.GPU(duration=duration)  # type: ignore[no-any-return]
+        return function
+    return spaces.GPU(duration=duration)(function)  # type: ignore[no-any-return]

@@ -121,6 +121,11 @@ def claim(*, session: Session, job_id: int, worker: str) -> Job | None:
     return job
 
 
+def cancel_requested(*, session: Session, job_id: int) -> bool:
+    """Whether a cancel was asked for the job (it stops at its next check)."""
+    return bool(session.scalar(select(Job.cancel_requested).where(Job.id == job_id)))
+
+
 def report_progress(*, session: Session, job_id: int, step: int, total: int, eta_s: float | None) -> bool:
     """Record step/total/ETA of a running job; returns True when a cancel was requested."""
     session.execute(
@@ -128,7 +133,7 @@ def report_progress(*, session: Session, job_id: int, step: int, total: int, eta
         .where(Job.id == job_id, Job.status == JobStatus.RUNNING)
         .values(step=step, total_steps=total, progress=step / total if total else 0.0, eta_s=eta_s)
     )
-    return bool(session.scalar(select(Job.cancel_requested).where(Job.id == job_id)))
+    return cancel_requested(session=session, job_id=job_id)
 
 
 def request_cancel(*, session: Session, job_id: int) -> Job:
@@ -182,8 +187,11 @@ def recover_interrupted(*, session: Session) -> list[int]:
     return [job.id for job in running]
 
 
-def retry(*, session: Session, job_id: int) -> Job:
-    """Queue a new job with the same recipe (same seed) as a failed, interrupted or canceled one."""
+def retry(*, session: Session, job_id: int, owner: str | None = None) -> Job:
+    """Queue a new job with the same recipe (same seed) as a failed, interrupted or canceled one.
+
+    The new job belongs to `owner`, who asked for it (None: the old job's owner); the caller admits it first.
+    """
     old = get(session=session, job_id=job_id)
     if old.status not in RETRYABLE:
         allowed = ", ".join(s.value for s in RETRYABLE)
@@ -194,7 +202,7 @@ def retry(*, session: Session, job_id: int) -> Job:
         retry_of=old.id,
         callback_url=old.callback_url,
         group_id=old.group_id,  # a retried seed stays in its comparison group
-        owner=old.owner,
+        owner=owner or old.owner,
     )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from typing import Any
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
-from studio.recipe import Recipe
+from studio.recipe import Recipe, check_stored
 from studio.records import TIMINGS, VIDEO_KINDS, Video
 from studio.video_search import VideoPage as VideoPage  # re-exported: part of the history's API
 from studio.video_search import search as search
@@ -28,6 +29,8 @@ VIDEOS = "videos"
 POSTERS = "posters"
 INCOMING = "incoming"  # encoder output waiting to be added; emptied at startup
 TRASH = "trash"  # files of a deletion that has not committed yet; emptied (or put back) at startup
+ORPHANS = "orphans"  # files found without a row at startup: kept aside ORPHAN_KEEP_DAYS, never deleted at once
+ORPHAN_KEEP_DAYS = 14
 
 
 class VideoNotFound(LookupError):
@@ -61,7 +64,7 @@ def add(
     recipe plus the precision of the weights); otherwise the row stores `recipe` itself.
 
     Raises:
-        ValueError: `kind` is not one of VIDEO_KINDS.
+        ValueError: `kind` is not one of VIDEO_KINDS (RecipeError: `stored_recipe` is too large or too deep).
     """
     if kind not in VIDEO_KINDS:
         raise ValueError(f"kind: {kind!r} is not one of {', '.join(VIDEO_KINDS)}")
@@ -85,7 +88,7 @@ def add(
         guidance=recipe.guidance,
         guidance_2=recipe.guidance_2,
         flow_shift=recipe.flow_shift,
-        recipe=recipe.to_dict() if stored_recipe is None else stored_recipe,
+        recipe=recipe.to_dict() if stored_recipe is None else check_stored(stored_recipe),
         **{k: v for k, v in timings.items() if k in TIMINGS},
     )
     session.add(video)
@@ -181,10 +184,13 @@ def file_path(media_dir: Path, relative: str) -> Path:
 
 
 def sweep(*, session: Session, media_dir: Path) -> list[Path]:
-    """At startup: delete encoder leftovers and files that no row owns (a crash between move and commit).
+    """At startup: delete encoder leftovers; set aside files that no row owns; settle the trash.
 
-    A file in `trash/` whose row still exists (a crash before a deletion committed) is put back; the rest of the
-    trash is emptied. Returns the files deleted.
+    A video or poster without a row (a crash between the move and the commit, or rows the database lost) is moved to
+    `orphans/`, not deleted: a row may still exist in a write-ahead log this process cannot see, and each MP4 carries
+    its recipe, so History's import brings it back. Orphans older than ORPHAN_KEEP_DAYS are deleted. A file in
+    `trash/` whose row still exists (a crash before a deletion committed) is put back; the rest of the trash is
+    emptied. Returns the files deleted.
     """
     owned = set()
     for path, poster in session.execute(select(Video.path, Video.poster_path)):
@@ -211,18 +217,53 @@ def sweep(*, session: Session, media_dir: Path) -> list[Path]:
     if restored:
         log.warning("put back %d media files of deletions that did not commit: %s", len(restored), restored)
 
-    # 2. Encoder leftovers and files no row owns.
+    # 2. Encoder leftovers go; files no row owns are set aside.
+    set_aside: list[Path] = []
     for sub in (INCOMING, VIDEOS, POSTERS):
         folder = media_dir / sub
         if not folder.is_dir():
             continue
         for file in folder.iterdir():
-            if file.is_file() and (sub == INCOMING or f"{sub}/{file.name}" not in owned):
+            if not file.is_file():
+                continue
+            if sub == INCOMING:
                 file.unlink(missing_ok=True)
                 removed.append(file)
+            elif f"{sub}/{file.name}" not in owned:
+                set_aside.append(_set_aside(file, media_dir / ORPHANS / sub))
+    if set_aside:
+        log.error(
+            "%d media files have no video row; moved to %s (import an MP4 in History to restore it): %s",
+            len(set_aside),
+            media_dir / ORPHANS,
+            [p.name for p in set_aside],
+        )
+
+    # 3. Orphans kept long enough.
+    removed += _purge_old(media_dir / ORPHANS, older_than_s=ORPHAN_KEEP_DAYS * 86_400)
     if removed:
-        log.warning("removed %d media files that no video row owns: %s", len(removed), [p.name for p in removed])
+        log.warning("removed %d leftover media files: %s", len(removed), [p.name for p in removed])
     return removed
+
+
+def _set_aside(file: Path, folder: Path) -> Path:
+    """Move `file` into `folder`, under a new name if one is taken (an id can be used again after a lost row)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / file.name
+    if target.exists():
+        target = folder / f"{file.stem}-{time.time_ns()}{file.suffix}"
+    os.replace(file, target)
+    return target
+
+
+def _purge_old(folder: Path, *, older_than_s: float) -> list[Path]:
+    if not folder.is_dir():
+        return []
+    cutoff = time.time() - older_than_s
+    old = [file for file in folder.rglob("*") if file.is_file() and file.stat().st_mtime < cutoff]
+    for file in old:
+        file.unlink(missing_ok=True)
+    return old
 
 
 def _move(source: Path, media_dir: Path, relative: str, moved: list[Path]) -> str:

@@ -20,6 +20,8 @@ import imageio_ffmpeg
 import numpy as np
 from PIL import Image
 
+from studio.recipe import MAX_STORED_RECIPE_BYTES, RecipeError, check_stored
+
 logger = logging.getLogger(__name__)
 
 # Bump when the layout of the JSON in the "comment" tag changes; readers can then tell old files apart.
@@ -165,21 +167,30 @@ def read_recipe(path: Path) -> dict[str, Any] | None:
 
     Raises:
         FileNotFoundError: `path` does not exist.
-        ValueError: ffmpeg cannot read `path` as a video.
+        ValueError: ffmpeg cannot read `path` as a video, or its recipe is too large or nests too deeply.
     """
     comment = _global_metadata(path).get("comment")
     if comment is None:
         return None
+    if len(comment) > 2 * MAX_STORED_RECIPE_BYTES:
+        raise ValueError(f"{path.name} carries a comment of {len(comment):,} characters, too large for a recipe")
     try:
         payload = json.loads(comment)
     except json.JSONDecodeError:
         return None  # someone else's free-text comment
+    except RecursionError as exc:
+        raise ValueError(f"{path.name} carries a comment nested too deeply to be a recipe") from exc
     if not isinstance(payload, dict) or not isinstance(payload.get(FORMAT_KEY), int):
         return None
     if payload[FORMAT_KEY] > FORMAT_VERSION:
         logger.warning("%s uses recipe format %s, newer than %d", path.name, payload[FORMAT_KEY], FORMAT_VERSION)
     recipe = payload.get("recipe")
-    return recipe if isinstance(recipe, dict) else None
+    if not isinstance(recipe, dict):
+        return None
+    try:
+        return check_stored(recipe)
+    except RecipeError as exc:
+        raise ValueError(f"{path.name} carries a recipe this studio does not read: {exc}") from exc
 
 
 def probe(path: Path) -> VideoInfo:

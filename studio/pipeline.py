@@ -9,9 +9,11 @@ CPU none of that applies.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import gc
 import logging
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -99,6 +101,8 @@ class ResidentPipeline:
         self._expert_swap: ExpertSwap | None = None
         self._fast_loaded = False
         self._fast_on = False
+        self._counting_tokenizer: Any = None
+        self._counting_lock = threading.Lock()
 
     @property
     def loaded(self) -> bool:
@@ -146,6 +150,9 @@ class ResidentPipeline:
             revision=None if Path(source).is_dir() else self.preset.revision,
         )
         pipe.encode_cache_size = self.encode_cache_size
+        # Counting tokens runs on UI threads while the worker encodes: a fast tokenizer used by two threads at once
+        # raises "Already borrowed", so counting gets a copy of its own (and a lock among the UI threads).
+        self._counting_tokenizer = copy.deepcopy(pipe.tokenizer)
 
         # 3. Scheduler: UniPC flow matching with the preset's shift, set explicitly
         pipe.scheduler = UniPCMultistepScheduler.from_config(pipe.scheduler.config, flow_shift=self.preset.flow_shift)
@@ -209,20 +216,31 @@ class ResidentPipeline:
 
     def count_tokens(self, text: str) -> int:
         """Tokens the text encoder sees for `text`, counting the closing </s> (compare with max_prompt_tokens)."""
-        return len(self.pipe.tokenizer(prompt_clean(text), add_special_tokens=True).input_ids)
+        self.pipe  # noqa: B018 - raises before the model is loaded
+        with self._counting_lock:
+            return len(self._counting_tokenizer(prompt_clean(text), add_special_tokens=True).input_ids)
 
-    def generate(self, recipe: Recipe, on_step: Callable[[StepInfo], None] | None = None) -> GenerationResult:
+    def generate(
+        self,
+        recipe: Recipe,
+        on_step: Callable[[StepInfo], None] | None = None,
+        interrupt: Callable[[], None] | None = None,
+    ) -> GenerationResult:
         """Run one recipe to frames.
 
         Raises:
-            Canceled: raised by `on_step`; the remaining steps and the VAE decode are skipped.
+            Canceled: raised by `on_step` (after a step) or `interrupt` (between transformer blocks and between the
+                VAE's latent frames); the rest of the run is skipped and the pipeline stays usable.
             GpuOutOfMemory: CUDA ran out of memory; the cache is freed and the pipeline stays usable.
             ValueError: the recipe was built for another model, or for a fast LoRA this pipeline does not have.
         """
-        return self.generate_batch([recipe], on_step)[0]
+        return self.generate_batch([recipe], on_step, interrupt)[0]
 
     def generate_batch(
-        self, recipes: list[Recipe], on_step: Callable[[StepInfo], None] | None = None
+        self,
+        recipes: list[Recipe],
+        on_step: Callable[[StepInfo], None] | None = None,
+        interrupt: Callable[[], None] | None = None,
     ) -> list[GenerationResult]:
         """Run recipes that differ only in their seed in one batched call (one generator per seed), in order.
 
@@ -259,6 +277,8 @@ class ResidentPipeline:
 
         experts = [m for m in (pipe.transformer, pipe.transformer_2) if m is not None]
         hooks = [m.register_forward_pre_hook(mark_loop_start) for m in experts]
+        if interrupt is not None:
+            hooks += [m.register_forward_pre_hook(lambda _m, _a: interrupt()) for m in self._interrupt_points()]
 
         # 4. Call the pipeline with every recipe value explicit (its own defaults are not Wan 2.2's)
         kwargs: dict[str, Any] = {
@@ -317,6 +337,19 @@ class ResidentPipeline:
             )
             for k in range(len(recipes))
         ]
+
+    def _interrupt_points(self) -> list[torch.nn.Module]:
+        """Where a run checks for a cancel: before every transformer block and every latent frame the VAE decodes.
+
+        Compiled blocks run their hooks inside the compiled code, so there each expert's call is the point instead
+        (twice a step with guidance) and the blocks stay free of Python calls.
+        """
+        pipe = self.pipe
+        experts = [m for m in (pipe.transformer, pipe.transformer_2) if m is not None]
+        points: list[torch.nn.Module] = [pipe.vae.decoder]
+        for expert in experts:
+            points += [expert] if self.compiled else list(expert.blocks)
+        return points
 
     def _use_speed(self, recipe: Recipe) -> None:
         fast = recipe.speed == "fast"

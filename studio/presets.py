@@ -18,6 +18,7 @@ WAN_NEGATIVE_PROMPT = (
 )
 
 LayoutName = Literal["a14b", "ti2v-5b", "1.3b"]
+MAX_STEPS = 100  # the most denoising steps any recipe may ask for
 
 
 @dataclass(frozen=True)
@@ -76,10 +77,23 @@ class Preset:
     fast_steps: int = 4
     fast_guidance: float = 1.0  # ≤ 1 turns classifier-free guidance off: one forward per step, no negative prompt
     fast_flow_shift: float | None = None  # None: the model's own flow shift
+    # Bounds on one job, so that no single request holds the only worker for hours: the largest width × height
+    # (0: the largest quality tier's), and the largest width × height × frames × steps (0: that area × max_frames ×
+    # MAX_STEPS, i.e. no bound beyond the three separate ones).
+    max_pixels: int = 0
+    max_work: int = 0
 
     @property
     def layout_info(self) -> Layout:
         return LAYOUTS[self.layout]
+
+    @property
+    def pixel_limit(self) -> int:
+        return self.max_pixels or max(width * height for width, height in self.qualities.values())
+
+    @property
+    def work_limit(self) -> int:
+        return self.max_work or self.pixel_limit * self.max_frames * MAX_STEPS
 
     @property
     def default_quality(self) -> str:
@@ -156,7 +170,12 @@ _T2V_1_3B = Preset(
 
 
 def _tiny(real: Preset, key: str, preview_size: tuple[int, int]) -> Preset:
-    """A random-weight copy of a real layout with small preview sizes, for CPUs and tests."""
+    """A random-weight copy of a real layout with small preview sizes, for CPUs and tests.
+
+    Its bounds keep any one job under about half a minute of a 2-core CPU: explicit sizes up to four times the preview
+    area, and at most the preview size at the longest duration and MAX_STEPS steps (about 10 s there).
+    """
+    area = preview_size[0] * preview_size[1]
     return replace(
         real,
         key=key,
@@ -169,6 +188,8 @@ def _tiny(real: Preset, key: str, preview_size: tuple[int, int]) -> Preset:
         fast_lora=None,  # random weights: a test or the person gives one with `with_fast_lora`
         fast_lora_2=None,
         default_frames=33 if real.fps == 16 else 49,  # about 2 s
+        max_pixels=4 * area,
+        max_work=area * real.max_frames * MAX_STEPS,
     )
 
 

@@ -6,6 +6,7 @@ preset, snaps it to what the model can make and resolves a random seed, giving a
 
 from __future__ import annotations
 
+import json
 import secrets
 import unicodedata
 from collections.abc import Callable
@@ -13,14 +14,18 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any, Literal, get_args
 
 from studio import geometry
-from studio.presets import Preset
+from studio.presets import MAX_STEPS, Preset
 
 MAX_SEED = 2**32 - 1
 MAX_PROMPT_CHARS = 4000  # hard cap; the model itself reads the first 512 tokens
 MAX_SIDE = 1920
-STEPS_RANGE = (1, 100)
+STEPS_RANGE = (1, MAX_STEPS)
 GUIDANCE_RANGE = (0.0, 20.0)
 FLOW_SHIFT_RANGE = (0.5, 30.0)
+
+# What a video's row and MP4 may carry as its recipe: a flat record (a trim or a comparison adds one level).
+MAX_STORED_RECIPE_BYTES = 32_768
+MAX_STORED_RECIPE_DEPTH = 4
 
 Speed = Literal["quality", "fast"]  # fast: the preset's distilled LoRA, few steps, no classifier-free guidance
 SPEEDS: tuple[Speed, ...] = get_args(Speed)
@@ -88,6 +93,29 @@ class Recipe:
         return cls(**{k: v for k, v in data.items() if k in known})
 
 
+def nesting_depth(value: Any) -> int:
+    """How deeply dicts and lists nest in `value` (a scalar is 0, {"a": 1} is 1), without recursion."""
+    deepest, stack = 0, [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            depth += 1
+            deepest = max(deepest, depth)
+            stack.extend((child, depth) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
+
+
+def check_stored(recipe: dict[str, Any]) -> dict[str, Any]:
+    """`recipe` if a video may store it; RecipeError (field "recipe") when it is too large or nests too deeply."""
+    depth = nesting_depth(recipe)
+    if depth > MAX_STORED_RECIPE_DEPTH:
+        raise RecipeError("recipe", f"nests {depth} levels deep; at most {MAX_STORED_RECIPE_DEPTH} are kept")
+    size = len(json.dumps(recipe, ensure_ascii=False).encode())
+    if size > MAX_STORED_RECIPE_BYTES:
+        raise RecipeError("recipe", f"is {size:,} bytes of JSON; at most {MAX_STORED_RECIPE_BYTES:,} are kept")
+    return recipe
+
+
 def random_seed() -> int:
     return secrets.randbelow(MAX_SEED + 1)
 
@@ -97,9 +125,14 @@ def _check_range(field: str, value: float, low: float, high: float, unit: str = 
         raise RecipeError(field, f"{value:g}{unit} is outside the allowed range {low:g}–{high:g}{unit}")
 
 
-def _check_text(field: str, text: str) -> None:
+def check_length(field: str, text: str) -> None:
+    """Raises RecipeError when `text` is longer than any prompt may be (checked before any other work on it)."""
     if len(text) > MAX_PROMPT_CHARS:
         raise RecipeError(field, f"{len(text)} characters is over the limit of {MAX_PROMPT_CHARS}")
+
+
+def _check_text(field: str, text: str) -> None:
+    check_length(field, text)
     bad = next((c for c in text if unicodedata.category(c) == "Cc" and c not in "\n\r\t"), None)
     if bad is not None:
         raise RecipeError(
@@ -173,6 +206,7 @@ def build_recipe(request: RecipeRequest, preset: Preset, *, seed_source: Callabl
     default_shift = (preset.fast_flow_shift or preset.flow_shift) if fast else preset.flow_shift
     flow_shift = default_shift if request.flow_shift is None else request.flow_shift
     _check_range("flow_shift", flow_shift, *FLOW_SHIFT_RANGE)
+    _check_work(preset, width, height, frames, int(steps))
     if fast and guidance <= 1.0:
         negative = ""  # guidance ≤ 1 skips the negative prompt in diffusers: record what was really used
 
@@ -196,6 +230,17 @@ def build_recipe(request: RecipeRequest, preset: Preset, *, seed_source: Callabl
     )
 
 
+def _check_work(preset: Preset, width: int, height: int, frames: int, steps: int) -> None:
+    """One job may not exceed the model's width × height × frames × steps (Preset.work_limit)."""
+    work = width * height * frames * steps
+    if work > preset.work_limit:
+        raise RecipeError(
+            "steps",
+            f"{width}×{height} × {frames} frames × {steps} steps is {work:.2g} pixel-steps, over the {preset.key} "
+            f"limit of {preset.work_limit:.2g} for one job; lower the steps, the duration or the size",
+        )
+
+
 def _explicit_size(request: RecipeRequest, preset: Preset) -> tuple[int, int]:
     multiple = preset.size_multiple
     low = 2 * multiple
@@ -206,4 +251,11 @@ def _explicit_size(request: RecipeRequest, preset: Preset) -> tuple[int, int]:
         _check_range(field, value, low, MAX_SIDE, " px")
         if value % multiple:
             raise RecipeError(field, f"{value} px is not a multiple of {multiple} (required by {preset.key})")
-    return int(sides["width"] or 0), int(sides["height"] or 0)
+    width, height = int(sides["width"] or 0), int(sides["height"] or 0)
+    if width * height > preset.pixel_limit:
+        raise RecipeError(
+            "width",
+            f"{width}×{height} is {width * height:,} pixels, over the {preset.key} limit of {preset.pixel_limit:,} "
+            "pixels; choose a smaller width or height",
+        )
+    return width, height

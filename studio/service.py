@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import math
 import time
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy.orm import Session
-
-from studio import compare, content, hosting, jobs, library
+from studio import compare, content, destinations, hosting, jobs, library
+from studio.admission import Admission
 from studio.config import Settings
 from studio.db import Database
 from studio.editing import Editor
@@ -21,31 +19,12 @@ from studio.generation import Pipeline
 from studio.job_view import JobView
 from studio.metrics import Metrics
 from studio.presets import Preset
-from studio.recipe import RecipeRequest, build_recipe
-from studio.records import JobStatus, Video, as_utc, utcnow
+from studio.recipe import RecipeError, RecipeRequest, build_recipe, check_length
+from studio.records import JobStatus, Video, utcnow
 from studio.worker import ModelState, Worker
+from studio.zero_gpu import ZeroGpuPipeline
 
 log = logging.getLogger(__name__)
-
-
-class QueueFull(RuntimeError):
-    """The queue holds `max_queued` jobs already (or too many for a group); try again after `retry_after_s`."""
-
-    def __init__(self, queued: int, retry_after_s: int, *, needed: int = 1, room: int = 0) -> None:
-        if needed > 1:
-            message = f"the queue has room for {room} more jobs and this group needs {needed}"
-        else:
-            message = f"the queue is full ({queued} jobs waiting)"
-        super().__init__(f"{message}; try again in {retry_after_s} s")
-        self.retry_after_s = retry_after_s
-
-
-class RateLimited(QueueFull):
-    """One user (or client address) is over its own limits; others are unaffected."""
-
-    def __init__(self, message: str, retry_after_s: int) -> None:
-        RuntimeError.__init__(self, f"{message}; try again in {retry_after_s} s")
-        self.retry_after_s = retry_after_s
 
 
 class Studio:
@@ -69,10 +48,13 @@ class Studio:
                 compile_blocks=settings.compile,
                 quantize=settings.quantize,
             )
+        if hosting.on_zero_gpu():  # a GPU exists only inside spaces.GPU: every job's generation runs through it
+            pipeline = ZeroGpuPipeline(pipeline, preset=preset, channel_dir=library.incoming_dir(self.media_dir))
         self.pipeline = pipeline
         self.metrics = Metrics(self.job_counts)
         self.job_end_listeners: list[Callable[[int], None]] = []  # e.g. the REST API's callbacks
-        self.inline = hosting.on_zero_gpu()  # ZeroGPU: jobs run inside the request, see run_inline
+        self.admission = Admission(settings, media_dir=self.media_dir, retry_after=self._retry_after)
+        self.callback_allow = destinations.parse_allow_list(settings.callback_allow)
         self.content = content.ContentChecker.from_settings(settings)
         self.worker = Worker(
             db=self.db,
@@ -80,7 +62,6 @@ class Studio:
             media_dir=self.media_dir,
             metrics=self.metrics,
             on_job_end=self._job_ended,
-            serve_queue=not self.inline,
             content_check=self.content,
             batch=self._batch_seeds(settings, pipeline),
         )
@@ -125,7 +106,12 @@ class Studio:
         return self.worker.load_error
 
     def count_tokens(self, text: str) -> int | None:
-        """Tokens the text encoder sees, once the model is loaded (None before)."""
+        """Tokens the text encoder sees, once the model is loaded (None before).
+
+        Raises:
+            RecipeError: field "prompt": longer than any prompt may be; nothing was tokenized.
+        """
+        check_length("prompt", text)
         if self.worker.state is not ModelState.READY:
             return None
         return self.pipeline.count_tokens(text)
@@ -136,42 +122,21 @@ class Studio:
         """Validate, persist and queue a job; returns at once. `owner` ("user:…", "ip:…") is rate-limited.
 
         Raises:
-            RecipeError: bad input, naming the field and the allowed range.
+            RecipeError: bad input, naming the field and the allowed range (a callback_url that may not be called too).
             QueueFull: `max_queued` jobs are already waiting (RateLimited: this owner is over its limits).
+            OutOfSpace: the media disk is nearly full.
         """
         recipe = build_recipe(request, self.preset)
+        if callback_url is not None:
+            try:
+                destinations.check_url(callback_url, self.callback_allow)
+            except destinations.DestinationRefused as exc:
+                raise RecipeError("callback_url", str(exc).removeprefix("callback_url: ")) from exc
         with self.db.write() as session:  # the checks and the insert are one transaction: limits hold under load
-            self._admit(session, count=1, owner=owner)
+            self.admission.check_jobs(session, count=1, owner=owner)
             job = jobs.enqueue(session=session, recipe=recipe, callback_url=callback_url, owner=owner)
         self.worker.wake()
         return self.job(job.id)
-
-    def _admit(self, session: Session, *, count: int, owner: str | None) -> None:
-        """Refuse `count` more jobs when the queue or this owner's limits have no room for them."""
-        settings = self.settings
-        queued = jobs.queued_count(session=session)
-        room = max(0, settings.max_queued - queued)
-        if count > room:
-            raise QueueFull(queued, self._retry_after(), needed=count, room=room)
-        if owner is None:
-            return
-        mine = jobs.queued_count(session=session, owner=owner)
-        if mine + count > settings.max_queued_per_user:
-            raise RateLimited(
-                f"rate limit: you have {mine} jobs waiting and at most {settings.max_queued_per_user} may wait",
-                self._retry_after(),
-            )
-        if settings.max_jobs_per_hour:
-            hour_ago = utcnow() - timedelta(hours=1)
-            recent = jobs.submitted_since(session=session, owner=owner, since=hour_ago)
-            if len(recent) + count > settings.max_jobs_per_hour:
-                oldest = recent[max(0, len(recent) + count - settings.max_jobs_per_hour - 1)]
-                free_at = as_utc(oldest) + timedelta(hours=1)
-                wait = max(1, math.ceil((free_at - utcnow()).total_seconds()))
-                raise RateLimited(
-                    f"rate limit: at most {settings.max_jobs_per_hour} jobs per hour; you have submitted {len(recent)}",
-                    wait,
-                )
 
     def submit_group(
         self, request: RecipeRequest, seeds: list[int], *, owner: str | None = None
@@ -183,6 +148,7 @@ class Studio:
         Raises:
             RecipeError: bad input (field "seeds" for the seeds: 2–8, each 0…MAX_SEED and each once).
             QueueFull: the queue has no room for every job of the group; none was queued.
+            OutOfSpace: the media disk is nearly full.
         """
         # 1. Validate everything before touching the queue
         compare.check_seeds(seeds)
@@ -190,29 +156,13 @@ class Studio:
         group_id = uuid.uuid4().hex
         # 2. One transaction: the room check and every insert, so the cap holds and a group is never half queued
         with self.db.write() as session:
-            self._admit(session, count=len(recipes), owner=owner)
+            self.admission.check_jobs(session, count=len(recipes), owner=owner)
             ids = [
                 jobs.enqueue(session=session, recipe=recipe, group_id=group_id, owner=owner).id for recipe in recipes
             ]
         self.worker.wake()
         with self.db.read() as session:
             return group_id, [JobView.of(session, jobs.get(session=session, job_id=job_id)) for job_id in ids]
-
-    def run_inline(self, job_id: int, *, load_timeout: float = 600.0) -> JobView:
-        """Run one queued job in the calling thread, inside `spaces.GPU` on ZeroGPU (a no-op elsewhere)."""
-        deadline = time.monotonic() + load_timeout
-        while self.model_state is ModelState.LOADING and time.monotonic() < deadline:
-            self.worker.wait_for_update(self.worker.update_count, 0.5)
-        recipe = self.job(job_id).recipe
-        duration = hosting.zero_gpu_duration(
-            layout=self.preset.layout,
-            width=recipe.width,
-            height=recipe.height,
-            num_frames=recipe.num_frames,
-            steps=recipe.steps,
-        )
-        hosting.gpu(duration)(self.worker.run_claimed)(job_id)
-        return self.job(job_id)
 
     def owed_callbacks(self, *, within: timedelta) -> list[int]:
         """Jobs that ended in the last `within` whose callback was never delivered or given up (a restart cut it)."""
@@ -241,8 +191,11 @@ class Studio:
                 log.exception("job-end listener failed for job %s", job_id)
 
     def cancel(self, job_id: int) -> JobView:
+        """A queued job is canceled at once; a running one stops before its next transformer block."""
         with self.db.write() as session:
-            jobs.request_cancel(session=session, job_id=job_id)
+            running = jobs.request_cancel(session=session, job_id=job_id).status is JobStatus.RUNNING
+        if running:
+            self.worker.cancel_soon(job_id)
         return self.job(job_id)
 
     def wait(self, job_id: int, *, timeout: float, since: JobView | None = None) -> JobView:
@@ -260,9 +213,27 @@ class Studio:
                 return view
             self.worker.wait_for_update(seen, min(left, 0.5))
 
-    def retry(self, job_id: int) -> JobView:
+    async def wait_async(self, job_id: int, *, timeout: float, since: JobView | None = None) -> JobView:
+        """`wait` for the event loop: holds no thread while it waits (event streams, /generate, the UI's followers)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            seen = self.worker.update_count
+            view = self.job(job_id)  # an indexed read of one row: about a millisecond
+            left = deadline - time.monotonic()
+            if view.is_final or (since is not None and view != since) or left <= 0:
+                return view
+            await self.worker.wait_for_update_async(seen, min(left, 0.5))
+
+    def retry(self, job_id: int, *, owner: str | None = None) -> JobView:
+        """Queue a failed, interrupted or canceled job again, admitted like any new job of `owner`.
+
+        Raises:
+            JobNotFound, InvalidTransition: no such job, or one that cannot be retried.
+            QueueFull / RateLimited / OutOfSpace: as `submit`.
+        """
         with self.db.write() as session:
-            job = jobs.retry(session=session, job_id=job_id)
+            self.admission.check_jobs(session, count=1, owner=owner)
+            job = jobs.retry(session=session, job_id=job_id, owner=owner)
         self.worker.wake()
         return self.job(job.id)
 
@@ -320,14 +291,22 @@ class Studio:
         """The group's generated videos (not its exported comparison), in the order their seeds were submitted."""
         return self.editor.group_videos(group_id)
 
-    def export_group(self, group_id: str) -> Video:
-        """Tile the group's videos into one labelled comparison (see Editor.export_group)."""
+    def export_group(self, group_id: str, *, owner: str | None = None) -> Video:
+        """Tile the group's videos into one labelled comparison (see Editor.export_group); admitted as an edit."""
+        self.admission.admit_edit(owner)
         return self.editor.export_group(group_id)
 
-    def export_videos(self, video_ids: list[int]) -> Video:
-        """Tile 2–4 history videos into one comparison (see Editor.export_videos)."""
+    def export_videos(self, video_ids: list[int], *, owner: str | None = None) -> Video:
+        """Tile 2–4 history videos into one comparison (see Editor.export_videos); admitted as an edit."""
+        self.admission.admit_edit(owner)
         return self.editor.export_videos(video_ids)
 
-    def trim(self, video_id: int, *, start_s: float, end_s: float, lossless: bool = False) -> Video:
-        """Save part of a video as a new video linked to it (see Editor.trim)."""
+    def trim(
+        self, video_id: int, *, start_s: float, end_s: float, lossless: bool = False, owner: str | None = None
+    ) -> Video:
+        """Save part of a video as a new video linked to it (see Editor.trim); admitted as an edit.
+
+        Raises: as Editor.trim, plus RateLimited (too many edits by `owner`) and OutOfSpace.
+        """
+        self.admission.admit_edit(owner)
         return self.editor.trim(video_id, start_s=start_s, end_s=end_s, lossless=lossless)

@@ -1,7 +1,9 @@
 """The one worker thread: it owns the resident pipeline and runs jobs oldest first.
 
-claim → generate (progress and cancel through the step callback) → encode → persist, with failures
-(including GPU out-of-memory) closing the job and leaving the worker ready for the next one.
+claim → generate (progress and cancel through the step callback, cancel also between transformer blocks) → encode →
+persist, with failures (including GPU out-of-memory) closing the job and leaving the worker ready for the next one.
+An error outside a job (a database error while claiming) is logged and retried with back-off: the loop never ends
+until the studio stops, and `/health` reports its heartbeat.
 """
 
 from __future__ import annotations
@@ -15,16 +17,19 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from studio import content, jobs, library, media
+from studio import content, errors, jobs, library, media
 from studio.db import Database
 from studio.generation import Canceled, GenerationResult, GpuOutOfMemory, Pipeline, StepInfo
 from studio.metrics import Metrics
 from studio.recipe import Recipe
 from studio.records import Job
+from studio.updates import Updates
 
 log = logging.getLogger(__name__)
 
 IDLE_POLL_S = 1.0  # also picks up jobs queued by other processes sharing the database
+CANCEL_POLL_S = 1.0  # between blocks, a cancel asked in another process is read from the database this often
+BACKOFF_S = (1.0, 2.0, 5.0, 10.0, 30.0)  # waits after consecutive failures of the loop itself
 
 
 class ModelState(enum.StrEnum):
@@ -51,7 +56,6 @@ class Worker:
         media_dir: Path,
         metrics: Metrics | None = None,
         on_job_end: Callable[[int], None] | None = None,
-        serve_queue: bool = True,
         batch: bool = False,
         content_check: content.ContentChecker | None = None,
     ) -> None:
@@ -61,15 +65,15 @@ class Worker:
         self.metrics = metrics
         self.on_job_end = on_job_end  # called in the worker thread after a job closes: keep it quick
         self.batch = batch  # run a comparison's queued seeds in one pipeline call (see Studio: when it is faster)
-        self.serve_queue = serve_queue  # False on ZeroGPU: jobs run inline in the request (Studio.run_inline)
         self.content_check = content_check  # scores each new video before its row is saved; None: no check
         self.name = f"{socket.gethostname()}:{os.getpid()}"
         self.state = ModelState.LOADING
         self.load_error: str | None = None
         self.load_s: float | None = None
-        # Bumped after every progress report and every job end, so waiters in this process need not poll.
-        self.updates = threading.Condition()
-        self.update_count = 0
+        self.heartbeat = time.monotonic()  # the loop (or the running job) was last alive then
+        self.loop_error: str | None = None  # the last error of the loop itself, until a turn succeeds
+        self.updates = Updates()  # moves after every progress report and every job end
+        self._cancels: set[int] = set()  # running jobs a cancel was asked for in this process
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="studio-worker", daemon=True)
@@ -87,16 +91,24 @@ class Worker:
         """A job was queued: look now instead of at the next poll."""
         self._wake.set()
 
-    def wait_for_update(self, seen: int, timeout: float) -> int:
-        """Block until `update_count` moves past `seen` (or the timeout); returns the current count."""
-        with self.updates:
-            self.updates.wait_for(lambda: self.update_count != seen, timeout)
-            return self.update_count
+    def cancel_soon(self, job_id: int) -> None:
+        """A cancel was recorded for a running job: stop it at the next block rather than the next step."""
+        self._cancels.add(job_id)
 
-    def _announce(self) -> None:
-        with self.updates:
-            self.update_count += 1
-            self.updates.notify_all()
+    @property
+    def alive(self) -> bool:
+        """False once the thread has ended while it should serve (it only ends when stopped or the load failed)."""
+        return self._thread.is_alive() or self._stop.is_set() or self.state is not ModelState.READY
+
+    @property
+    def update_count(self) -> int:
+        return self.updates.count
+
+    def wait_for_update(self, seen: int, timeout: float) -> int:
+        return self.updates.wait(seen, timeout)
+
+    async def wait_for_update_async(self, seen: int, timeout: float) -> int:
+        return await self.updates.wait_async(seen, timeout)
 
     def _run(self) -> None:
         # 1. Load the model once; it stays resident for the life of the process.
@@ -107,13 +119,25 @@ class Worker:
             self.state = ModelState.READY
             log.info("model ready in %.1f s", self.load_s)
         except Exception as exc:
+            self.load_error = errors.public_message(exc)  # before the state: a reader of FAILED finds the reason
             self.state = ModelState.FAILED
-            self.load_error = f"{type(exc).__name__}: {exc}"
             log.exception("model failed to load; jobs stay queued")
             return
-        # 2. Serve the queue until stopped.
-        while self.serve_queue and not self._stop.is_set():
-            if not self.run_next():
+        # 2. Serve the queue until stopped; an error of the loop itself is retried with back-off.
+        failures = 0
+        while not self._stop.is_set():
+            self.heartbeat = time.monotonic()
+            try:
+                ran = self.run_next()
+            except Exception as exc:
+                wait = BACKOFF_S[min(failures, len(BACKOFF_S) - 1)]
+                failures += 1
+                self.loop_error = errors.public_message(exc)
+                log.exception("the worker could not serve the queue (failure %d); again in %.0f s", failures, wait)
+                self._stop.wait(wait)
+                continue
+            failures, self.loop_error = 0, None
+            if not ran:
                 self._wake.wait(IDLE_POLL_S)
                 self._wake.clear()
 
@@ -130,21 +154,20 @@ class Worker:
             self.run_job(job)
         return True
 
-    def run_claimed(self, job_id: int) -> bool:
-        """Run one particular queued job in the calling thread (inline execution); False if it was not queued."""
-        with self.db.write() as session:
-            job = jobs.claim(session=session, job_id=job_id, worker=self.name)
-        if job is None:
-            return False
-        self.run_job(job)
-        return True
-
     def run_job(self, job: Job) -> None:
         """Generate, encode and persist one claimed job, closing it whatever happens."""
+        try:
+            self._execute(job)
+        finally:
+            self._ended([job.id])
+
+    def _execute(self, job: Job) -> None:
         recipe = Recipe.from_dict(job.recipe)
         started = time.perf_counter()
         try:
-            result = self.pipeline.generate(recipe, on_step=self._progress_reporter(job.id, recipe))
+            result = self.pipeline.generate(
+                recipe, on_step=self._progress_reporter(job.id, recipe), interrupt=self._interrupter([job.id])
+            )
             self._persist(job.id, recipe, result)
             if self.metrics:
                 self.metrics.observe_job(recipe, time.perf_counter() - started)
@@ -154,11 +177,7 @@ class Worker:
             self._fail(job.id, str(exc), jobs.OUT_OF_MEMORY)
         except Exception as exc:
             log.exception("job %s failed", job.id)
-            self._fail(job.id, f"{type(exc).__name__}: {exc}", "error")
-        finally:
-            self._announce()
-            if self.on_job_end:
-                self.on_job_end(job.id)
+            self._fail(job.id, errors.public_message(exc), "error")
 
     def run_batch(self, batch: list[Job]) -> None:
         """Seeds of one comparison in one batched pipeline call; each job still gets its own progress and video.
@@ -181,7 +200,9 @@ class Worker:
 
         started = time.perf_counter()
         try:
-            results = self.pipeline.generate_batch(recipes, on_step=on_step)
+            results = self.pipeline.generate_batch(
+                recipes, on_step=on_step, interrupt=self._interrupter([job.id for job in batch])
+            )
             for job, recipe, result in zip(batch, recipes, results, strict=True):
                 if job.id in canceled:
                     self._cancel(job.id)
@@ -192,7 +213,7 @@ class Worker:
                         self.metrics.observe_job(recipe, time.perf_counter() - started)
                 except Exception as exc:
                     log.exception("job %s failed while saving", job.id)
-                    self._fail(job.id, f"{type(exc).__name__}: {exc}", "error")
+                    self._fail(job.id, errors.public_message(exc), "error")
         except Canceled:
             for job in batch:
                 self._cancel(job.id)
@@ -202,23 +223,52 @@ class Worker:
         except Exception as exc:
             log.exception("batch %s failed", [job.id for job in batch])
             for job in batch:
-                self._fail(job.id, f"{type(exc).__name__}: {exc}", "error")
+                self._fail(job.id, errors.public_message(exc), "error")
         finally:
-            self._announce()
-            for job in batch:
-                if self.on_job_end:
-                    self.on_job_end(job.id)
+            self._ended([job.id for job in batch])
+
+    def _ended(self, job_ids: list[int]) -> None:
+        self._cancels.difference_update(job_ids)
+        self.updates.announce()
+        for job_id in job_ids:
+            if self.on_job_end:
+                self.on_job_end(job_id)
 
     def _cancel(self, job_id: int) -> None:
         with self.db.write() as session:
             jobs.mark_canceled(session=session, job_id=job_id)
         log.info("job %s canceled", job_id)
 
+    def _interrupter(self, job_ids: list[int]) -> Callable[[], None]:
+        """Called between transformer blocks: raises Canceled once every job of the run has been canceled.
+
+        A cancel asked in this process is seen at once; one asked elsewhere (another server sharing the database)
+        within CANCEL_POLL_S.
+        """
+        last_read = time.monotonic()
+
+        def interrupt() -> None:
+            nonlocal last_read
+            now = time.monotonic()
+            self.heartbeat = now
+            if all(job_id in self._cancels for job_id in job_ids):
+                raise Canceled(f"jobs {job_ids} canceled between blocks")
+            if now - last_read >= CANCEL_POLL_S:
+                last_read = now
+                with self.db.read() as session:
+                    asked = [job_id for job_id in job_ids if jobs.cancel_requested(session=session, job_id=job_id)]
+                self._cancels.update(asked)
+                if len(asked) == len(job_ids):
+                    raise Canceled(f"jobs {job_ids} canceled between blocks")
+
+        return interrupt
+
     def _progress_reporter(self, job_id: int, recipe: Recipe) -> Callable[[StepInfo], None]:
         last_elapsed = 0.0
 
         def on_step(info: StepInfo) -> None:
             nonlocal last_elapsed
+            self.heartbeat = time.monotonic()
             if self.metrics:
                 self.metrics.observe_step(recipe, info.elapsed_s - last_elapsed)
             last_elapsed = info.elapsed_s
@@ -227,8 +277,8 @@ class Worker:
                 cancel = jobs.report_progress(
                     session=session, job_id=job_id, step=info.step, total=info.total, eta_s=eta
                 )
-            self._announce()
-            if cancel:
+            self.updates.announce()
+            if cancel or job_id in self._cancels:
                 raise Canceled(f"job {job_id} canceled at step {info.step}/{info.total}")
 
         return on_step

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 
 import numpy as np
@@ -33,7 +34,12 @@ class FakePipeline:
     def count_tokens(self, text: str) -> int:
         return len(text.split())
 
-    def generate(self, recipe: Recipe, on_step: Callable[[StepInfo], None] | None = None) -> GenerationResult:
+    def generate(
+        self,
+        recipe: Recipe,
+        on_step: Callable[[StepInfo], None] | None = None,
+        interrupt: Callable[[], None] | None = None,
+    ) -> GenerationResult:
         self.ran.append(recipe)
         for step in range(1, recipe.steps + 1):
             if self.fail_with is not None:
@@ -43,12 +49,20 @@ class FakePipeline:
                 on_step(StepInfo(step, recipe.steps, 0.01 * step))
             if self.gate is not None and step == 2:
                 self.at_step.set()
-                assert self.gate.wait(10)
+                # A long step made of many blocks: the pipeline calls `interrupt` between them
+                deadline = time.monotonic() + 30
+                while not self.gate.wait(0.01):
+                    assert time.monotonic() < deadline, "the test never opened the gate"
+                    if interrupt is not None:
+                        interrupt()
         frames = np.full((recipe.num_frames, recipe.height, recipe.width, 3), recipe.seed % 255, np.uint8)
         return GenerationResult(frames=frames, text_encode_s=0.0, denoise_s=0.02, decode_s=0.01)
 
     def generate_batch(
-        self, recipes: list[Recipe], on_step: Callable[[StepInfo], None] | None = None
+        self,
+        recipes: list[Recipe],
+        on_step: Callable[[StepInfo], None] | None = None,
+        interrupt: Callable[[], None] | None = None,
     ) -> list[GenerationResult]:
         self.batches.append([r.seed for r in recipes])
-        return [self.generate(recipe, on_step) for recipe in recipes]
+        return [self.generate(recipe, on_step, interrupt) for recipe in recipes]

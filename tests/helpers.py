@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any, TypeVar
 
 from studio.db import MIGRATIONS_DIR, Database
 from studio.job_view import JobView
 from studio.service import Studio
+
+T = TypeVar("T")
 
 
 def wait_for(predicate: Callable[[], bool], timeout: float = 30.0, what: str = "condition") -> None:
@@ -18,6 +23,30 @@ def wait_for(predicate: Callable[[], bool], timeout: float = 30.0, what: str = "
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout} s waiting for {what}")
         time.sleep(0.02)
+
+
+def _run(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine to its end in a thread of its own (Playwright's sync API keeps a loop running in this one)."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
+def drain(updates: AsyncIterator[T]) -> list[T]:
+    """Every update an async generator handler (the UI's followers) yields, run to its end."""
+
+    async def collect() -> list[T]:
+        return [update async for update in updates]
+
+    return _run(collect())
+
+
+def first(updates: AsyncIterator[T]) -> T:
+    """The first update of an async generator handler (where a refusal is raised)."""
+
+    async def one() -> T:
+        return await anext(updates)
+
+    return _run(one())
 
 
 def wait_final(studio: Studio, job_id: int, timeout: float = 60.0) -> JobView:

@@ -8,6 +8,7 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from gradio_client import Client
 
@@ -98,3 +99,22 @@ def test_record_then_verify_model_files_and_refuse_on_mismatch(tmp_path: Path) -
     refused = run_app("--model", "tiny-1.3b", "--data-dir", str(data), "--verify-model")
     assert refused.returncode == 1
     assert "refusing to serve" in refused.stderr and "transformer" in refused.stderr
+
+
+def test_forwarded_for_counts_only_from_a_trusted_proxy(tmp_path: Path) -> None:
+    """As app.py serves it: uvicorn used to believe X-Forwarded-For from 127.0.0.1, so one client could name itself
+    anew on every request and dodge the per-address limits."""
+    long_job = {"prompt": "long", "duration_s": 5.0, "steps": 100}
+    short_job = {"prompt": "short", "duration_s": 0.5, "steps": 1}
+    for extra, expected in (((), 429), (("--trusted-proxies", "127.0.0.1"), 202)):
+        server = StudioProcess(tmp_path / str(expected) / "data", "tiny-1.3b", "--max-queued-per-user", "1", *extra)
+        server.start()
+        try:
+            with httpx.Client(base_url=server.url, timeout=60) as client:
+                running = client.post("/api/v1/jobs", json=long_job).json()["id"]
+                wait_for(lambda c=client, j=running: c.get(f"/api/v1/jobs/{j}").json()["status"] == "running")
+                first = client.post("/api/v1/jobs", json=short_job, headers={"X-Forwarded-For": "203.0.113.1"})
+                second = client.post("/api/v1/jobs", json=short_job, headers={"X-Forwarded-For": "203.0.113.2"})
+                assert first.status_code == 202 and second.status_code == expected, second.text
+        finally:
+            server.stop()

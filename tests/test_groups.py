@@ -11,11 +11,12 @@ import numpy as np
 import pytest
 
 from studio import compare, media
+from studio.admission import QueueFull
 from studio.config import Settings
 from studio.edits import EditError
 from studio.recipe import MAX_SEED, RecipeError, RecipeRequest
 from studio.records import JobStatus
-from studio.service import QueueFull, Studio
+from studio.service import Studio
 from tests.fakes import PRESET, FakePipeline
 from tests.helpers import wait_final
 

@@ -80,11 +80,11 @@ def test_trim_saves_a_linked_child_and_leaves_the_parent_alone(studio: Studio) -
         assert [v.id for v in library.children(session=session, video_id=parent.id)] == [child.id]
     assert list((studio.media_dir / library.INCOMING).iterdir()) == []
 
-    # A trim of the trim keeps the chain
+    # A trim of the trim keeps the chain in parent_id; its recipe says only how it was cut from its parent (flat)
     grandchild = studio.trim(child.id, start_s=0.25, end_s=0.75)
     assert grandchild.parent_id == child.id and grandchild.num_frames == 8
-    assert grandchild.recipe["trim"]["parent_id"] == child.id
-    assert grandchild.recipe["trim"]["previous"] == stored["trim"]
+    assert grandchild.recipe["trim"]["parent_id"] == child.id and grandchild.recipe["trim"]["start_frame"] == 4
+    assert "previous" not in grandchild.recipe["trim"]
 
 
 def test_a_lossless_trim_reports_where_it_landed(studio: Studio) -> None:

@@ -109,6 +109,77 @@ def test_cancel_stops_before_the_vae_decode(resident: Loader, monkeypatch: pytes
     assert decodes == [1]
 
 
+@pytest.mark.parametrize("key", ["tiny-a14b", "tiny-1.3b"])
+def test_interrupt_is_checked_between_blocks_and_stops_inside_a_step(resident: Loader, key: str) -> None:
+    pipeline = resident(key)
+    steps: list[int] = []
+    checks = {"count": 0}
+    blocks = len(pipeline.pipe.transformer.blocks)
+
+    def interrupt() -> None:
+        checks["count"] += 1
+        if checks["count"] == blocks + 1:  # the second block call of the first transformer forward... of step 1
+            raise Canceled("canceled between blocks")
+
+    with pytest.raises(Canceled):
+        pipeline.generate(_recipe(key, steps=3), on_step=lambda info: steps.append(info.step), interrupt=interrupt)
+    assert steps == []  # it stopped inside the first step, not at its end
+    assert pipeline.generate(_recipe(key)).frames.shape[0] == _recipe(key).num_frames  # still usable
+
+
+def test_interrupt_also_runs_during_the_vae_decode(resident: Loader) -> None:
+    pipeline = resident("tiny-1.3b")
+    calls: list[str] = []
+    decoder = pipeline.pipe.vae.decoder
+    hook = decoder.register_forward_pre_hook(lambda _m, _a: calls.append("decode"))
+    try:
+        recipe = _recipe("tiny-1.3b", steps=1)
+        pipeline.generate(recipe, interrupt=lambda: calls.append("check"))
+    finally:
+        hook.remove()
+    latent_frames = (recipe.num_frames - 1) // 4 + 1
+    decoding = calls[calls.index("decode") :]
+    assert decoding.count("decode") == latent_frames and decoding.count("check") == latent_frames
+
+
+def test_counting_tokens_while_the_worker_encodes_never_collides(resident: Loader) -> None:
+    """UI threads count tokens while the worker tokenizes a prompt. A fast tokenizer shared by threads can raise
+    "Already borrowed" (huggingface/tokenizers#537); counting has a copy of its own. (With tokenizers 0.23 the
+    collision did not reproduce here even on the shared tokenizer: this guards the separation; it never failed.)"""
+    import threading
+
+    pipeline = resident("tiny-1.3b")
+    errors: list[BaseException] = []
+    stop = threading.Event()
+
+    def encode() -> None:  # what encode_prompt does in the worker: pad and truncate to max_length
+        while not stop.is_set():
+            try:
+                pipeline.pipe.tokenizer(
+                    ["a fox " * 200] * 8, padding="max_length", max_length=512, truncation=True, return_tensors="pt"
+                )
+            except BaseException as exc:
+                errors.append(exc)
+
+    def count() -> None:
+        for n in range(300):
+            try:
+                pipeline.count_tokens("a red fox " * (n % 40))
+            except BaseException as exc:
+                errors.append(exc)
+
+    encoder = threading.Thread(target=encode)
+    counters = [threading.Thread(target=count) for _ in range(3)]
+    encoder.start()
+    for thread in counters:
+        thread.start()
+    for thread in counters:
+        thread.join(60)
+    stop.set()
+    encoder.join(60)
+    assert errors == []
+
+
 def test_every_recipe_value_reaches_the_pipeline(resident: Loader, monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[dict[str, Any]] = []
     real_call = WanPipeline.__call__

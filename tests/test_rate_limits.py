@@ -10,13 +10,15 @@ from pathlib import Path
 import gradio as gr
 import pytest
 
+from studio.admission import RateLimited
 from studio.config import Settings
 from studio.recipe import RecipeRequest
 from studio.records import Job, utcnow
-from studio.service import RateLimited, Studio
+from studio.service import Studio
 from studio.ui.create import CreatePage
 from tests.api.conftest import make_client
 from tests.fakes import PRESET, FakePipeline
+from tests.helpers import first
 
 REQUEST = RecipeRequest(prompt="a kite", duration_s=0.5, steps=2)
 
@@ -93,4 +95,4 @@ def test_the_ui_shows_the_limit_as_a_message(studio: Studio, held: FakePipeline)
 
     values = ["a kite", "", 1, False, "16:9", 0.5, "preview", 2, 5.0, 3.0, 3.0]
     with pytest.raises(gr.Error, match="rate limit"):
-        next(page.generate(*values, request=Visitor()))  # type: ignore[arg-type]
+        first(page.generate(*values, request=Visitor()))  # type: ignore[arg-type]

@@ -19,7 +19,7 @@ from studio.ui.create import INPUT_FIELDS, CreatePage
 from studio.ui.queue import QueuePanel
 from studio.ui.status import describe_job
 from tests.fakes import FakePipeline
-from tests.helpers import wait_final, wait_for
+from tests.helpers import drain, first, wait_final, wait_for
 
 GOOD = {
     "prompt": "a kite over the sea",
@@ -89,7 +89,7 @@ def test_long_prompts_get_a_note_that_they_will_be_cut(page: CreatePage, studio:
 
 
 def test_generate_queues_follows_and_ends_with_the_video(page: CreatePage, studio: Studio) -> None:
-    updates = list(page.generate(**GOOD))
+    updates = drain(page.generate(**GOOD))
     first, last = updates[0], updates[-1]
     job_id = first[page.job_state]
     assert first[page.used_seed] == 5 and first[page.status_box].startswith(("Queued", "Running", "Step"))
@@ -101,7 +101,7 @@ def test_generate_queues_follows_and_ends_with_the_video(page: CreatePage, studi
 
 def test_generate_refuses_bad_input_without_queueing(page: CreatePage, studio: Studio) -> None:
     with pytest.raises(gr.Error, match="prompt: is empty"):
-        next(page.generate(**{**GOOD, "prompt": ""}))
+        first(page.generate(**{**GOOD, "prompt": ""}))
     assert studio.list_jobs() == []
 
 
@@ -172,4 +172,4 @@ def test_speed_choice_sets_the_modes_sampling_defaults(studio: Studio) -> None:
     assert page.speed_defaults("Quality") == (preset.steps, preset.guidance, preset.guidance, preset.flow_shift)
     assert page.speed_defaults("Fast")[:2] == (preset.fast_steps, preset.fast_guidance)
     with pytest.raises(gr.Error, match="speed: fast mode needs a distilled LoRA"):
-        next(page.generate(*ordered({**GOOD, "speed": "Fast"})))
+        first(page.generate(*ordered({**GOOD, "speed": "Fast"})))

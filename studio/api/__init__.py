@@ -14,15 +14,16 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from pydantic import BaseModel
 
 from studio import __version__
+from studio.admission import OutOfSpace, QueueFull
 from studio.api import jobs as jobs_routes
 from studio.api import permalinks, system, videos
 from studio.api.schemas import GenerateIn, JobCreate, JobOut
-from studio.api.security import require_auth
+from studio.api.security import LoginThrottle, require_auth
 from studio.callbacks import CallbackSender
 from studio.jobs import InvalidTransition, JobNotFound
 from studio.library import VideoNotFound
 from studio.recipe import RecipeError
-from studio.service import QueueFull, Studio
+from studio.service import Studio
 
 SWAGGER_ASSETS = Path(__file__).resolve().parents[2] / "assets" / "swagger"
 CALLBACK_REDELIVERY_WINDOW = timedelta(days=1)  # older owed callbacks are left alone: nobody is waiting for them
@@ -39,6 +40,8 @@ def create_app(studio: Studio) -> FastAPI:
         openapi_url=None,
     )
     app.state.studio = studio
+    app.state.login_throttle = LoginThrottle(studio.settings)  # shared with the UI's login form (studio.web)
+    app.state.open_streams = {}  # principal → event streams open now (studio.api.jobs)
     _add_error_handlers(app)
     _add_docs(app)
     _add_callbacks(app, studio)
@@ -63,6 +66,10 @@ def _add_error_handlers(app: FastAPI) -> None:
             status_code=status.HTTP_429_TOO_MANY_REQUESTS,
             headers={"Retry-After": str(exc.retry_after_s)},
         )
+
+    @app.exception_handler(OutOfSpace)
+    async def out_of_space(_request: Request, exc: OutOfSpace) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=status.HTTP_507_INSUFFICIENT_STORAGE)
 
     @app.exception_handler(JobNotFound)
     @app.exception_handler(VideoNotFound)
@@ -143,7 +150,7 @@ def _add_docs(app: FastAPI) -> None:
 def _add_callbacks(app: FastAPI, studio: Studio) -> None:
     """POST the final job to its callback_url, off the worker thread; at start, re-send those a restart cut off
     (jobs that ended in the last CALLBACK_REDELIVERY_WINDOW, interrupted ones included)."""
-    sender = CallbackSender()
+    sender = CallbackSender(allow=studio.callback_allow)
     app.state.callbacks = sender
     queued: set[int] = set()  # jobs whose callback this process has queued: the start-up scan and a job end can meet
     lock = threading.Lock()

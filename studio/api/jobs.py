@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from functools import partial
 from typing import Annotated
 
-import anyio
-from fastapi import APIRouter, Query, Request, status
+from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.responses import StreamingResponse
 
 from studio.api.schemas import JobCreate, JobId, JobOut
@@ -60,25 +58,44 @@ def cancel_job(job_id: JobId, request: Request) -> JobOut:
 @router.post("/{job_id}/retry", status_code=status.HTTP_202_ACCEPTED, response_model=JobOut)
 def retry_job(job_id: JobId, request: Request) -> JobOut:
     """Queue a failed, interrupted or canceled job again as a new job with the same recipe and seed."""
-    return JobOut.from_view(_studio(request).retry(job_id))
+    return JobOut.from_view(_studio(request).retry(job_id, owner=principal(request)))
 
 
 @router.get("/{job_id}/events", response_class=StreamingResponse)
 async def job_events(job_id: JobId, request: Request) -> StreamingResponse:
-    """Server-Sent Events: a `progress` event whenever the job changes, then one `end` event with the final job."""
+    """Server-Sent Events: a `progress` event whenever the job changes, then one `end` event with the final job.
+
+    A stream holds no server thread while it waits; each user (or address) may hold `max_streams_per_user` at once.
+    """
     studio = _studio(request)
-    first = await anyio.to_thread.run_sync(studio.job, job_id)  # 404 before the stream starts
+    first = studio.job(job_id)  # 404 before the stream starts
+    who = principal(request)
+    open_streams: dict[str, int] = request.app.state.open_streams
+    limit = studio.settings.max_streams_per_user
+    if open_streams.get(who, 0) >= limit:
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            f"too many event streams: you have {limit} open (max_streams_per_user); close one, or poll "
+            f"GET /api/v1/jobs/{job_id}",
+            headers={"Retry-After": str(int(EVENT_WAIT_S))},
+        )
+    open_streams[who] = open_streams.get(who, 0) + 1  # one event loop: no lock needed between these lines
 
     def event(view: JobView) -> str:
         name = "end" if view.is_final else "progress"
         return f"event: {name}\ndata: {json.dumps(JobOut.from_view(view).model_dump(mode='json'))}\n\n"
 
     async def stream() -> AsyncIterator[str]:
-        view = first
-        yield event(view)
-        while not view.is_final and not await request.is_disconnected():
-            previous = view
-            view = await anyio.to_thread.run_sync(partial(studio.wait, job_id, since=previous, timeout=EVENT_WAIT_S))
-            yield event(view) if view != previous else ": keep-alive\n\n"
+        try:
+            view = first
+            yield event(view)
+            while not view.is_final and not await request.is_disconnected():
+                previous = view
+                view = await studio.wait_async(job_id, since=previous, timeout=EVENT_WAIT_S)
+                yield event(view) if view != previous else ": keep-alive\n\n"
+        finally:
+            open_streams[who] -= 1
+            if not open_streams[who]:
+                del open_streams[who]
 
     return StreamingResponse(stream(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})

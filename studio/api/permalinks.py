@@ -24,6 +24,7 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from studio import library, shares
+from studio.api.deps import public_base_url
 from studio.api.permalink_page import NOT_FOUND_HEADERS, NOT_FOUND_PAGE, PAGE_HEADERS, render_page
 from studio.api.schemas import VideoId
 from studio.api.security import require_auth
@@ -56,7 +57,9 @@ def share_page(token: str, request: Request) -> HTMLResponse:
     video = _shared_video(request, token)
     if video is None:
         return _not_found()
-    page = render_page(video, token=token, base_url=str(request.base_url), root_path=request.scope.get("root_path", ""))
+    page = render_page(
+        video, token=token, base_url=public_base_url(request), root_path=request.scope.get("root_path", "")
+    )
     return HTMLResponse(page, headers=PAGE_HEADERS)
 
 
@@ -146,7 +149,7 @@ def create_share(video_id: VideoId, request: Request, body: ShareIn | None = Non
                 expires_in_s=body.expires_in_s,
                 confirm_flagged=body.confirm_flagged,
             )
-            return ShareOut.from_row(link, base_url=str(request.base_url))
+            return ShareOut.from_row(link, base_url=public_base_url(request))
     except shares.FlaggedNeedsConfirmation as exc:
         detail = [{"loc": ["body", "confirm_flagged"], "msg": str(exc), "type": "value_error"}]
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail) from exc
@@ -157,7 +160,7 @@ def list_shares(video_id: VideoId, request: Request) -> list[ShareOut]:
     """Every link of the video, newest first, revoked and expired ones included."""
     with _studio(request).db.read() as session:
         links = shares.for_video(session=session, video_id=video_id)
-        return [ShareOut.from_row(link, base_url=str(request.base_url)) for link in links]
+        return [ShareOut.from_row(link, base_url=public_base_url(request)) for link in links]
 
 
 @manage.delete("/shares/{token}", status_code=status.HTTP_204_NO_CONTENT, response_class=Response)

@@ -194,3 +194,6 @@ class HealthOut(BaseModel):
     precision: str | None = Field(None, description="the experts' weights: fp32 (CPU), bf16 or fp8")
     memory_strategy: str | None = Field(None, description="where the weights live and why (studio.memory)")
     attention_backend: str | None = Field(None, description="the attention kernel chosen at load")
+    worker_alive: bool = Field(True, description="the worker thread is serving the queue (false: 503)")
+    worker_heartbeat_s: float = Field(0.0, description="seconds since the worker loop (or its running job) last ran")
+    worker_error: str | None = Field(None, description="the worker loop's last error, while it retries after one")

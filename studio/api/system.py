@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from functools import partial
 from typing import Any
 
@@ -11,6 +12,7 @@ from fastapi import APIRouter, Depends, Request, status
 from fastapi.responses import JSONResponse, Response
 
 from studio import __version__, jobs
+from studio.api.deps import public_base_url
 from studio.api.schemas import GenerateIn, HealthOut
 from studio.api.security import principal, require_auth
 from studio.metrics import CONTENT_TYPE
@@ -40,10 +42,10 @@ async def generate(body: GenerateIn, request: Request) -> JSONResponse:
     submit = partial(studio.submit, body.to_request(), owner=principal(request))
     view = await anyio.to_thread.run_sync(submit)
     while not view.is_final:
-        view = await anyio.to_thread.run_sync(partial(studio.wait, view.id, timeout=GENERATE_WAIT_S))
+        view = await studio.wait_async(view.id, timeout=GENERATE_WAIT_S)  # holds no thread while it waits
     answer: dict[str, Any] = {"job_id": view.id, "seed": view.recipe.seed}
     if view.status is JobStatus.SUCCEEDED and view.video is not None:
-        video_url = f"{str(request.base_url).rstrip('/')}/api/v1/videos/{view.video.id}/file"
+        video_url = f"{public_base_url(request)}api/v1/videos/{view.video.id}/file"
         return JSONResponse({"status": "success", "video_url": video_url, "video_id": view.video.id, **answer})
     if view.error_kind == jobs.OUT_OF_MEMORY:
         code = status.HTTP_507_INSUFFICIENT_STORAGE
@@ -56,13 +58,17 @@ async def generate(body: GenerateIn, request: Request) -> JSONResponse:
 
 
 @open_router.get("/health", response_model=HealthOut)
-def health(request: Request) -> JSONResponse:
-    """Liveness and readiness: 200 while loading or ready, 503 when the model failed to load."""
+async def health(request: Request) -> JSONResponse:
+    """Liveness and readiness: 200 while loading or ready; 503 when the model failed to load or the worker died.
+
+    Async and one indexed read: it answers at once however many requests or event streams are in flight.
+    """
     studio = _studio(request)
     state = studio.model_state
+    worker = studio.worker
     torch = sys.modules.get("torch")
     body = HealthOut(
-        status={ModelState.READY: "ok", ModelState.LOADING: "loading"}.get(state, "error"),  # type: ignore[arg-type]
+        status="error" if state is ModelState.FAILED or not worker.alive else _STATUS[state],
         gpu_available=bool(torch is not None and torch.cuda.is_available()),
         device=getattr(studio.pipeline, "device", "unknown"),
         model=studio.preset.key,
@@ -74,9 +80,15 @@ def health(request: Request) -> JSONResponse:
         precision=getattr(studio.pipeline, "precision", None),
         memory_strategy=strategy.describe() if (strategy := getattr(studio.pipeline, "strategy", None)) else None,
         attention_backend=getattr(studio.pipeline, "attention_backend", None),
+        worker_alive=worker.alive,
+        worker_heartbeat_s=round(time.monotonic() - worker.heartbeat, 1),
+        worker_error=worker.loop_error,
     )
-    code = status.HTTP_503_SERVICE_UNAVAILABLE if state is ModelState.FAILED else status.HTTP_200_OK
+    code = status.HTTP_200_OK if body.status != "error" else status.HTTP_503_SERVICE_UNAVAILABLE
     return JSONResponse(body.model_dump(mode="json"), status_code=code)
+
+
+_STATUS: dict[ModelState, Any] = {ModelState.READY: "ok", ModelState.LOADING: "loading"}
 
 
 @protected.get("/metrics", response_class=Response)

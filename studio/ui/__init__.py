@@ -15,13 +15,15 @@ from studio.ui.queue import QueuePanel
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
 CSS_PATH = ASSETS / "studio.css"
+UPLOAD_MAX_AGE_S = 3600
 
 
 def build_ui(studio: Studio) -> gr.Blocks:
     """The whole studio UI, bound to a started Studio."""
     # Serve history files in place: without this Gradio copies every video it shows into its cache.
     gr.set_static_paths([studio.media_dir])
-    with gr.Blocks(title="Wan Studio") as demo:
+    # Uploads (MP4 imports) are copies in Gradio's cache: purge those older than an hour, every hour.
+    with gr.Blocks(title="Wan Studio", delete_cache=(UPLOAD_MAX_AGE_S, UPLOAD_MAX_AGE_S)) as demo:
         gr.Markdown("# Wan Studio", elem_id="studio-title")
         if hosting.history_is_temporary(studio.settings.data_dir):
             gr.HTML(

@@ -6,21 +6,24 @@ History can also send 2–4 videos here.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import logging
+from collections.abc import AsyncIterator
 from typing import Any, Literal
 
 import gradio as gr
 
 from studio import library
+from studio.admission import OutOfSpace, QueueFull
 from studio.compare import MAX_SEEDS, MIN_SEEDS, seeds_for
 from studio.edits import EditError
 from studio.recipe import RecipeError
 from studio.records import Video
-from studio.service import QueueFull, Studio
+from studio.service import Studio
 from studio.ui import sync_grid
 from studio.ui.create import CreatePage
 from studio.ui.status import owner_of
 
+log = logging.getLogger(__name__)
 MODES: dict[str, Literal["list", "random", "consecutive"]] = {
     "List": "list",
     "Random": "random",
@@ -56,14 +59,14 @@ class ComparePage:
             self.status_box: note,
         }
 
-    def generate_group(self, *values: Any, request: gr.Request | None = None) -> Iterator[dict[Any, Any]]:
+    async def generate_group(self, *values: Any, request: gr.Request | None = None) -> AsyncIterator[dict[Any, Any]]:
         """Submit the Create page's recipe once per seed as one group, then fill the grid as videos finish."""
         *create_values, mode, seeds_text, count, start = values
         try:
             seeds = seeds_for(MODES[mode], seeds=seeds_text or "", count=int(count), start=int(start or 0))
             recipe_request = self.create.request_from(*create_values)
             group_id, views = self.studio.submit_group(recipe_request, seeds, owner=owner_of(request))
-        except (RecipeError, QueueFull) as exc:
+        except (RecipeError, QueueFull, OutOfSpace) as exc:
             raise gr.Error(str(exc)) from exc
         yield {
             **self.shown([], f"Queued {len(views)} seeds: {', '.join(map(str, seeds))}", group_id),
@@ -82,7 +85,7 @@ class ComparePage:
             if done == len(views):
                 return
             unfinished = next(v for v in views if not v.is_final)
-            self.studio.wait(unfinished.id, since=unfinished, timeout=FOLLOW_TIMEOUT_S)
+            await self.studio.wait_async(unfinished.id, since=unfinished, timeout=FOLLOW_TIMEOUT_S)
 
     def compare_videos(self, video_ids: list[int] | None) -> dict[Any, Any]:
         ids = list(video_ids or [])
@@ -100,11 +103,18 @@ class ComparePage:
         self.studio.set_favorite(video_id, True)
         return f"Kept video #{video_id}: it is a favorite in History."
 
-    def export(self, group_id: str | None, video_ids: list[int]) -> dict[Any, Any]:
+    def export(self, group_id: str | None, video_ids: list[int], request: gr.Request | None = None) -> dict[Any, Any]:
+        owner = owner_of(request)
         try:
-            video = self.studio.export_group(group_id) if group_id else self.studio.export_videos(video_ids)
-        except (EditError, RecipeError, library.VideoNotFound) as exc:
+            if group_id:
+                video = self.studio.export_group(group_id, owner=owner)
+            else:
+                video = self.studio.export_videos(video_ids, owner=owner)
+        except (EditError, RecipeError, library.VideoNotFound, QueueFull, OutOfSpace) as exc:
             return {self.status_box: f"⚠️ {exc}"}
+        except RuntimeError:  # ffmpeg failed: the log has its words; the page gets no server paths
+            log.exception("exporting a comparison failed")
+            return {self.status_box: "⚠️ The export failed on the server (see its log); nothing was saved."}
         return {
             self.export_video: str(self.studio.video_file(video)),
             self.status_box: f"Exported comparison #{video.id} ({video.width}×{video.height}) to History.",

@@ -6,15 +6,16 @@ Handlers never do GPU work: they validate, enqueue and then follow the job's row
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import gradio as gr
 
 from studio import geometry
+from studio.admission import OutOfSpace, QueueFull
 from studio.recipe import RecipeError, RecipeRequest, build_recipe
 from studio.records import JobStatus
-from studio.service import QueueFull, Studio
+from studio.service import Studio
 from studio.ui.status import describe_job, model_status, owner_of, preview_banner, resolved_summary
 from studio.worker import ModelState
 
@@ -88,7 +89,10 @@ class CreatePage:
         return resolved_summary(self.preset, aspect_ratio, quality, duration_s)
 
     def token_note(self, prompt: str) -> str:
-        tokens = self.studio.count_tokens(prompt or "")
+        try:
+            tokens = self.studio.count_tokens(prompt or "")
+        except RecipeError as exc:
+            return f"⚠️ {exc.message}"
         limit = self.preset.max_prompt_tokens
         if tokens is None or tokens <= limit:
             return ""
@@ -108,7 +112,7 @@ class CreatePage:
             for v in self.studio.recent_videos(RECENT_COUNT)
         ]
 
-    def generate(
+    async def generate(
         self,
         prompt: str,
         negative_prompt: str,
@@ -124,8 +128,11 @@ class CreatePage:
         speed: str = "Quality",
         request: gr.Request | None = None,
         progress: gr.Progress = gr.Progress(),
-    ) -> Iterator[dict[Any, Any]]:
-        """Queue a job, then follow it until it ends; the last update carries the video and the seed used."""
+    ) -> AsyncIterator[dict[Any, Any]]:
+        """Queue a job, then follow it until it ends; the last update carries the video and the seed used.
+
+        Following holds no thread: many tabs can wait on their jobs at once.
+        """
         recipe_request = self.request_from(
             prompt,
             negative_prompt,
@@ -142,7 +149,7 @@ class CreatePage:
         )
         try:
             view = self.studio.submit(recipe_request, owner=owner_of(request))
-        except (RecipeError, QueueFull) as exc:
+        except (RecipeError, QueueFull, OutOfSpace) as exc:
             raise gr.Error(str(exc)) from exc
         yield {
             self.job_state: view.id,
@@ -150,11 +157,9 @@ class CreatePage:
             self.result_video: None,
             self.status_box: describe_job(view),
         }
-        if self.studio.inline:  # ZeroGPU: the GPU exists only inside this request
-            view = self.studio.run_inline(view.id)
         last = ""
         while not view.is_final:
-            view = self.studio.wait(view.id, since=view, timeout=FOLLOW_TIMEOUT_S)
+            view = await self.studio.wait_async(view.id, since=view, timeout=FOLLOW_TIMEOUT_S)
             line = describe_job(view)
             if view.status is JobStatus.RUNNING and view.total_steps:
                 progress((view.step, view.total_steps), desc=line, unit="steps")

@@ -6,18 +6,26 @@ from what a person typed.
 
 from __future__ import annotations
 
+import logging
 import math
 from pathlib import Path
 from typing import Any
 
 import gradio as gr
+from gradio.utils import get_upload_folder
 
 from studio import library, media
+from studio.admission import OutOfSpace, QueueFull
 from studio.edits import EditError, plan_trim
 from studio.service import Studio
 from studio.ui.create import CreatePage
 from studio.ui.share_panel import SharePanel
+from studio.ui.status import owner_of
+from studio.ui.text import plain
 from studio.ui.video_details import describe_video
+
+log = logging.getLogger(__name__)
+MAX_QUERY_CHARS = 500  # as the API's `q`
 
 PAGE_SIZE = 24
 ALL_MODELS = "All models"
@@ -33,6 +41,11 @@ class HistoryPage:
 
     def page(self, query: str, model: str, favorites: bool, offset: int) -> dict[Any, Any]:
         """One page of the gallery, newest first."""
+        query = query or ""
+        if len(query) > MAX_QUERY_CHARS:
+            raise gr.Error(f"search: {len(query)} characters is over the limit of {MAX_QUERY_CHARS}")
+        if model is not None and len(model) > MAX_QUERY_CHARS:
+            model = ALL_MODELS
         with self.studio.db.read() as session:
             found = library.search(
                 session=session,
@@ -134,13 +147,18 @@ class HistoryPage:
             f"{plan.start_s:.3f}–{plan.end_s:.3f} s"
         )
 
-    def save_trim(self, video_id: int | None, start_s: float, end_s: float, lossless: bool) -> dict[Any, Any]:
+    def save_trim(
+        self, video_id: int | None, start_s: float, end_s: float, lossless: bool, request: gr.Request | None = None
+    ) -> dict[Any, Any]:
         if video_id is None:
             return {self.action_note: "Select a video first."}
         try:
-            child = self.studio.trim(video_id, start_s=start_s, end_s=end_s, lossless=lossless)
-        except (EditError, library.VideoNotFound) as exc:
-            return {self.action_note: f"⚠️ {exc}"}
+            child = self.studio.trim(video_id, start_s=start_s, end_s=end_s, lossless=lossless, owner=owner_of(request))
+        except (EditError, library.VideoNotFound, QueueFull, OutOfSpace) as exc:
+            return {self.action_note: f"⚠️ {plain(exc)}"}
+        except RuntimeError:  # ffmpeg failed: the log has its words; the page gets no server paths
+            log.exception("trimming video %s failed", video_id)
+            return {self.action_note: "⚠️ The trim failed on the server (see its log); nothing was saved."}
         landed = ""
         trim = child.recipe.get("trim", {})
         if lossless and trim:
@@ -148,22 +166,37 @@ class HistoryPage:
         return self.show(child.id, f"Saved trimmed copy #{child.id} of #{video_id}.{landed}")
 
     def import_file(self, upload: str | None) -> dict[Any, Any]:
+        """Read the recipe of an uploaded MP4 back into the Create page. Only files in Gradio's upload folder."""
         if not upload:
             return {self.import_note: ""}
+        path = Path(upload).resolve()
+        if not path.is_relative_to(Path(get_upload_folder()).resolve()) or not path.is_file():
+            log.warning("import refused a file outside the upload folder")
+            return {self.import_note: "⚠️ Upload the MP4 with the box above."}
         try:
-            recipe = media.read_recipe(Path(upload))
+            recipe = media.read_recipe(path)
         except (ValueError, FileNotFoundError) as exc:
-            return {self.import_note: f"⚠️ Not a video this studio can read: {exc}"}
+            log.info("import: %s", exc)
+            return {self.import_note: "⚠️ Not a video this studio can read (or its recipe is malformed)."}
         if recipe is None:
             return {self.import_note: "No recipe found: this MP4 was not made by Wan Studio."}
-        note = f"Recipe read (seed {recipe.get('seed')}, model {recipe.get('model')}): the Create page is filled in."
-        return {**self.create.fill_from_recipe(recipe), self.import_note: note, self.tabs: gr.Tabs(selected="create")}
+        try:
+            filled = self.create.fill_from_recipe(recipe)
+        except (TypeError, ValueError):
+            return {self.import_note: "⚠️ This MP4's recipe has values the Create page cannot use."}
+        note = (
+            f"Recipe read (seed {plain(recipe.get('seed'))}, model {plain(recipe.get('model'))}): "
+            "the Create page is filled in."
+        )
+        return {**filled, self.import_note: note, self.tabs: gr.Tabs(selected="create")}
 
     # -- layout ----------------------------------------------------------------------------------
 
     def build(self) -> None:
         with gr.Row():
-            self.search_box = gr.Textbox(label="Search", placeholder="words from the prompt, 中文也可以", scale=3)
+            self.search_box = gr.Textbox(
+                label="Search", placeholder="words from the prompt, 中文也可以", scale=3, max_length=MAX_QUERY_CHARS
+            )
             self.model_filter = gr.Dropdown(label="Model", choices=[ALL_MODELS], value=ALL_MODELS, scale=1)
             self.favorites_box = gr.Checkbox(label="Favorites only", value=False, scale=1)
         self.gallery = gr.Gallery(
@@ -177,7 +210,7 @@ class HistoryPage:
         with gr.Column(visible=False) as self.detail_box:
             with gr.Row():
                 self.player = gr.Video(label="Video", interactive=False, height=420, elem_id="history-player")
-                self.details = gr.Markdown("", elem_id="history-details")
+                self.details = gr.Markdown("", elem_id="history-details", latex_delimiters=[])
             with gr.Row():
                 self.favorite_btn = gr.Button("Favorite", size="sm")
                 self.download_btn = gr.DownloadButton("Download", size="sm")

@@ -9,10 +9,12 @@ from typing import Any
 
 import gradio as gr
 
+from studio.admission import OutOfSpace, QueueFull
 from studio.job_view import JobView
 from studio.jobs import InvalidTransition, JobNotFound
 from studio.records import JobStatus
 from studio.service import Studio
+from studio.ui.status import owner_of
 
 COLUMNS = ["Job", "Status", "Progress", "Seed", "Size", "Prompt"]
 SHOWN = 20
@@ -51,12 +53,12 @@ class QueuePanel:
         row = event.row_value or []
         return int(row[0]) if row else None
 
-    def retry(self, job_id: int | None) -> tuple[str, list[list[Any]]]:
+    def retry(self, job_id: int | None, request: gr.Request | None = None) -> tuple[str, list[list[Any]]]:
         if job_id is None:
             return "Select a job in the table first.", self.rows()
         try:
-            view = self.studio.retry(job_id)
-        except (InvalidTransition, JobNotFound) as exc:
+            view = self.studio.retry(job_id, owner=owner_of(request))
+        except (InvalidTransition, JobNotFound, QueueFull, OutOfSpace) as exc:
             return str(exc), self.rows()
         return f"Job {job_id} queued again as job {view.id} (seed {view.recipe.seed}).", self.rows()
 

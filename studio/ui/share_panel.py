@@ -25,8 +25,13 @@ FLAGGED_SHARE_NOTE = (
 )
 
 
-def public_base(request: gr.Request) -> str:
-    """scheme://host the visitor used (behind a proxy: its X-Forwarded headers)."""
+def public_base(public_url: str | None, request: gr.Request) -> str:
+    """The studio's address for links: `public_url` when set, else scheme://host of this request.
+
+    A proxy's X-Forwarded-Proto/-Host reach this only from `trusted_proxies` (studio.api.guards removes the rest).
+    """
+    if public_url:
+        return public_url
     headers = request.headers
     scheme = headers.get("x-forwarded-proto", "http")
     host = headers.get("x-forwarded-host") or headers.get("host", "127.0.0.1:7860")
@@ -71,7 +76,7 @@ class SharePanel:
         except shares.FlaggedNeedsConfirmation:
             table, picker = self.share_list(video_id)
             return "", f"⚠️ {FLAGGED_SHARE_NOTE}\n\n{table}", picker
-        url = f"{public_base(request)}/v/{token}"
+        url = f"{public_base(self.studio.settings.public_url, request)}/v/{token}"
         table, picker = self.share_list(video_id)
         return url, table, picker
 

@@ -9,6 +9,7 @@ from studio.job_view import JobView
 from studio.presets import Preset
 from studio.records import JobStatus
 from studio.service import Studio
+from studio.ui.text import plain
 from studio.worker import ModelState
 
 
@@ -22,8 +23,9 @@ def owner_of(request: gr.Request | None) -> str | None:
     """Who is using the page, for per-user limits: the login name, else the client address."""
     if request is None:
         return None
-    if request.username:
-        return f"user:{request.username}"
+    if request.username:  # a UI user, or an API token through studio.api.guards ("token:…", as the API names it)
+        name = str(request.username)
+        return name if name.startswith("token:") else f"user:{name}"
     return f"ip:{request.client.host}" if request.client else None
 
 
@@ -51,7 +53,7 @@ def model_status(studio: Studio) -> str:
     if state is ModelState.LOADING:
         line = f"⏳ Loading **{label}**… you can queue jobs now; they start when it is ready."
     elif state is ModelState.FAILED:
-        line = f"❌ The model failed to load: {studio.model_error}"
+        line = f"❌ The model failed to load: {plain(studio.model_error)}"
     else:
         line = f"✅ **{label}** is ready (loaded in {studio.worker.load_s or 0:.1f} s)."
         if setup := pipeline_setup(studio.pipeline):

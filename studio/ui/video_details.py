@@ -5,15 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from studio.records import Video
+from studio.ui.text import plain
 
 
 def _speed_and_weights(recipe: dict[str, Any]) -> str:
     """The detail line's tail, e.g. " · **Speed:** fast (…) · **Weights:** fp8"; empty when the recipe has neither."""
     parts = []
     if recipe.get("speed") == "fast":
-        parts.append(f" · **Speed:** fast ({recipe.get('lora') or 'distilled LoRA'})")
+        parts.append(f" · **Speed:** fast ({plain(recipe.get('lora') or 'distilled LoRA')})")
     if recipe.get("precision"):
-        parts.append(f" · **Weights:** {recipe['precision']}")
+        parts.append(f" · **Weights:** {plain(recipe['precision'])}")
     return "".join(parts)
 
 
@@ -33,9 +34,9 @@ def describe_video(video: Video) -> str:
     guidance = f"{video.guidance:g}" + (f" / {video.guidance_2:g} (low noise)" if video.guidance_2 is not None else "")
     lines = [
         f"### Video #{video.id}{' ★' if video.favorite else ''}",
-        f"**Prompt:** {video.prompt}",
-        f"**Negative prompt:** {video.negative_prompt or '—'}",
-        f"**Seed:** {video.seed} · **Model:** {video.model}",
+        f"**Prompt:** {plain(video.prompt)}",
+        f"**Negative prompt:** {plain(video.negative_prompt) if video.negative_prompt else '—'}",
+        f"**Seed:** {video.seed} · **Model:** {plain(video.model)}",
         f"**Size:** {video.width}×{video.height} · {video.num_frames} frames · {video.fps} fps"
         f" · {video.duration_s:.2f} s",
         f"**Steps:** {video.steps} · **Guidance:** {guidance} · **Flow shift:** {video.flow_shift:g}"
@@ -53,5 +54,7 @@ def describe_video(video: Video) -> str:
     if video.parent_id is not None:
         lines.append(f"**Trimmed from:** video #{video.parent_id}")
     if video.group_id:
-        lines.append(f"**Comparison group:** `{video.group_id}`" + (" (tiled export)" if kind == "comparison" else ""))
+        lines.append(
+            f"**Comparison group:** {plain(video.group_id)}" + (" (tiled export)" if kind == "comparison" else "")
+        )
     return "\n\n".join(lines)

@@ -140,9 +140,16 @@ def receiver() -> Iterator[tuple[str, list[dict[str, object]]]]:
     server.shutdown()
 
 
+@pytest.fixture
+def on_prem(tmp_path: Path, fake: FakePipeline) -> Iterator[TestClient]:
+    """A studio whose callbacks may reach the loopback receiver (`callback_allow`: on-premises receivers)."""
+    yield from make_client(tmp_path, fake, callback_allow=["127.0.0.1"])
+
+
 def test_callback_url_is_posted_once_when_the_job_ends(
-    client: TestClient, receiver: tuple[str, list[dict[str, object]]]
+    on_prem: TestClient, receiver: tuple[str, list[dict[str, object]]]
 ) -> None:
+    client = on_prem
     url, received = receiver
     job_id = client.post("/api/v1/jobs", json={**BODY, "callback_url": url}).json()["id"]
     wait_for(lambda: len(received) == 1, what="the callback")
@@ -157,7 +164,8 @@ def _callback_done_at(studio: Studio, job_id: int) -> object:
         return jobs.get(session=session, job_id=job_id).callback_done_at
 
 
-def test_a_delivered_callback_is_recorded(client: TestClient, receiver: tuple[str, list[dict[str, object]]]) -> None:
+def test_a_delivered_callback_is_recorded(on_prem: TestClient, receiver: tuple[str, list[dict[str, object]]]) -> None:
+    client = on_prem
     url, received = receiver
     job_id = client.post("/api/v1/jobs", json={**BODY, "callback_url": url}).json()["id"]
     wait_for(lambda: _callback_done_at(studio_of(client), job_id) is not None, what="the delivery record")
@@ -168,7 +176,7 @@ def test_callbacks_a_restart_cut_off_are_sent_at_start(
     tmp_path: Path, fake: FakePipeline, receiver: tuple[str, list[dict[str, object]]]
 ) -> None:
     url, received = receiver
-    settings = Settings(data_dir=tmp_path / "data")
+    settings = Settings(data_dir=tmp_path / "data", callback_allow=["127.0.0.1"])
     # The last process died with one job running and had not delivered another's callback yet.
     database = Database(settings.resolved_database_url)
     database.upgrade()
