@@ -173,3 +173,9 @@ def test_speed_choice_sets_the_modes_sampling_defaults(studio: Studio) -> None:
     assert page.speed_defaults("Fast")[:2] == (preset.fast_steps, preset.fast_guidance)
     with pytest.raises(gr.Error, match="speed: fast mode needs a distilled LoRA"):
         first(page.generate(*ordered({**GOOD, "speed": "Fast"})))
+
+
+def test_uploads_in_gradios_cache_are_purged_hourly(studio: Studio) -> None:
+    from studio.ui import UPLOAD_MAX_AGE_S
+
+    assert build_ui(studio).delete_cache == (UPLOAD_MAX_AGE_S, UPLOAD_MAX_AGE_S) == (3600, 3600)

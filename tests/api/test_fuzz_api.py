@@ -1,5 +1,8 @@
 """Property-based fuzzing of the API from its own OpenAPI schema (schemathesis): no input makes a 5xx.
 
+It fuzzes the whole app as app.py builds it (studio.web): the guards (body limit, proxy headers, framing headers)
+sit in front of every route it tries.
+
 The pipeline here never loads, so accepted jobs stay queued: the fuzzer exercises validation, the queue cap
 and every read route without making videos. The routes that wait for a job to end (`/generate`, the events
 stream) and `/health` (503 by design for a model that failed to load) are covered by the fixed tests instead.
@@ -16,9 +19,9 @@ from fastapi import FastAPI
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 
-from studio.api import create_app
 from studio.config import Settings
 from studio.service import Studio
+from studio.web import build_app
 from tests.fakes import PRESET, FakePipeline
 
 
@@ -29,7 +32,7 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FastAPI]:
     data = Path(tmp_path_factory.mktemp("fuzz")) / "data"
     studio = Studio(Settings(data_dir=data, max_queued=20), preset=PRESET, pipeline=fake)
     studio.start()
-    application = create_app(studio)
+    application = build_app(studio)
     yield application
     application.state.callbacks.stop()
     studio.stop()
