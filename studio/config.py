@@ -99,7 +99,8 @@ class Settings(BaseSettings):
         description="Proxy addresses whose X-Forwarded-For/-Proto are believed (none by default)",
     )
     public_url: str | None = Field(
-        None, description="The studio's public address (https://studio.example.com) for share links and previews"
+        default_factory=hosting.default_public_url,
+        description="The studio's public address (https://studio.example.com) for share links and previews",
     )
 
     @field_validator("auth", "api_tokens", "cors_origins", "callback_allow", "trusted_proxies", mode="before")

@@ -34,6 +34,12 @@ def default_port() -> int:
     return int(os.environ.get("GRADIO_SERVER_PORT", "7860"))
 
 
+def default_public_url() -> str | None:
+    """On a Space, its own address (Spaces set SPACE_HOST, e.g. someone-wan-studio.hf.space); elsewhere none."""
+    host = os.environ.get("SPACE_HOST", "").strip()
+    return f"https://{host}" if on_spaces() and host else None
+
+
 def history_is_temporary(data_dir: Path) -> bool:
     """On a Space without persistent storage, everything under the data dir is lost at restart."""
     return on_spaces() and not data_dir.resolve().is_relative_to(SPACES_DATA)

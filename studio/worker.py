@@ -156,12 +156,6 @@ class Worker:
 
     def run_job(self, job: Job) -> None:
         """Generate, encode and persist one claimed job, closing it whatever happens."""
-        try:
-            self._execute(job)
-        finally:
-            self._ended([job.id])
-
-    def _execute(self, job: Job) -> None:
         recipe = Recipe.from_dict(job.recipe)
         started = time.perf_counter()
         try:
@@ -178,6 +172,8 @@ class Worker:
         except Exception as exc:
             log.exception("job %s failed", job.id)
             self._fail(job.id, errors.public_message(exc), "error")
+        finally:
+            self._ended([job.id])
 
     def run_batch(self, batch: list[Job]) -> None:
         """Seeds of one comparison in one batched pipeline call; each job still gets its own progress and video.

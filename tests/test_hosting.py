@@ -41,3 +41,12 @@ def test_gradio_server_variables_set_the_address(monkeypatch: pytest.MonkeyPatch
     settings = load_settings([])
     assert (settings.host, settings.port) == ("0.0.0.0", 7861)
     assert load_settings(["--port", "9000"]).port == 9000
+
+
+def test_on_a_space_links_use_its_own_https_address(monkeypatch: pytest.MonkeyPatch) -> None:
+    from studio.config import Settings
+
+    assert Settings().public_url is None
+    monkeypatch.setenv("SPACE_ID", "someone/wan-studio")
+    monkeypatch.setenv("SPACE_HOST", "someone-wan-studio.hf.space")
+    assert Settings().public_url == "https://someone-wan-studio.hf.space"

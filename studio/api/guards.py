@@ -52,15 +52,10 @@ def client_host(scope: Scope) -> str:
     return str(client[0]) if client else "unknown"
 
 
-async def respond(
-    send: Send, status: int, detail: Any, headers: dict[str, str] | None = None, *, content_type: str = "json"
-) -> None:
-    """A small complete response: JSON `{"detail": detail}`, or `detail` as HTML."""
-    if content_type == "json":
-        body, media = json.dumps({"detail": detail}).encode(), b"application/json"
-    else:
-        body, media = str(detail).encode(), b"text/html; charset=utf-8"
-    raw = [(b"content-type", media), (b"content-length", str(len(body)).encode())]
+async def respond(send: Send, status: int, detail: str, headers: dict[str, str] | None = None) -> None:
+    """A small complete JSON response, `{"detail": detail}`, shaped like FastAPI's own refusals."""
+    body = json.dumps({"detail": detail}).encode()
+    raw = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     raw += [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
     await send({"type": "http.response.start", "status": status, "headers": raw})
     await send({"type": "http.response.body", "body": body})
@@ -254,7 +249,7 @@ class GradioAuth:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
-        if scope["type"] not in ("http", "websocket") or path.startswith(self.API_PATHS):
+        if scope["type"] != "http" or path.startswith(self.API_PATHS):
             return await self.app(scope, receive, send)
         user = self._session_user(scope)
         authorization = header(scope, b"authorization")
@@ -275,7 +270,7 @@ class GradioAuth:
         if user is None and path.startswith(MCP_PREFIX):
             message = "authentication required: send HTTP Basic with a UI user or 'Authorization: Bearer <token>'"
             return await respond(send, 401, message, CHALLENGE)
-        if user is None and scope["type"] == "http" and scope.get("method") in ("GET", "HEAD") and path == "/":
+        if user is None and scope.get("method") == "GET" and path == "/":
             return await self.app(scope, receive, self._without_api_info(send))
         await self.app(scope, receive, send)
 
