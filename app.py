@@ -10,8 +10,8 @@ import threading
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
-from studio import presets
 from studio.config import Settings, load_settings
+from studio.domain import presets
 
 log = logging.getLogger("studio")
 
@@ -20,7 +20,7 @@ def resolve_preset(settings: Settings) -> presets.Preset:
     """The preset `--model` names; `auto` looks at the GPU."""
     gpu_memory_gb = None
     if settings.model == "auto" and settings.device != "cpu":
-        from studio.pipeline import detect_device
+        from studio.engine.pipeline import detect_device
 
         _, gpu_memory_gb = detect_device()
     preset = presets.resolve(settings.model, gpu_memory_gb=gpu_memory_gb)
@@ -46,17 +46,17 @@ def check_model_files(settings: Settings, preset: presets.Preset) -> int | None:
     """--record-model-manifest / --verify-model: an exit code to stop with, or None to go on serving."""
     if not (settings.record_model_manifest or settings.verify_model):
         return None
-    from studio import verify
+    from studio.services import manifests
 
     tiny = None
     if preset.tiny:
-        from studio.tiny import ensure_tiny_model
+        from studio.engine.tiny_models import ensure_tiny_model
 
         tiny = ensure_tiny_model(preset, settings.models_dir)
-    folder = verify.model_folder(preset.source, tiny_folder=tiny, revision=preset.revision)
+    folder = manifests.model_folder(preset.source, tiny_folder=tiny, revision=preset.revision)
     manifest = settings.manifest_path(preset.key)
     if settings.record_model_manifest:
-        files = verify.write_manifest(folder, manifest)
+        files = manifests.write_manifest(folder, manifest)
         print(f"recorded {len(files)} files of {preset.key} ({folder}) in {manifest}")
         return 0
     if not manifest.is_file():
@@ -64,7 +64,7 @@ def check_model_files(settings: Settings, preset: presets.Preset) -> int | None:
             f"error: verify_model: no manifest at {manifest}; record one with --record-model-manifest", file=sys.stderr
         )
         return 2
-    problems = verify.verify(folder, verify.read_manifest(manifest))
+    problems = manifests.verify(folder, manifests.read_manifest(manifest))
     if problems:
         print(
             f"error: verify_model: the files of {preset.key} do not match {manifest}; refusing to serve:",
@@ -97,15 +97,14 @@ def main(argv: list[str] | None = None) -> int:
 
     import uvicorn
 
-    from studio.service import Studio
+    from studio.services.studio import Studio
     from studio.web import build_app
 
     log.info("model %s (%s), data in %s", preset.key, preset.label, settings.data_dir.resolve())
     studio = Studio(settings, preset=preset)
-    studio.start()
-    app = build_app(studio)
+    app = build_app(studio)  # serving it starts the studio (the API's lifespan) and stops it at the end
     if settings.share:
-        from studio.sharing import open_public_link
+        from studio.ui.public_link import open_public_link
 
         def share() -> None:
             studio.public_link = "opening…"
@@ -113,12 +112,8 @@ def main(argv: list[str] | None = None) -> int:
             studio.public_link = url or "none: it could not be made (see the log); the studio serves locally"
 
         threading.Thread(target=share, name="studio-share", daemon=True).start()
-    try:
-        # Proxy headers are applied by the app itself, from `trusted_proxies` only (uvicorn trusts 127.0.0.1 by default)
-        uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", proxy_headers=False)
-    finally:
-        app.state.callbacks.stop()
-        studio.stop()
+    # Proxy headers are applied by the app itself, from `trusted_proxies` only (uvicorn trusts 127.0.0.1 by default)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", proxy_headers=False)
     return 0
 
 

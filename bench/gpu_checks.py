@@ -3,15 +3,15 @@
     python bench/gpu_checks.py            # on a CUDA machine; about a minute. Without CUDA it says so and exits 0.
     python bench/gpu_checks.py --cpu      # the same script on the CPU: checks the script, most checks then FAIL
 
-Each check loads `studio.pipeline.ResidentPipeline` on "cuda" the way the studio does (bf16 experts, fp32 VAE, the
-attention probe), runs the same recipe and compares the frames with the plain resident run, in uint8 levels:
+Each check loads `studio.engine.pipeline.ResidentPipeline` on "cuda" the way the studio does (bf16 experts, fp32
+VAE, the attention probe), runs the same recipe and compares the frames with the plain resident run, in uint8 levels:
   1. auto: strategy, attention kernel, precision, peak memory
   2. every memory strategy forced (resident, expert_swap with pinned CPU copies, model_offload, group_offload with
      CUDA streams): the same frames
   3. --quantize fp8 (torchao, compute capability ≥ 8.9): FP8 block linears, close to bf16; with expert_swap too
   4. fast mode: a random LoRA on both experts, on bf16 and on FP8 weights: it changes the frames
-  5. the memory model: studio.memtrace's traced activations next to what CUDA allocates (one full-size A14B block
-     at 720p, a Wan2.1 decode at 832×480×17), the calibration HEADROOM_GB waits for
+  5. the memory model: studio.engine.memory_trace's traced activations next to what CUDA allocates (one
+     full-size A14B block at 720p, a Wan2.1 decode at 832×480×17), the calibration HEADROOM_GB waits for
   6. --compile: regional compilation with its warm-up: the same frames as eager
 It prints one line per check and exits 1 if any failed. Needs torch, diffusers, transformers, numpy, torchao for
 check 3, safetensors and peft for check 4 (see bench/gpu_session.sh for carrying them to a machine with no network).
@@ -63,9 +63,9 @@ def main() -> int:
         print("bench/gpu_checks.py: no CUDA GPU here; nothing to check (the CPU paths are in make test)")
         return 0
 
-    from studio.pipeline import ResidentPipeline
-    from studio.presets import PRESETS, with_fast_lora
-    from studio.recipe import RecipeRequest, build_recipe
+    from studio.domain.presets import PRESETS, with_fast_lora
+    from studio.domain.recipe import RecipeRequest, build_recipe
+    from studio.engine.pipeline import ResidentPipeline
 
     models = Path(tempfile.mkdtemp(prefix="gpu-checks-"))
     preset = PRESETS["tiny-a14b"]
@@ -112,7 +112,7 @@ def main() -> int:
 
     @check("quantize fp8: FP8 block linears, close to bf16")
     def fp8() -> str:
-        from studio.quantize import fp8_unavailable
+        from studio.engine.quantize import fp8_unavailable
 
         if why := fp8_unavailable(device):
             return f"skipped: {why}"
@@ -129,7 +129,7 @@ def main() -> int:
     def fast() -> str:
         from safetensors.torch import save_file
 
-        from studio.tiny import build_tiny_pipeline
+        from studio.engine.tiny_models import build_tiny_pipeline
 
         generator = torch.Generator().manual_seed(1)
         tensors: dict[str, torch.Tensor] = {}
@@ -159,7 +159,7 @@ def main() -> int:
         from diffusers.models.autoencoders.autoencoder_kl_wan import AutoencoderKLWan
         from diffusers.models.transformers.transformer_wan import WanTransformer3DModel
 
-        from studio.memtrace import VAE_CONFIGS, decode_peak_gb, transformer_config, transformer_peak_gb
+        from studio.engine.memory_trace import VAE_CONFIGS, decode_peak_gb, transformer_config, transformer_peak_gb
 
         def measured_gb(call: Callable[[], Any]) -> float:
             torch.cuda.synchronize()

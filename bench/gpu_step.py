@@ -7,7 +7,7 @@ Builds each architecture at full size with random weights (normal init: weights 
 would make matrix products look faster) and times transformer forwards at the real token counts:
   (a) plain:  diffusers' WanTransformer3DModel in bf16 with its defaults (PyTorch SDPA, eager)
   (b) studio: the studio's CUDA path: bf16 and the fastest attention kernel found by a probe (as
-      studio.attention.probe_attention_backends does at load)
+      studio.engine.attention.probe_attention_backends does at load)
   (c) studio + compile (with --compile): (b) plus regional compilation of the repeated blocks
   (d) studio + fp8 (with --fp8, torchao installed, compute capability ≥ 8.9): the best of the above with the block
       linear layers quantized as `--quantize fp8` does (torchao FP8 dynamic activations and weights, per-row scales)
@@ -363,7 +363,7 @@ def run_case(case: Case, args: argparse.Namespace, device: str, dtype: torch.dty
 
 
 def fp8_unavailable(device: str) -> str | None:
-    """Why FP8 matrix products cannot run here (as studio.quantize.fp8_unavailable), or None."""
+    """Why FP8 matrix products cannot run here (as studio.engine.quantize.fp8_unavailable), or None."""
     if not device.startswith("cuda"):
         return "FP8 needs a CUDA GPU"
     if torch.cuda.get_device_capability() < (8, 9):
@@ -376,7 +376,7 @@ def fp8_unavailable(device: str) -> str | None:
 
 
 def quantize_fp8(model: torch.nn.Module) -> int:
-    """The block linear layers (both sides multiples of 16) to FP8, as studio.quantize.quantize_experts does."""
+    """The block linear layers (both sides multiples of 16) to FP8, as studio.engine.quantize.quantize_experts does."""
     from torchao.quantization import Float8DynamicActivationFloat8WeightConfig, PerRow, quantize_
 
     def keep(module: torch.nn.Module, name: str) -> bool:

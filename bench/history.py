@@ -25,10 +25,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import event, insert
 
-from studio import library
-from studio.db import Database
-from studio.presets import WAN_NEGATIVE_PROMPT
-from studio.records import Video
+from studio.domain.presets import WAN_NEGATIVE_PROMPT
+from studio.store import library
+from studio.store.database import Database
+from studio.store.rows import Video
 
 MODELS = ["wan2.2-t2v-a14b", "wan2.2-ti2v-5b", "wan2.1-t2v-1.3b", "tiny-a14b"]
 EN_SUBJECTS = ["a red fox", "a lighthouse", "an old fisherman", "a paper boat", "a corgi", "a neon city", "a whale"]

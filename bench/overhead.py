@@ -3,7 +3,7 @@
     HF_HUB_OFFLINE=1 .venv/bin/python bench/overhead.py [--model tiny-a14b] [--runs 7]
 
 Both sides load the same saved tiny model with `WanPipeline.from_pretrained`, run the same recipe and seed, and
-encode with the same `studio.media.write_mp4`, so the ratio isolates what the studio adds: validation, the job row,
+encode with the same `studio.media.mp4.write_mp4`, so the ratio isolates what the studio adds: validation, the job row,
 a database write per step, the poster, moving the file into the history and the video row. Runs alternate
 between the two sides so machine noise hits both alike. Goal: ratio ≤ 1.10. Not a test: it prints numbers.
 """
@@ -25,12 +25,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import torch
 from diffusers import UniPCMultistepScheduler, WanPipeline
 
-from studio import media
 from studio.config import Settings
-from studio.presets import PRESETS
-from studio.recipe import RecipeRequest, build_recipe
-from studio.service import Studio
-from studio.tiny import ensure_tiny_model
+from studio.domain.presets import PRESETS
+from studio.domain.recipe import RecipeRequest, build_recipe
+from studio.engine.tiny_models import ensure_tiny_model
+from studio.media import mp4
+from studio.services.studio import Studio
 
 
 def main() -> None:
@@ -69,7 +69,7 @@ def main() -> None:
                 output_type="np",
                 **kwargs,
             ).frames[0]
-        media.write_mp4(frames, work / f"bare-{index}.mp4", fps=recipe.fps, recipe=recipe.to_dict())
+        mp4.write_mp4(frames, work / f"bare-{index}.mp4", fps=recipe.fps, recipe=recipe.to_dict())
         return time.perf_counter() - started
 
     # The studio side: submit → queued job → worker → MP4 + poster + rows.

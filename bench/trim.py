@@ -1,4 +1,4 @@
-"""Trim speed: studio.edits.trim (frame-accurate and lossless) against moviepy's subclip + write_videofile.
+"""Trim speed: studio.media.trims.trim (frame-accurate and lossless) against moviepy's subclip + write_videofile.
 
     .venv/bin/python bench/trim.py [--runs 5]
 
@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np
 from moviepy import VideoFileClip
 
-from studio import edits, media
+from studio.media import mp4, trims
 
 WIDTH, HEIGHT, FPS, FRAMES = 1280, 720, 24, 121
 START_S, END_S = 1.0, 4.0
@@ -40,7 +40,7 @@ def make_clip(path: Path) -> None:
         frames[i, ..., 1] = (ys * 255 // HEIGHT + 3 * i) % 256
         frames[i, ..., 2] = ((xs + ys) // 3 + 11 * i + grain) % 256
         frames[i, 40:120, 40 + 8 * i : 120 + 8 * i] = 255
-    media.write_mp4(frames, path, fps=FPS)
+    mp4.write_mp4(frames, path, fps=FPS)
 
 
 def main() -> None:
@@ -63,15 +63,15 @@ def run(work: Path, runs: int) -> None:
         with VideoFileClip(str(source)) as clip:
             clip.subclipped(START_S, END_S).write_videofile(str(target), logger=None)
 
-    accurate = f"edits.trim frame-accurate ({edits.TRIM_PRESET})"
+    accurate = f"edits.trim frame-accurate ({trims.TRIM_PRESET})"
     lossless = "edits.trim lossless (stream copy)"
     moviepy = "moviepy subclipped(1, 4).write_videofile"
     sides: dict[str, Callable[[Path], object]] = {
-        accurate: lambda t: edits.trim(source, t, start_s=START_S, end_s=END_S),
-        f"edits.trim frame-accurate ({media.PRESET}, as write_mp4)": lambda t: edits.trim(
-            source, t, start_s=START_S, end_s=END_S, preset=media.PRESET
+        accurate: lambda t: trims.trim(source, t, start_s=START_S, end_s=END_S),
+        f"edits.trim frame-accurate ({mp4.PRESET}, as write_mp4)": lambda t: trims.trim(
+            source, t, start_s=START_S, end_s=END_S, preset=mp4.PRESET
         ),
-        lossless: lambda t: edits.trim(source, t, start_s=START_S, end_s=END_S, lossless=True),
+        lossless: lambda t: trims.trim(source, t, start_s=START_S, end_s=END_S, lossless=True),
         moviepy: moviepy_trim,
     }
     timings: dict[str, list[float]] = {name: [] for name in sides}
@@ -87,13 +87,13 @@ def run(work: Path, runs: int) -> None:
     print(f"cpus: {os.cpu_count()}")
     medians = {name: statistics.median(times) for name, times in timings.items()}
     for name, median in medians.items():
-        info = media.probe(outputs[name])  # decodes: the true frame count
+        info = mp4.probe(outputs[name])  # decodes: the true frame count
         size_mb = outputs[name].stat().st_size / 1e6
         print(
             f"{name:52s} median {median:.3f} s (min {min(timings[name]):.3f}) {median / medians[moviepy]:.3f}× moviepy"
             f"  {info.num_frames} frames, {info.duration_s:.2f} s, {size_mb:.1f} MB"
         )
-    landed = edits.trim(source, work / "check.mp4", start_s=START_S, end_s=END_S, lossless=True)
+    landed = trims.trim(source, work / "check.mp4", start_s=START_S, end_s=END_S, lossless=True)
     print(f"lossless cut landed at {landed.actual_start_s:.3f}–{landed.actual_end_s:.3f} s (keyframes)")
     print(f"goals: frame-accurate {medians[accurate]:.3f} s (≤ 0.8), lossless {medians[lossless]:.3f} s (≤ 0.05)")
 

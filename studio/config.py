@@ -146,7 +146,7 @@ class Settings(BaseSettings):
     @field_validator("callback_allow")
     @classmethod
     def _check_callback_allow(cls, value: list[str]) -> list[str]:
-        from studio.destinations import parse_allow_list
+        from studio.domain.destinations import parse_allow_list
 
         parse_allow_list(value)  # raises ValueError naming the entry
         return value

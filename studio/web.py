@@ -15,7 +15,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from studio.api import create_app
 from studio.api.guards import BodyLimit, ForwardedHeaders, GradioAuth, LoginGuard, SecurityHeaders
 from studio.config import Settings
-from studio.service import Studio
+from studio.services.studio import Studio
 from studio.ui import CSS_PATH, build_ui
 
 

@@ -12,8 +12,8 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from studio.config import Settings
-from studio.db import Database
-from studio.service import Studio
+from studio.services.studio import Studio
+from studio.store.database import Database
 from tests.fakes import PRESET, FakePipeline
 
 

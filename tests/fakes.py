@@ -8,9 +8,9 @@ from collections.abc import Callable
 
 import numpy as np
 
-from studio.generation import GenerationResult, StepInfo
-from studio.presets import PRESETS
-from studio.recipe import Recipe
+from studio.domain.presets import PRESETS
+from studio.domain.recipe import Recipe
+from studio.engine.contract import GenerationResult, PipelineInfo, StepInfo
 
 PRESET = PRESETS["tiny-1.3b"]
 
@@ -30,6 +30,9 @@ class FakePipeline:
         if self.load_error:
             raise self.load_error
         return 0.01
+
+    def info(self) -> PipelineInfo:
+        return PipelineInfo(device="cpu")
 
     def count_tokens(self, text: str) -> int:
         return len(text.split())

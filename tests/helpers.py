@@ -9,9 +9,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
-from studio.db import MIGRATIONS_DIR, Database
-from studio.job_view import JobView
-from studio.service import Studio
+from studio.services.job_view import JobView
+from studio.services.studio import Studio
+from studio.store.database import MIGRATIONS_DIR, Database
 
 T = TypeVar("T")
 

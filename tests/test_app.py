@@ -12,7 +12,7 @@ import httpx
 import pytest
 from gradio_client import Client
 
-from studio import media
+from studio.media import mp4
 from tests.helpers import wait_for
 from tests.server import ROOT, StudioProcess
 
@@ -56,9 +56,9 @@ def test_gradio_client_drives_generate(server: StudioProcess) -> None:
         api_name="/generate",
     )
     assert seed == 123 and status.startswith("Done: job") and status.endswith("seed 123")
-    info = media.probe(Path(video))
+    info = mp4.probe(Path(video))
     assert (info.width, info.height, info.num_frames, info.fps) == (128, 128, 25, 24)
-    assert media.read_recipe(Path(video))["seed"] == 123
+    assert mp4.read_recipe(Path(video))["seed"] == 123
     assert len(recent) == 1
 
 

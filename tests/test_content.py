@@ -17,18 +17,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from studio import content, library, media, shares
 from studio.config import Settings
-from studio.content import ContentChecker
-from studio.recipe import RecipeRequest
-from studio.records import Video
-from studio.service import Studio
+from studio.domain.recipe import RecipeRequest
+from studio.media import content_check, mp4
+from studio.media.content_check import ContentChecker
+from studio.services.studio import Studio
+from studio.store import library, share_links
+from studio.store.rows import Video
 from studio.ui.video_details import describe_video
 from tests.fakes import PRESET, FakePipeline
 from tests.helpers import database_at, migrate, wait_final
 
 REQUEST = RecipeRequest(prompt="a paper boat in the rain", seed=7, duration_s=0.5, steps=3)
-MISSING = f"content check off: {content.PACKAGE} is not installed"
+MISSING = f"content check off: {content_check.PACKAGE} is not installed"
 
 
 def studio_with(tmp_path: Path, fake: FakePipeline, checker: ContentChecker | None) -> Studio:
@@ -51,7 +52,7 @@ def make_video(studio: Studio, seed: int = 7) -> Video:
     """A finished video, made by the worker like any other (fake pipeline, real MP4, real row)."""
     view = wait_final(studio, studio.submit(dataclasses.replace(REQUEST, seed=seed)).id)
     assert view.video is not None, view.error
-    return studio.video(view.video.id)
+    return studio.videos.get(view.video.id)
 
 
 def noise(height: int, width: int, seed: int = 0) -> np.ndarray:
@@ -62,7 +63,7 @@ def noise(height: int, width: int, seed: int = 0) -> np.ndarray:
 
 
 def test_the_model_ships_inside_the_package() -> None:
-    model = Path(str(importlib.resources.files(content.MODULE) / content.MODEL_FILE))
+    model = Path(str(importlib.resources.files(content_check.MODULE) / content_check.MODEL_FILE))
     assert model.is_file() and model.stat().st_size > 20_000_000  # about 23 MB of ONNX weights, no download
 
 
@@ -84,10 +85,10 @@ def test_the_classifier_scores_images_offline(monkeypatch: pytest.MonkeyPatch) -
 def test_a_video_scores_the_highest_of_its_evenly_sampled_frames(tmp_path: Path) -> None:
     frames = np.stack([noise(96, 160, seed) for seed in range(17)])
     path = tmp_path / "clip.mp4"
-    media.write_mp4(frames, path, fps=16)
+    mp4.write_mp4(frames, path, fps=16)
     checker = ContentChecker()
 
-    sampled = content.read_sampled_frames(path, 4)
+    sampled = content_check.read_sampled_frames(path, 4)
     assert len(sampled) == 4 and all(frame.shape == (96, 160, 3) for frame in sampled)
     assert checker.score_video(path) == max(checker.score_image(frame) for frame in sampled)
     assert checker.score_frames(frames) == max(checker.score_image(frames[k]) for k in (0, 5, 11, 16))
@@ -104,22 +105,24 @@ def test_a_video_scores_the_highest_of_its_evenly_sampled_frames(tmp_path: Path)
     [(81, 4, [0, 27, 53, 80]), (17, 4, [0, 5, 11, 16]), (2, 4, [0, 1]), (1, 4, [0]), (9, 1, [0]), (0, 4, [])],
 )
 def test_samples_spread_from_the_first_frame_to_the_last(num_frames: int, samples: int, expected: list[int]) -> None:
-    assert content.sample_indices(num_frames, samples) == expected
+    assert content_check.sample_indices(num_frames, samples) == expected
 
 
 def test_an_edit_is_flagged_when_it_or_any_source_is() -> None:
     clean, flagged = Video(content_score=0.1, flagged=False), Video(content_score=0.9, flagged=True)
     unscored = Video(content_score=None, flagged=False)
-    assert content.for_edit(None, [unscored]) is None
-    assert content.for_edit(content.Verdict(0.2, False), [clean]) == content.Verdict(0.2, False)
-    assert content.for_edit(content.Verdict(0.2, False), [clean, flagged]) == content.Verdict(0.9, True)
-    assert content.for_edit(None, [flagged, unscored]) == content.Verdict(0.9, True)
+    assert content_check.for_edit(None, [unscored]) is None
+    assert content_check.for_edit(content_check.Verdict(0.2, False), [clean]) == content_check.Verdict(0.2, False)
+    assert content_check.for_edit(content_check.Verdict(0.2, False), [clean, flagged]) == content_check.Verdict(
+        0.9, True
+    )
+    assert content_check.for_edit(None, [flagged, unscored]) == content_check.Verdict(0.9, True)
 
 
 def test_the_threshold_is_a_probability() -> None:
     with pytest.raises(ValueError, match="content_threshold"):
         ContentChecker(threshold=1.5)
-    assert content.is_flagged(0.8, 0.8) and not content.is_flagged(0.79, 0.8)
+    assert content_check.is_flagged(0.8, 0.8) and not content_check.is_flagged(0.79, 0.8)
 
 
 # -- in the studio -----------------------------------------------------------------------------------
@@ -139,7 +142,7 @@ def test_with_the_check_off_nothing_is_scored(
     def never(*args: object, **kwargs: object) -> None:
         raise AssertionError("the model was loaded with the check off")
 
-    monkeypatch.setattr(content, "_load_classifier", never)
+    monkeypatch.setattr(content_check, "_load_classifier", never)
     studio = studio_with(tmp_path, fake, ContentChecker(enabled=False, threshold=0.0))
     try:
         video = make_video(studio)
@@ -151,8 +154,8 @@ def test_with_the_check_off_nothing_is_scored(
 def test_without_the_package_the_studio_says_so_once_and_carries_on(
     tmp_path: Path, fake: FakePipeline, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setitem(sys.modules, content.MODULE, None)  # as if it were not installed: importing it fails
-    with caplog.at_level(logging.INFO, logger="studio.content"):
+    monkeypatch.setitem(sys.modules, content_check.MODULE, None)  # as if it were not installed: importing it fails
+    with caplog.at_level(logging.INFO, logger="studio.media.content_check"):
         checker = ContentChecker(threshold=0.0)
         assert not checker.available and not checker.active
         studio = studio_with(tmp_path, fake, checker)
@@ -161,7 +164,11 @@ def test_without_the_package_the_studio_says_so_once_and_carries_on(
         finally:
             studio.stop()
     assert all(video.content_score is None and not video.flagged for video in videos)
-    said = [r.getMessage() for r in caplog.records if r.name == "studio.content" and "not installed" in r.getMessage()]
+    said = [
+        r.getMessage()
+        for r in caplog.records
+        if r.name == "studio.media.content_check" and "not installed" in r.getMessage()
+    ]
     assert said == [MISSING]
 
 
@@ -174,17 +181,17 @@ def test_a_model_that_does_not_load_is_reported_once_and_jobs_still_succeed(
         calls.append(1)
         raise RuntimeError("checksum mismatch")
 
-    monkeypatch.setattr(content, "_load_classifier", broken)
+    monkeypatch.setattr(content_check, "_load_classifier", broken)
     studio = studio_with(tmp_path, fake, ContentChecker(threshold=0.0))
     try:
-        with caplog.at_level(logging.INFO, logger="studio.content"):
+        with caplog.at_level(logging.INFO, logger="studio.media.content_check"):
             videos = [make_video(studio, seed) for seed in (1, 2)]
     finally:
         studio.stop()
     assert all(video.content_score is None and not video.flagged for video in videos)
     assert len(calls) == 1
-    said = [r.getMessage() for r in caplog.records if r.name == "studio.content"]
-    assert said == [f"content check off: the {content.PACKAGE} model did not load"]
+    said = [r.getMessage() for r in caplog.records if r.name == "studio.media.content_check"]
+    assert said == [f"content check off: the {content_check.PACKAGE} model did not load"]
 
 
 def test_a_scoring_error_never_fails_the_job(
@@ -198,7 +205,7 @@ def test_a_scoring_error_never_fails_the_job(
     monkeypatch.setattr(checker, "score_frames", fails)
     studio = studio_with(tmp_path, fake, checker)
     try:
-        with caplog.at_level(logging.ERROR, logger="studio.content"):
+        with caplog.at_level(logging.ERROR, logger="studio.media.content_check"):
             video = make_video(studio)
     finally:
         studio.stop()
@@ -213,7 +220,7 @@ def test_settings_reach_the_worker(tmp_path: Path, fake: FakePipeline) -> None:
     off = Studio(Settings(data_dir=tmp_path / "off", content_check=False), preset=PRESET, pipeline=fake)
     assert on.worker.content_check is not None and on.worker.content_check.threshold == 0.5
     assert off.worker.content_check is None or not off.worker.content_check.active
-    assert ContentChecker.from_settings(Settings(data_dir=tmp_path)).threshold == content.DEFAULT_THRESHOLD
+    assert ContentChecker.from_settings(Settings(data_dir=tmp_path)).threshold == content_check.DEFAULT_THRESHOLD
 
 
 # -- what a flag changes -----------------------------------------------------------------------------
@@ -222,10 +229,10 @@ def test_settings_reach_the_worker(tmp_path: Path, fake: FakePipeline) -> None:
 def test_a_flagged_video_is_shared_only_with_confirmation(flag_all: Studio) -> None:
     video = make_video(flag_all)
     with pytest.raises(ValueError, match=r"^confirm_flagged: video \d+ was flagged"), flag_all.db.write() as session:
-        shares.create(session=session, video_id=video.id)
+        share_links.create(session=session, video_id=video.id)
     with flag_all.db.write() as session:
-        link = shares.create(session=session, video_id=video.id, confirm_flagged=True)
-        assert shares.status(link) is shares.ShareStatus.ACTIVE
+        link = share_links.create(session=session, video_id=video.id, confirm_flagged=True)
+        assert share_links.status(link) is share_links.ShareStatus.ACTIVE
 
 
 def test_an_unflagged_video_needs_no_confirmation(tmp_path: Path, fake: FakePipeline) -> None:
@@ -233,7 +240,7 @@ def test_an_unflagged_video_needs_no_confirmation(tmp_path: Path, fake: FakePipe
     try:
         video = make_video(studio)
         with studio.db.write() as session:
-            assert shares.create(session=session, video_id=video.id).token
+            assert share_links.create(session=session, video_id=video.id).token
     finally:
         studio.stop()
 
@@ -243,12 +250,12 @@ def test_history_marks_a_flagged_video_with_its_score(flag_all: Studio) -> None:
     with flag_all.db.write() as session:
         row = library.get(session=session, video_id=video.id)
         row.content_score = 0.93
-    text = describe_video(flag_all.video(video.id))
+    text = describe_video(flag_all.videos.get(video.id))
     assert "⚠️ flagged by the content check (score 0.93)" in text.split("\n\n")[1]  # right under the title
     with flag_all.db.write() as session:
         row = library.get(session=session, video_id=video.id)
         row.content_score, row.flagged = 0.02, False
-    text = describe_video(flag_all.video(video.id))
+    text = describe_video(flag_all.videos.get(video.id))
     assert "flagged" not in text and "**Content check:** passed (score 0.02)" in text
 
 

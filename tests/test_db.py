@@ -4,8 +4,8 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from studio.db import Database
-from studio.records import Base, include_in_autogenerate
+from studio.store.database import Database
+from studio.store.rows import Base, include_in_autogenerate
 
 
 def test_migrations_build_exactly_the_models(db: Database) -> None:

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from studio import destinations
-from studio.callbacks import CallbackSender
-from studio.destinations import AllowList, DestinationRefused, check_url, parse_allow_list, resolve
+from studio.domain.destinations import AllowList, DestinationRefused, check_url, parse_allow_list
+from studio.services import webhooks
+from studio.services.webhooks import CallbackSender, resolve
 from tests.helpers import wait_for
 
 NONE = AllowList()
@@ -69,7 +69,7 @@ def _resolving_to(monkeypatch: pytest.MonkeyPatch, address: str) -> None:
         family = socket.AF_INET6 if ":" in address else socket.AF_INET
         return [(family, socket.SOCK_STREAM, 6, "", (address, port))]
 
-    monkeypatch.setattr(destinations.socket, "getaddrinfo", fake_getaddrinfo)
+    monkeypatch.setattr(webhooks.socket, "getaddrinfo", fake_getaddrinfo)
 
 
 def test_a_name_that_resolves_inside_is_refused_at_send_time(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,4 +1,4 @@
-"""studio.edits against the real bundled ffmpeg, on tiny clips whose frames each show their own index."""
+"""studio.media.trims against the real bundled ffmpeg, on tiny clips whose frames each show their own index."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import imageio_ffmpeg
 import numpy as np
 import pytest
 
-from studio import edits, media
-from studio.edits import EditError
+from studio.domain.errors import InvalidInput
+from studio.media import mp4, tiles, trims
 
 FPS = 16
 BITS = 8  # frame i shows i in binary as 8 vertical stripes, white = 1: survives H.264 at any CRF
@@ -50,7 +50,7 @@ def sha256(path: Path) -> str:
 def clip(tmp_path: Path) -> Path:
     """81 frames (5.0625 s) at 16 fps from media.write_mp4, with a recipe: one keyframe (x264's GOP is 250)."""
     path = tmp_path / "clip.mp4"
-    media.write_mp4(coded_frames(81), path, fps=FPS, recipe={"seed": 7, "num_frames": 81})
+    mp4.write_mp4(coded_frames(81), path, fps=FPS, recipe={"seed": 7, "num_frames": 81})
     return path
 
 
@@ -87,7 +87,7 @@ def gop_clip(clip: Path, tmp_path: Path) -> Path:
 def test_plan_trim_snaps_to_frame_boundaries(
     start_s: float, end_s: float, fps: float, num_frames: int, frames: tuple[int, int]
 ) -> None:
-    plan = edits.plan_trim(start_s=start_s, end_s=end_s, fps=fps, num_frames=num_frames)
+    plan = trims.plan_trim(start_s=start_s, end_s=end_s, fps=fps, num_frames=num_frames)
     assert (plan.start_frame, plan.end_frame, plan.num_frames) == (*frames, frames[1] - frames[0])
     assert (plan.start_s, plan.end_s) == (frames[0] / fps, frames[1] / fps)
 
@@ -107,8 +107,8 @@ def test_plan_trim_snaps_to_frame_boundaries(
     ],
 )
 def test_plan_trim_rejects_bad_points_naming_the_field(start_s: float, end_s: float, field: str, message: str) -> None:
-    with pytest.raises(EditError) as caught:
-        edits.plan_trim(start_s=start_s, end_s=end_s, fps=16, num_frames=81)
+    with pytest.raises(InvalidInput) as caught:
+        trims.plan_trim(start_s=start_s, end_s=end_s, fps=16, num_frames=81)
     assert (caught.value.field, caught.value.message) == (field, message)
     assert str(caught.value) == f"{field}: {message}"
     assert isinstance(caught.value, ValueError)
@@ -116,8 +116,8 @@ def test_plan_trim_rejects_bad_points_naming_the_field(start_s: float, end_s: fl
 
 @pytest.mark.parametrize(("fps", "num_frames", "field"), [(0, 81, "fps"), (math.nan, 81, "fps"), (16, 0, "num_frames")])
 def test_plan_trim_rejects_a_bad_clip(fps: float, num_frames: int, field: str) -> None:
-    with pytest.raises(EditError, match=f"^{field}: "):
-        edits.plan_trim(start_s=0, end_s=1, fps=fps, num_frames=num_frames)
+    with pytest.raises(InvalidInput, match=f"^{field}: "):
+        trims.plan_trim(start_s=0, end_s=1, fps=fps, num_frames=num_frames)
 
 
 @pytest.mark.parametrize("source", ["clip", "gop_clip"])  # gop_clip: decoding starts at a later keyframe
@@ -125,13 +125,13 @@ def test_plan_trim_rejects_a_bad_clip(fps: float, num_frames: int, field: str) -
 def test_trim_keeps_exactly_the_planned_frames(
     request: pytest.FixtureRequest, tmp_path: Path, source: str, start_s: float, end_s: float
 ) -> None:
-    result = edits.trim(request.getfixturevalue(source), tmp_path / "cut.mp4", start_s=start_s, end_s=end_s)
+    result = trims.trim(request.getfixturevalue(source), tmp_path / "cut.mp4", start_s=start_s, end_s=end_s)
     plan = result.plan
     assert [read_index(frame) for frame in decode(tmp_path / "cut.mp4")] == list(
         range(plan.start_frame, plan.end_frame)
     )
     assert (result.actual_start_s, result.actual_end_s, result.lossless) == (plan.start_s, plan.end_s, False)
-    decoded = media.probe(tmp_path / "cut.mp4")  # decodes every frame: the ground truth for result.info
+    decoded = mp4.probe(tmp_path / "cut.mp4")  # decodes every frame: the ground truth for result.info
     assert (result.info.num_frames, decoded.num_frames) == (plan.num_frames, plan.num_frames)
     assert (result.info.width, result.info.height, result.info.fps, decoded.fps) == (128, 48, FPS, FPS)
     assert result.info.duration_s == pytest.approx(plan.end_s - plan.start_s)
@@ -140,7 +140,7 @@ def test_trim_keeps_exactly_the_planned_frames(
 
 def test_lossless_cut_of_our_clips_lands_on_the_second_before(clip: Path, tmp_path: Path) -> None:
     # media.write_mp4 puts a keyframe every second, so a stream-copy cut is good to the second.
-    result = edits.trim(clip, tmp_path / "cut.mp4", start_s=1.5, end_s=2.0, lossless=True)
+    result = trims.trim(clip, tmp_path / "cut.mp4", start_s=1.5, end_s=2.0, lossless=True)
     assert result.actual_start_s == 1.0
     assert result.actual_end_s >= result.plan.end_s
     kept = [read_index(frame) for frame in decode(tmp_path / "cut.mp4")]
@@ -151,14 +151,14 @@ def test_lossless_cut_of_our_clips_lands_on_the_second_before(clip: Path, tmp_pa
 def test_lossless_cut_reports_where_it_really_landed(
     gop_clip: Path, tmp_path: Path, start_s: float, end_s: float
 ) -> None:
-    result = edits.trim(gop_clip, tmp_path / "cut.mp4", start_s=start_s, end_s=end_s, lossless=True)
+    result = trims.trim(gop_clip, tmp_path / "cut.mp4", start_s=start_s, end_s=end_s, lossless=True)
     first, last = round(result.actual_start_s * FPS), round(result.actual_end_s * FPS)
     assert first % 8 == 0  # a keyframe
     assert result.actual_start_s <= result.plan.start_s < result.actual_start_s + 8 / FPS
     assert result.actual_end_s >= result.plan.end_s
     # The file holds exactly the frames the result names: decoded, counted and timed.
     assert [read_index(frame) for frame in decode(tmp_path / "cut.mp4")] == list(range(first, last))
-    decoded = media.probe(tmp_path / "cut.mp4")
+    decoded = mp4.probe(tmp_path / "cut.mp4")
     assert decoded.num_frames == result.info.num_frames == last - first
     assert decoded.duration_s == pytest.approx(result.actual_end_s - result.actual_start_s, abs=0.01)
 
@@ -166,9 +166,9 @@ def test_lossless_cut_reports_where_it_really_landed(
 @pytest.mark.parametrize("lossless", [False, True])
 def test_trim_never_modifies_the_source_and_leaves_no_temp_files(clip: Path, tmp_path: Path, lossless: bool) -> None:
     before = sha256(clip)
-    edits.trim(clip, tmp_path / "cut.mp4", start_s=1.0, end_s=2.0, lossless=lossless)
-    with pytest.raises(EditError, match=r"^target: "):
-        edits.trim(clip, clip, start_s=1.0, end_s=2.0, lossless=lossless)
+    trims.trim(clip, tmp_path / "cut.mp4", start_s=1.0, end_s=2.0, lossless=lossless)
+    with pytest.raises(InvalidInput, match=r"^target: "):
+        trims.trim(clip, clip, start_s=1.0, end_s=2.0, lossless=lossless)
     assert sha256(clip) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.mp4", "cut.mp4"]
 
@@ -176,40 +176,41 @@ def test_trim_never_modifies_the_source_and_leaves_no_temp_files(clip: Path, tmp
 @pytest.mark.parametrize("lossless", [False, True])
 def test_trim_stores_the_given_recipe_and_drops_the_sources(clip: Path, tmp_path: Path, lossless: bool) -> None:
     recipe = {"prompt": "纸船在雨中", "seed": 7, "trim": {"start_s": 1.0, "end_s": 2.0, "source_id": 3}}
-    edits.trim(clip, tmp_path / "with.mp4", start_s=1.0, end_s=2.0, lossless=lossless, recipe=recipe)
-    edits.trim(clip, tmp_path / "without.mp4", start_s=1.0, end_s=2.0, lossless=lossless)
-    assert media.read_recipe(tmp_path / "with.mp4") == recipe
-    assert media.read_recipe(tmp_path / "without.mp4") is None  # the source's recipe describes the uncut clip
-    assert media.read_recipe(clip) == {"seed": 7, "num_frames": 81}
+    trims.trim(clip, tmp_path / "with.mp4", start_s=1.0, end_s=2.0, lossless=lossless, recipe=recipe)
+    trims.trim(clip, tmp_path / "without.mp4", start_s=1.0, end_s=2.0, lossless=lossless)
+    assert mp4.read_recipe(tmp_path / "with.mp4") == recipe
+    assert mp4.read_recipe(tmp_path / "without.mp4") is None  # the source's recipe describes the uncut clip
+    assert mp4.read_recipe(clip) == {"seed": 7, "num_frames": 81}
 
 
 def test_trim_names_the_source_when_it_is_missing_or_not_a_video(tmp_path: Path) -> None:
-    with pytest.raises(EditError, match=r"^source: the video file is missing on disk: .*gone\.mp4$"):
-        edits.trim(tmp_path / "gone.mp4", tmp_path / "cut.mp4", start_s=0, end_s=1)
+    # The message names the file, never the server's path to it
+    with pytest.raises(InvalidInput, match=r"^source: the video file is missing on disk \(gone\.mp4\)$"):
+        trims.trim(tmp_path / "gone.mp4", tmp_path / "cut.mp4", start_s=0, end_s=1)
     notes = tmp_path / "notes.mp4"
     notes.write_text("not a video\n")
-    with pytest.raises(EditError, match=r"^source: notes\.mp4 is not a readable video"):
-        edits.trim(notes, tmp_path / "cut.mp4", start_s=0, end_s=1)
+    with pytest.raises(InvalidInput, match=r"^source: notes\.mp4 is not a readable video"):
+        trims.trim(notes, tmp_path / "cut.mp4", start_s=0, end_s=1)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.mp4"]
 
 
 def test_trim_checks_the_points_against_the_real_clip(clip: Path, tmp_path: Path) -> None:
-    with pytest.raises(EditError, match=r"^end_s: 6 s is outside 0–5\.062 s$"):
-        edits.trim(clip, tmp_path / "cut.mp4", start_s=1, end_s=6)
+    with pytest.raises(InvalidInput, match=r"^end_s: 6 s is outside 0–5\.062 s$"):
+        trims.trim(clip, tmp_path / "cut.mp4", start_s=1, end_s=6)
 
 
 def test_tile_lays_out_labelled_clips_and_holds_the_short_ones(tmp_path: Path) -> None:
     sources = [tmp_path / "a.mp4", tmp_path / "b.mp4", tmp_path / "c.mp4"]
-    media.write_mp4(coded_frames(9, 160, 96), sources[0], fps=FPS)
-    media.write_mp4(coded_frames(17, 160, 96), sources[1], fps=FPS)
-    media.write_mp4(coded_frames(13, 320, 192), sources[2], fps=FPS)  # twice the size: scaled into its cell
+    mp4.write_mp4(coded_frames(9, 160, 96), sources[0], fps=FPS)
+    mp4.write_mp4(coded_frames(17, 160, 96), sources[1], fps=FPS)
+    mp4.write_mp4(coded_frames(13, 320, 192), sources[2], fps=FPS)  # twice the size: scaled into its cell
     hashes = [sha256(path) for path in sources]
     recipe = {"compare": [42, 43, 44]}
 
-    info = edits.tile(sources, ["seed 42", "seed 43", "seed 44"], tmp_path / "grid.mp4", recipe=recipe)
+    info = tiles.tile(sources, ["seed 42", "seed 43", "seed 44"], tmp_path / "grid.mp4", recipe=recipe)
 
     assert (info.width, info.height, info.num_frames, info.fps) == (320, 192, 17, FPS)  # 2×2, the longest clip
-    assert media.probe(tmp_path / "grid.mp4").num_frames == 17
+    assert mp4.probe(tmp_path / "grid.mp4").num_frames == 17
     frames = decode(tmp_path / "grid.mp4")
     corners = [(0, 0), (0, 160), (96, 0), (96, 160)]  # cells in reading order
     cells = [[read_index(frame[y : y + 96, x : x + 160]) for frame in frames] for y, x in corners]
@@ -220,18 +221,18 @@ def test_tile_lays_out_labelled_clips_and_holds_the_short_ones(tmp_path: Path) -
     # Frame 0 of every clip is black, so white in a cell's top-left corner is its label's text.
     assert all(frames[0][y : y + 24, x : x + 80].max() > 200 for y, x in corners[:3])
     assert frames[0][96:120, 160:240].max() < 40  # no label on the empty cell
-    assert media.read_recipe(tmp_path / "grid.mp4") == recipe
+    assert mp4.read_recipe(tmp_path / "grid.mp4") == recipe
     assert [sha256(path) for path in sources] == hashes
 
 
 def test_tile_rejects_bad_inputs_naming_the_field(clip: Path, tmp_path: Path) -> None:
     target = tmp_path / "grid.mp4"
-    with pytest.raises(EditError, match=r"^sources: a comparison takes 2–8 clips, got 1$"):
-        edits.tile([clip], ["seed 7"], target)
-    with pytest.raises(EditError, match=r"^sources: a comparison takes 2–8 clips, got 9$"):
-        edits.tile([clip] * 9, ["x"] * 9, target)
-    with pytest.raises(EditError, match=r"^labels: need one label per clip: 2 clips, 1 labels$"):
-        edits.tile([clip, clip], ["seed 7"], target)
-    with pytest.raises(EditError, match=r"^sources: the video file is missing on disk"):
-        edits.tile([clip, tmp_path / "gone.mp4"], ["a", "b"], target)
+    with pytest.raises(InvalidInput, match=r"^sources: a comparison takes 2–8 clips, got 1$"):
+        tiles.tile([clip], ["seed 7"], target)
+    with pytest.raises(InvalidInput, match=r"^sources: a comparison takes 2–8 clips, got 9$"):
+        tiles.tile([clip] * 9, ["x"] * 9, target)
+    with pytest.raises(InvalidInput, match=r"^labels: need one label per clip: 2 clips, 1 labels$"):
+        tiles.tile([clip, clip], ["seed 7"], target)
+    with pytest.raises(InvalidInput, match=r"^sources: the video file is missing on disk"):
+        tiles.tile([clip, tmp_path / "gone.mp4"], ["a", "b"], target)
     assert not target.exists()

@@ -9,10 +9,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from studio import compare
-from studio.pipeline import ResidentPipeline
-from studio.presets import PRESETS
-from studio.recipe import Recipe, RecipeRequest, build_recipe
+from studio.domain import comparisons
+from studio.domain.presets import PRESETS
+from studio.domain.recipe import Recipe, RecipeRequest, build_recipe
+from studio.engine.pipeline import ResidentPipeline
 
 TOLERANCE = 2  # uint8 levels
 
@@ -74,7 +74,7 @@ def _group(prompt: str, seeds: list[int], **fields: Any) -> list[Recipe]:
 def test_a_seed_comparison_encodes_its_prompt_once(
     cached: ResidentPipeline, uncached: ResidentPipeline, calls_of: Any
 ) -> None:
-    recipes = _group("a paper boat in the rain", compare.seeds_for("consecutive", count=3, start=40))
+    recipes = _group("a paper boat in the rain", comparisons.seeds_for("consecutive", count=3, start=40))
     counted, plain = calls_of(cached), calls_of(uncached)
 
     frames = [cached.generate(recipe).frames.astype(np.int16) for recipe in recipes]

@@ -12,11 +12,12 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from studio.lora import FAST_ADAPTER, LoraSource, parse_lora
-from studio.pipeline import ResidentPipeline
-from studio.presets import PRESETS, Preset, with_fast_lora
-from studio.recipe import Recipe, RecipeError, RecipeRequest, build_recipe
-from studio.tiny import build_tiny_pipeline
+from studio.domain.errors import InvalidInput
+from studio.domain.presets import PRESETS, Preset, with_fast_lora
+from studio.domain.recipe import Recipe, RecipeRequest, build_recipe
+from studio.engine.lora import FAST_ADAPTER, LoraSource, parse_lora
+from studio.engine.pipeline import ResidentPipeline
+from studio.engine.tiny_models import build_tiny_pipeline
 
 RANK = 4
 TOLERANCE = 2  # uint8 levels: float noise, not a different video
@@ -194,9 +195,9 @@ def test_fast_job_encodes_no_negative_prompt(fast: ResidentPipeline) -> None:
 
 
 def test_fast_mode_without_a_lora_says_what_to_do() -> None:
-    with pytest.raises(RecipeError, match="speed: fast mode needs a distilled LoRA for tiny-a14b; set --fast-lora"):
+    with pytest.raises(InvalidInput, match="speed: fast mode needs a distilled LoRA for tiny-a14b; set --fast-lora"):
         build_recipe(_request(speed="fast"), PRESETS["tiny-a14b"])
-    with pytest.raises(RecipeError, match="speed: 'turbo' is not one of quality, fast"):
+    with pytest.raises(InvalidInput, match="speed: 'turbo' is not one of quality, fast"):
         build_recipe(_request(speed="turbo"), PRESETS["tiny-a14b"])  # type: ignore[arg-type]
 
 

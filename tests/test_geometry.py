@@ -1,7 +1,7 @@
 import pytest
 
-from studio import geometry
-from studio.presets import PRESETS
+from studio.domain import geometry
+from studio.domain.presets import PRESETS
 
 
 @pytest.mark.parametrize("preset_key", list(PRESETS))

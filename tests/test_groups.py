@@ -10,13 +10,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from studio import compare, media
-from studio.admission import QueueFull
 from studio.config import Settings
-from studio.edits import EditError
-from studio.recipe import MAX_SEED, RecipeError, RecipeRequest
-from studio.records import JobStatus
-from studio.service import Studio
+from studio.domain import comparisons
+from studio.domain.errors import InvalidInput
+from studio.domain.recipe import MAX_SEED, RecipeRequest
+from studio.media import mp4
+from studio.services.admission import QueueFull
+from studio.services.studio import Studio
+from studio.store.rows import JobStatus
 from tests.fakes import PRESET, FakePipeline
 from tests.helpers import wait_final
 
@@ -43,9 +44,9 @@ def counter(start: int = 100) -> Iterator[int]:
         ("random", {"count": 3}, [100, 101, 102]),
     ],
 )
-def test_seeds_for(mode: compare.SeedMode, arguments: dict[str, object], expected: list[int]) -> None:
+def test_seeds_for(mode: comparisons.SeedMode, arguments: dict[str, object], expected: list[int]) -> None:
     draws = counter()
-    assert compare.seeds_for(mode, rng=lambda: next(draws), **arguments) == expected  # type: ignore[arg-type]
+    assert comparisons.seeds_for(mode, rng=lambda: next(draws), **arguments) == expected  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(
@@ -71,26 +72,26 @@ def test_seeds_for(mode: compare.SeedMode, arguments: dict[str, object], expecte
 def test_seeds_for_refuses_with_the_field_and_range(
     mode: str, arguments: dict[str, object], field: str, message: str
 ) -> None:
-    with pytest.raises(RecipeError, match=re.escape(message)) as caught:
-        compare.seeds_for(mode, **arguments)  # type: ignore[arg-type]
+    with pytest.raises(InvalidInput, match=re.escape(message)) as caught:
+        comparisons.seeds_for(mode, **arguments)  # type: ignore[arg-type]
     assert caught.value.field == field
     assert str(caught.value).startswith(f"{field}: ")
 
 
 def test_random_seeds_are_distinct_even_when_the_source_repeats() -> None:
     draws = iter([5, 5, 9, 5, 9, 2])
-    assert compare.seeds_for("random", count=3, rng=lambda: next(draws)) == [5, 9, 2]
-    real = compare.seeds_for("random", count=8)
+    assert comparisons.seeds_for("random", count=3, rng=lambda: next(draws)) == [5, 9, 2]
+    real = comparisons.seeds_for("random", count=8)
     assert len(set(real)) == 8 and all(0 <= seed <= MAX_SEED for seed in real)
     with pytest.raises(RuntimeError, match="fewer than 2 distinct seeds"):
-        compare.seeds_for("random", count=2, rng=lambda: 7)
+        comparisons.seeds_for("random", count=2, rng=lambda: 7)
 
 
 def test_seed_order_and_labels() -> None:
-    assert compare.seed_order([30, 10, 20], [10, 20, 30]) == [2, 0, 1]
-    assert compare.seed_order([30, 10], [99, 10, 30]) == [2, 1, 0]  # an unknown seed goes last
-    assert compare.group_label(42) == "seed 42"
-    assert compare.picked_label(42, 7) == "seed 42 · #7"
+    assert comparisons.seed_order([30, 10, 20], [10, 20, 30]) == [2, 0, 1]
+    assert comparisons.seed_order([30, 10], [99, 10, 30]) == [2, 1, 0]  # an unknown seed goes last
+    assert comparisons.group_label(42) == "seed 42"
+    assert comparisons.picked_label(42, 7) == "seed 42 · #7"
 
 
 # -- groups through the Studio (fake pipeline) -------------------------------------------------------------------
@@ -105,12 +106,12 @@ def test_a_group_of_three_seeds_makes_three_linked_videos(studio: Studio, fake: 
     assert [d.status for d in done] == [JobStatus.SUCCEEDED] * 3
     assert [r.seed for r in fake.ran] == [30, 10, 20]  # run in submission order
 
-    videos = studio.group_videos(group_id)
+    videos = studio.videos.of_group(group_id)
     assert [v.seed for v in videos] == [30, 10, 20]
     assert {(v.group_id, v.kind) for v in videos} == {(group_id, "generated")}
     assert [v.job_id for v in videos] == [view.id for view in views]
     assert [j.id for j in studio.group_jobs(group_id)] == [view.id for view in views]
-    assert studio.group_jobs("no-such-group") == [] and studio.group_videos("no-such-group") == []
+    assert studio.group_jobs("no-such-group") == [] and studio.videos.of_group("no-such-group") == []
     # The other settings are the request's, for every seed
     assert {(v.prompt, v.width, v.height, v.num_frames, v.steps) for v in videos} == {
         ("a paper boat in the rain", 160, 96, 17, 3)
@@ -120,13 +121,13 @@ def test_a_group_of_three_seeds_makes_three_linked_videos(studio: Studio, fake: 
 
 
 def test_a_group_is_validated_before_anything_is_queued(studio: Studio) -> None:
-    with pytest.raises(RecipeError, match="seeds: 4 is given twice"):
+    with pytest.raises(InvalidInput, match="seeds: 4 is given twice"):
         studio.submit_group(REQUEST, [4, 5, 4])
-    with pytest.raises(RecipeError, match=r"seeds: give 2–8 seeds \(got 1\)"):
+    with pytest.raises(InvalidInput, match=r"seeds: give 2–8 seeds \(got 1\)"):
         studio.submit_group(REQUEST, [4])
-    with pytest.raises(RecipeError, match="seeds: -1 is outside"):  # -1 means "random" elsewhere: not here
+    with pytest.raises(InvalidInput, match="seeds: -1 is outside"):  # -1 means "random" elsewhere: not here
         studio.submit_group(REQUEST, [-1, 5])
-    with pytest.raises(RecipeError, match="steps: 500"):
+    with pytest.raises(InvalidInput, match="steps: 500"):
         studio.submit_group(RecipeRequest(prompt="x", steps=500), [1, 2])
     assert studio.list_jobs() == []
 
@@ -157,8 +158,8 @@ def test_the_queue_cap_takes_a_whole_group_or_none_of_it(stalled: Studio) -> Non
         stalled.submit(REQUEST)
 
     # A group that is still queued cannot be exported yet
-    with pytest.raises(EditError, match="group_id: 2 of its 2 jobs have not finished") as error:
-        stalled.export_group(group_id)
+    with pytest.raises(InvalidInput, match="group_id: 2 of its 2 jobs have not finished") as error:
+        stalled.videos.export_group(group_id)
     assert error.value.field == "group_id"
     assert [v.queue_position for v in stalled.group_jobs(group_id)] == [4, 5]
 
@@ -167,9 +168,9 @@ def test_export_tiles_the_group_in_seed_order(studio: Studio) -> None:
     group_id, views = studio.submit_group(REQUEST, [30, 10, 20])
     for view in views:
         wait_final(studio, view.id)
-    members = studio.group_videos(group_id)
+    members = studio.videos.of_group(group_id)
 
-    exported = studio.export_group(group_id)
+    exported = studio.videos.export_group(group_id)
 
     # 3 clips of 160×96 → edits.tile's 2×2 grid (one cell black)
     assert (exported.kind, exported.group_id, exported.parent_id, exported.job_id) == (
@@ -180,43 +181,43 @@ def test_export_tiles_the_group_in_seed_order(studio: Studio) -> None:
     )
     assert (exported.width, exported.height, exported.num_frames, exported.fps) == (320, 192, 17, 16)
     assert exported.duration_s == pytest.approx(17 / 16)
-    info = media.probe(studio.video_file(exported))
+    info = mp4.probe(studio.videos.file(exported))
     assert (info.width, info.height, info.num_frames) == (320, 192, 17)
     comparison = {"group_id": group_id, "seeds": [30, 10, 20], "video_ids": [v.id for v in members]}
     assert exported.recipe["comparison"] == comparison
     assert exported.recipe["seed"] == 30 and exported.recipe["prompt"] == "a paper boat in the rain"
-    assert media.read_recipe(studio.video_file(exported)) == exported.recipe
+    assert mp4.read_recipe(studio.videos.file(exported)) == exported.recipe
     assert (studio.media_dir / str(exported.poster_path)).stat().st_size > 0
     # The export joins the group but is not a member to compare, and nothing is left behind in incoming/
-    assert [v.id for v in studio.group_videos(group_id)] == [v.id for v in members]
+    assert [v.id for v in studio.videos.of_group(group_id)] == [v.id for v in members]
     assert list((studio.media_dir / "incoming").iterdir()) == []
 
 
 def test_export_needs_two_finished_videos(studio: Studio, fake: FakePipeline) -> None:
-    with pytest.raises(EditError, match="group_id: no job or video belongs to group 'nope'"):
-        studio.export_group("nope")
+    with pytest.raises(InvalidInput, match="group_id: no job or video belongs to group 'nope'"):
+        studio.videos.export_group("nope")
 
     studio.worker.batch = False  # one run per seed, so one seed can fail alone (a batched call fails together)
     fake.fail_with = RuntimeError("boom")  # the first seed fails, the second makes a video
     group_id, views = studio.submit_group(REQUEST, [1, 2])
     assert [wait_final(studio, v.id).status for v in views] == [JobStatus.FAILED, JobStatus.SUCCEEDED]
-    with pytest.raises(EditError, match="a comparison takes 2–8 finished videos; this group has 1"):
-        studio.export_group(group_id)
+    with pytest.raises(InvalidInput, match="a comparison takes 2–8 finished videos; this group has 1"):
+        studio.videos.export_group(group_id)
 
     # A retried seed stays in its group and takes its place in seed order
     retried = studio.retry(views[0].id)
     assert retried.group_id == group_id
     wait_final(studio, retried.id)
-    assert [v.seed for v in studio.group_videos(group_id)] == [1, 2]
-    assert studio.export_group(group_id).recipe["comparison"]["seeds"] == [1, 2]
+    assert [v.seed for v in studio.videos.of_group(group_id)] == [1, 2]
+    assert studio.videos.export_group(group_id).recipe["comparison"]["seeds"] == [1, 2]
 
 
 # -- the real tiny pipeline ----------------------------------------------------------------------------------------
 
 
 def test_a_group_with_the_real_pipeline(tmp_path: Path) -> None:
-    from studio.pipeline import ResidentPipeline
-    from studio.presets import PRESETS
+    from studio.domain.presets import PRESETS
+    from studio.engine.pipeline import ResidentPipeline
 
     preset = PRESETS["tiny-1.3b"]
     pipeline = ResidentPipeline(preset, models_dir=tmp_path / "models", device="cpu")
@@ -228,15 +229,15 @@ def test_a_group_with_the_real_pipeline(tmp_path: Path) -> None:
         done = [wait_final(studio, view.id, timeout=180) for view in views]
         assert [d.status for d in done] == [JobStatus.SUCCEEDED] * 3, [d.error for d in done]
 
-        videos = studio.group_videos(group_id)
+        videos = studio.videos.of_group(group_id)
         assert [(v.seed, v.group_id, v.kind) for v in videos] == [(s, group_id, "generated") for s in (7, 8, 9)]
         assert {(v.width, v.height, v.num_frames) for v in videos} == {(96, 160, 9)}
         first_frames = [_first_frame(studio, v.id) for v in videos]
         assert not np.array_equal(first_frames[0], first_frames[1])  # the seeds made different videos
 
-        exported = studio.export_group(group_id)
+        exported = studio.videos.export_group(group_id)
         assert (exported.kind, exported.group_id) == ("comparison", group_id)
-        info = media.probe(studio.video_file(exported))
+        info = mp4.probe(studio.videos.file(exported))
         assert (info.width, info.height, info.num_frames) == (exported.width, exported.height, 9) == (192, 320, 9)
     finally:
         studio.stop()
@@ -245,7 +246,7 @@ def test_a_group_with_the_real_pipeline(tmp_path: Path) -> None:
 def _first_frame(studio: Studio, video_id: int) -> np.ndarray:
     from PIL import Image
 
-    video = studio.video(video_id)
+    video = studio.videos.get(video_id)
     return np.asarray(Image.open(studio.media_dir / str(video.poster_path)))
 
 
@@ -263,7 +264,7 @@ def test_queued_seeds_of_a_group_run_in_one_batched_call(tmp_path: Path, fake: F
         for view in [blocker, *views]:
             assert studio.wait(view.id, timeout=30).status is JobStatus.SUCCEEDED
         assert fake.batches == [[7, 8, 9]]
-        assert [v.seed for v in studio.group_videos(group_id)] == [7, 8, 9]
+        assert [v.seed for v in studio.videos.of_group(group_id)] == [7, 8, 9]
     finally:
         studio.stop()
 

@@ -4,11 +4,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from studio import jobs
-from studio.db import Database
-from studio.presets import PRESETS
-from studio.recipe import Recipe, RecipeRequest, build_recipe
-from studio.records import Job, JobStatus
+from studio.domain.presets import PRESETS
+from studio.domain.recipe import Recipe, RecipeRequest, build_recipe
+from studio.store import jobs
+from studio.store.database import Database
+from studio.store.rows import Job, JobStatus
 
 
 def _recipe(prompt: str = "a cat", seed: int = 1) -> Recipe:

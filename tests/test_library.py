@@ -8,11 +8,11 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import event, update
 
-from studio import library, video_search
-from studio.db import MIGRATIONS_DIR, Database
-from studio.presets import PRESETS
-from studio.recipe import RecipeRequest, build_recipe
-from studio.records import Video
+from studio.domain.presets import PRESETS
+from studio.domain.recipe import RecipeRequest, build_recipe
+from studio.store import library, search
+from studio.store.database import MIGRATIONS_DIR, Database
+from studio.store.rows import Video
 
 RECIPE = build_recipe(RecipeRequest(prompt="a lighthouse", seed=3), PRESETS["tiny-1.3b"])
 
@@ -232,7 +232,7 @@ HOSTILE_CORPUS = [
 
 def _reference(query: str, texts: dict[int, tuple[str, str]]) -> list[int]:
     """What search must answer, by plain Python: every word is a case-insensitive substring of a column."""
-    terms = [term.lower() for term in video_search.search_terms(query)]
+    terms = [term.lower() for term in search.search_terms(query)]
     return sorted(
         (
             video_id
@@ -257,13 +257,13 @@ def test_search_text_is_searched_for_never_interpreted(db: Database, media_dir: 
 
 
 def test_search_terms_drop_invisible_characters_and_duplicates() -> None:
-    assert video_search.search_terms("  fox\tsnow\nfox ") == ["fox", "snow"]
-    assert video_search.search_terms("fox\x00snow") == ["fox", "snow"]  # a control character splits words
-    assert video_search.search_terms("f\u200bo\ufeffx\ud800") == ["fox"]  # format characters and surrogates go
-    assert video_search.search_terms("") == video_search.search_terms(" \x00 ") == []
-    assert len(video_search.search_terms(" ".join(f"w{n}" for n in range(100)))) == video_search.MAX_SEARCH_TERMS
-    assert video_search.fts_phrase('say "hi" AND') == '"say ""hi"" AND"'
-    assert video_search.like_pattern("50%_\\") == "%50\\%\\_\\\\%"
+    assert search.search_terms("  fox\tsnow\nfox ") == ["fox", "snow"]
+    assert search.search_terms("fox\x00snow") == ["fox", "snow"]  # a control character splits words
+    assert search.search_terms("f\u200bo\ufeffx\ud800") == ["fox"]  # format characters and surrogates go
+    assert search.search_terms("") == search.search_terms(" \x00 ") == []
+    assert len(search.search_terms(" ".join(f"w{n}" for n in range(100)))) == search.MAX_SEARCH_TERMS
+    assert search.fts_phrase('say "hi" AND') == '"say ""hi"" AND"'
+    assert search.like_pattern("50%_\\") == "%50\\%\\_\\\\%"
 
 
 def test_search_filters_by_model_and_favorite(db: Database, media_dir: Path) -> None:

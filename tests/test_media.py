@@ -1,4 +1,4 @@
-"""studio.media against the real bundled ffmpeg, on tiny synthetic clips in a temp folder."""
+"""studio.media.mp4 against the real bundled ffmpeg, on tiny synthetic clips in a temp folder."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from studio import media
-from studio.presets import WAN_NEGATIVE_PROMPT
+from studio.domain.presets import WAN_NEGATIVE_PROMPT
+from studio.media import mp4
 
 
 def moving_gradient(num_frames: int, width: int, height: int) -> np.ndarray:
@@ -53,12 +53,12 @@ def top_level_boxes(path: Path) -> list[str]:
 def landscape(tmp_path: Path) -> Path:
     """A 17-frame 160×96 clip at 16 fps, the shape of a short Wan clip shrunk to test size."""
     path = tmp_path / "clip.mp4"
-    media.write_mp4(moving_gradient(17, 160, 96), path, fps=16)
+    mp4.write_mp4(moving_gradient(17, 160, 96), path, fps=16)
     return path
 
 
 def test_probe_reads_size_frames_fps_and_duration(landscape: Path) -> None:
-    info = media.probe(landscape)
+    info = mp4.probe(landscape)
     assert (info.width, info.height, info.num_frames) == (160, 96, 17)
     assert info.fps == pytest.approx(16.0)
     assert info.duration_s == pytest.approx(17 / 16, abs=0.02)
@@ -66,15 +66,15 @@ def test_probe_reads_size_frames_fps_and_duration(landscape: Path) -> None:
 
 def test_portrait_clip_reads_back_portrait(tmp_path: Path) -> None:
     path = tmp_path / "portrait.mp4"
-    media.write_mp4(moving_gradient(5, 96, 160), path, fps=16)
-    info = media.probe(path)
+    mp4.write_mp4(moving_gradient(5, 96, 160), path, fps=16)
+    info = mp4.probe(path)
     assert (info.width, info.height, info.num_frames) == (96, 160, 5)
 
 
 def test_float_frames_are_accepted(tmp_path: Path) -> None:
     path = tmp_path / "float.mp4"
-    media.write_mp4(moving_gradient(3, 64, 32).astype(np.float32) / 255.0, path, fps=24)
-    info = media.probe(path)
+    mp4.write_mp4(moving_gradient(3, 64, 32).astype(np.float32) / 255.0, path, fps=24)
+    info = mp4.probe(path)
     assert (info.width, info.height, info.num_frames, info.fps) == (64, 32, 3, 24.0)
 
 
@@ -97,12 +97,12 @@ def test_recipe_round_trip_with_chinese_and_long_text(tmp_path: Path) -> None:
     }
     assert len(json.dumps(recipe, ensure_ascii=False).encode()) > 2000
     path = tmp_path / "recipe.mp4"
-    media.write_mp4(moving_gradient(3, 160, 96), path, fps=16, recipe=recipe)
-    assert media.read_recipe(path) == recipe
+    mp4.write_mp4(moving_gradient(3, 160, 96), path, fps=16, recipe=recipe)
+    assert mp4.read_recipe(path) == recipe
 
 
 def test_video_without_recipe_reads_none(landscape: Path) -> None:
-    assert media.read_recipe(landscape) is None
+    assert mp4.read_recipe(landscape) is None
 
 
 def test_foreign_mp4_reads_none(tmp_path: Path) -> None:
@@ -112,36 +112,36 @@ def test_foreign_mp4_reads_none(tmp_path: Path) -> None:
     for frame in moving_gradient(4, 160, 96):
         writer.send(frame)
     writer.close()
-    assert media.read_recipe(path) is None
-    assert media.probe(path).num_frames == 4
+    assert mp4.read_recipe(path) is None
+    assert mp4.probe(path).num_frames == 4
 
 
 def test_text_file_is_not_a_readable_video(tmp_path: Path) -> None:
     path = tmp_path / "notes.mp4"
     path.write_text("not a video\n")
     with pytest.raises(ValueError, match="is not a readable video"):
-        media.read_recipe(path)
+        mp4.read_recipe(path)
     with pytest.raises(ValueError, match="is not a readable video"):
-        media.probe(path)
+        mp4.probe(path)
 
 
 def test_missing_file_raises_file_not_found(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError):
-        media.read_recipe(tmp_path / "gone.mp4")
+        mp4.read_recipe(tmp_path / "gone.mp4")
 
 
 def test_write_leaves_only_the_final_files(tmp_path: Path) -> None:
     frames = moving_gradient(3, 160, 96)
-    media.write_mp4(frames, tmp_path / "a.mp4", fps=16, recipe={"prompt": "x"})
-    media.write_poster(frames, tmp_path / "a.jpg")
+    mp4.write_mp4(frames, tmp_path / "a.mp4", fps=16, recipe={"prompt": "x"})
+    mp4.write_poster(frames, tmp_path / "a.jpg")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.jpg", "a.mp4"]
 
 
 def test_write_replaces_an_existing_file(tmp_path: Path) -> None:
     path = tmp_path / "a.mp4"
     path.write_bytes(b"old")
-    media.write_mp4(moving_gradient(3, 160, 96), path, fps=16)
-    assert media.probe(path).num_frames == 3
+    mp4.write_mp4(moving_gradient(3, 160, 96), path, fps=16)
+    assert mp4.probe(path).num_frames == 3
 
 
 @pytest.mark.parametrize(
@@ -156,21 +156,21 @@ def test_write_replaces_an_existing_file(tmp_path: Path) -> None:
 )
 def test_bad_frames_raise_and_leave_no_file(tmp_path: Path, frames: np.ndarray, message: str) -> None:
     with pytest.raises(ValueError, match=message):
-        media.write_mp4(frames, tmp_path / "bad.mp4", fps=16)
+        mp4.write_mp4(frames, tmp_path / "bad.mp4", fps=16)
     assert list(tmp_path.iterdir()) == []
 
 
 def test_ffmpeg_failure_leaves_no_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # An x264 preset that does not exist makes ffmpeg itself fail, after the temp file exists.
-    monkeypatch.setattr(media, "PRESET", "no-such-preset")
+    monkeypatch.setattr(mp4, "PRESET", "no-such-preset")
     with pytest.raises(RuntimeError, match="ffmpeg could not write"):
-        media.write_mp4(moving_gradient(3, 160, 96), tmp_path / "bad.mp4", fps=16)
+        mp4.write_mp4(moving_gradient(3, 160, 96), tmp_path / "bad.mp4", fps=16)
     assert list(tmp_path.iterdir()) == []
 
 
 def test_poster_is_a_jpeg_of_the_frame_size(tmp_path: Path) -> None:
     path = tmp_path / "poster.jpg"
-    media.write_poster(moving_gradient(3, 96, 160), path)
+    mp4.write_poster(moving_gradient(3, 96, 160), path)
     with Image.open(path) as image:
         assert image.format == "JPEG"
         assert image.size == (96, 160)

@@ -12,15 +12,15 @@ import pytest
 import torch
 from diffusers.models.attention_dispatch import AttentionBackendName, _AttentionBackendRegistry
 
-from studio import memory
-from studio.attention import probe_attention_backends
-from studio.memory import STRATEGIES, Strategy, choose_strategy, largest_job, latent_tokens, need_gb
-from studio.offload import ExpertSwap, apply_strategy
-from studio.pipeline import ResidentPipeline
-from studio.presets import PRESETS
-from studio.recipe import RecipeRequest, build_recipe
-from studio.text_cache import CachingWanPipeline
-from studio.tiny import ensure_tiny_model
+from studio.domain.presets import PRESETS
+from studio.domain.recipe import RecipeRequest, build_recipe
+from studio.engine import memory_plan
+from studio.engine.attention import probe_attention_backends
+from studio.engine.memory_plan import STRATEGIES, Strategy, choose_strategy, largest_job, latent_tokens, need_gb
+from studio.engine.offload import ExpertSwap, apply_strategy
+from studio.engine.pipeline import ResidentPipeline
+from studio.engine.text_cache import CachingWanPipeline
+from studio.engine.tiny_models import ensure_tiny_model
 
 A14B, TI2V, SMALL = PRESETS["wan2.2-t2v-a14b"], PRESETS["wan2.2-ti2v-5b"], PRESETS["wan2.1-t2v-1.3b"]
 TOLERANCE = 2e-5  # float frames in [0, 1]: the same computation in another place or order
@@ -28,7 +28,8 @@ TOLERANCE = 2e-5  # float frames in [0, 1]: the same computation in another plac
 
 def test_the_choice_is_pure() -> None:
     code = (
-        "import sys, studio.memory, studio.lora; assert 'torch' not in sys.modules and 'diffusers' not in sys.modules"
+        "import sys, studio.engine.memory_plan, studio.engine.lora; "
+        "assert 'torch' not in sys.modules and 'diffusers' not in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[1], check=True, timeout=60)
 
@@ -91,8 +92,10 @@ def test_strategies_are_ordered_by_memory() -> None:
     job = {"tokens": latent_tokens(A14B, 1280, 720, 81), "width": 1280, "height": 720, "num_frames": 81}
     needs = [need_gb(name, A14B, **job, lora_gb=0.0, tiled=False) for name in STRATEGIES]
     assert needs == sorted(needs, reverse=True)
-    decode = memory.decode_gb(A14B, 1280, 720, 81, tiled=False)
-    assert decode > memory.activation_gb(A14B, job["tokens"])  # at 720p the VAE decode is the peak, not the transformer
+    decode = memory_plan.decode_gb(A14B, 1280, 720, 81, tiled=False)
+    assert decode > memory_plan.activation_gb(
+        A14B, job["tokens"]
+    )  # at 720p the VAE decode is the peak, not the transformer
     assert needs[0] == pytest.approx(2 * 28.6 + 11.4 + 0.5 + decode + 2.0)
 
 

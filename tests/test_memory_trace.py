@@ -1,4 +1,4 @@
-"""studio.memory's traced constants against fresh FakeTensorMode traces of the real diffusers modules.
+"""studio.engine.memory_plan's traced constants against fresh FakeTensorMode traces of the real diffusers modules.
 
 The constants were traced at full size (bench/memory_trace.py); here smaller clips are traced (seconds on the CPU,
 no memory), so a diffusers upgrade that changes what a forward or a decode keeps alive shows up as a failure.
@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import pytest
 
-from studio import memory
-from studio.memtrace import (
+from studio.domain.presets import PRESETS, LayoutName
+from studio.engine import memory_plan
+from studio.engine.memory_trace import (
     TRANSFORMER_SHAPES,
     VAE_CONFIGS,
     decode_peak_gb,
     transformer_config,
     transformer_peak_gb,
 )
-from studio.presets import PRESETS, LayoutName
 
 LAYOUT_PRESETS: dict[LayoutName, str] = {
     "a14b": "wan2.2-t2v-a14b",
@@ -33,7 +33,7 @@ def _latent_shape(layout: LayoutName, width: int, height: int, frames: int) -> t
 
 def test_the_traced_shapes_are_the_memory_model_s() -> None:
     for layout, (heads, head_dim, ffn, _) in TRANSFORMER_SHAPES.items():
-        dim, memory_ffn, _ = memory.DIMS[layout]
+        dim, memory_ffn, _ = memory_plan.DIMS[layout]
         assert (heads * head_dim, ffn) == (dim, memory_ffn)
 
 
@@ -48,7 +48,7 @@ def test_transformer_activations_match_a_trace(layout: LayoutName, size: tuple[i
         _latent_shape(layout, width, height, frames),
         expand_timesteps=preset.layout_info.expand_timesteps,
     )
-    estimate = memory.activation_gb(preset, memory.latent_tokens(preset, width, height, frames))
+    estimate = memory_plan.activation_gb(preset, memory_plan.latent_tokens(preset, width, height, frames))
     assert traced > 0.3  # a real forward at a real width, not an empty trace
     assert estimate == pytest.approx(traced, rel=0.05)
 
@@ -57,14 +57,14 @@ def test_transformer_activations_match_a_trace(layout: LayoutName, size: tuple[i
 def test_untiled_decode_matches_a_trace(layout: LayoutName, size: tuple[int, int, int]) -> None:
     width, height, frames = size
     traced = decode_peak_gb(VAE_CONFIGS[layout], _latent_shape(layout, width, height, frames), tiled=False)
-    estimate = memory.decode_gb(PRESETS[LAYOUT_PRESETS[layout]], width, height, frames, tiled=False)
+    estimate = memory_plan.decode_gb(PRESETS[LAYOUT_PRESETS[layout]], width, height, frames, tiled=False)
     assert estimate == pytest.approx(traced, rel=0.1)
 
 
 def test_tiled_decode_is_bounded_by_its_estimate() -> None:
     width, height, frames = 832, 480, 17
     traced = decode_peak_gb(VAE_CONFIGS["a14b"], _latent_shape("a14b", width, height, frames), tiled=True)
-    untiled = memory.decode_gb(PRESETS["wan2.2-t2v-a14b"], width, height, frames, tiled=False)
-    estimate = memory.decode_gb(PRESETS["wan2.2-t2v-a14b"], width, height, frames, tiled=True)
+    untiled = memory_plan.decode_gb(PRESETS["wan2.2-t2v-a14b"], width, height, frames, tiled=False)
+    estimate = memory_plan.decode_gb(PRESETS["wan2.2-t2v-a14b"], width, height, frames, tiled=True)
     assert traced < untiled / 3  # tiling is what makes a decode fit
     assert traced <= estimate <= 1.5 * traced  # conservative, not wasteful

@@ -12,11 +12,11 @@ import pytest
 import torch
 from diffusers.pipelines.wan.pipeline_wan import WanPipeline
 
-from studio.generation import Canceled, GenerationResult, GpuOutOfMemory, StepInfo
-from studio.pipeline import ResidentPipeline, component_dtypes, detect_device
-from studio.presets import PRESETS, TINY_PRESETS
-from studio.recipe import Recipe, RecipeRequest, build_recipe
-from studio.tiny import ensure_tiny_model
+from studio.domain.presets import PRESETS, TINY_PRESETS
+from studio.domain.recipe import Recipe, RecipeRequest, build_recipe
+from studio.engine.contract import Canceled, GenerationResult, GpuOutOfMemory, StepInfo
+from studio.engine.pipeline import ResidentPipeline, component_dtypes, detect_device
+from studio.engine.tiny_models import ensure_tiny_model
 
 Loader = Callable[[str], ResidentPipeline]
 
@@ -287,8 +287,8 @@ def test_only_safetensors_weights_load(tmp_path: Path) -> None:
     """A folder whose weights are pickled .bin files is refused: unpickling can run code."""
     from dataclasses import replace
 
-    from studio.presets import PRESETS as ALL
-    from studio.tiny import build_tiny_pipeline
+    from studio.domain.presets import PRESETS as ALL
+    from studio.engine.tiny_models import build_tiny_pipeline
 
     folder = tmp_path / "pickled"
     build_tiny_pipeline("1.3b").save_pretrained(folder, safe_serialization=False)

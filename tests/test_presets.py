@@ -3,8 +3,8 @@ from pathlib import Path
 
 import pytest
 
-from studio import presets
-from studio.presets import PRESETS, REAL_PRESETS, TINY_PRESETS, UnknownModelError
+from studio.domain import presets
+from studio.domain.presets import PRESETS, REAL_PRESETS, TINY_PRESETS, UnknownModelError
 
 
 def test_real_presets_carry_the_official_facts() -> None:

@@ -1,4 +1,4 @@
-"""FP8 experts (studio.quantize): the setting, the hardware check, and quantizing the tiny model on the CPU.
+"""FP8 experts (studio.engine.quantize): the setting, the hardware check, and quantizing the tiny model on the CPU.
 
 FP8 matrix products (`Float8DynamicActivationFloat8WeightConfig`) need an Ada/Hopper GPU. On the CPU the tests
 quantize with torchao's FP8 weight-only config, which stores the same `Float8Tensor` weights through the same
@@ -16,17 +16,17 @@ import pytest
 import torch
 from torchao.quantization import Float8Tensor, Float8WeightOnlyConfig
 
-from studio.memory import Strategy, choose_strategy
-from studio.offload import _pinned, apply_strategy
-from studio.pipeline import ResidentPipeline
-from studio.presets import PRESETS, with_fast_lora
-from studio.quantize import (
+from studio.domain.presets import PRESETS, with_fast_lora
+from studio.domain.recipe import RecipeRequest, build_recipe
+from studio.engine.memory_plan import Strategy, choose_strategy
+from studio.engine.offload import _pinned, apply_strategy
+from studio.engine.pipeline import ResidentPipeline
+from studio.engine.quantize import (
     block_linear_filter,
     check_quantize_setting,
     fp8_unavailable,
     quantize_experts,
 )
-from studio.recipe import RecipeRequest, build_recipe
 from tests.test_fast_mode import _diffusers_format, _lora_matrices
 
 BLOCK_LINEARS = 10  # q, k, v, o of self- and cross-attention, and the two FFN matrices

@@ -10,11 +10,11 @@ from pathlib import Path
 import gradio as gr
 import pytest
 
-from studio.admission import RateLimited
 from studio.config import Settings
-from studio.recipe import RecipeRequest
-from studio.records import Job, utcnow
-from studio.service import Studio
+from studio.domain.recipe import RecipeRequest
+from studio.services.admission import RateLimited
+from studio.services.studio import Studio
+from studio.store.rows import Job, utcnow
 from studio.ui.create import CreatePage
 from tests.api.conftest import make_client
 from tests.fakes import PRESET, FakePipeline

@@ -1,7 +1,8 @@
 import pytest
 
-from studio.presets import PRESETS
-from studio.recipe import MAX_SEED, Recipe, RecipeError, RecipeRequest, build_recipe
+from studio.domain.errors import InvalidInput
+from studio.domain.presets import PRESETS
+from studio.domain.recipe import MAX_SEED, Recipe, RecipeRequest, build_recipe
 
 A14B = PRESETS["wan2.2-t2v-a14b"]
 TI2V = PRESETS["wan2.2-ti2v-5b"]
@@ -62,7 +63,7 @@ def test_explicit_size() -> None:
     ],
 )
 def test_bad_input_names_the_field_and_the_allowed_range(request_: RecipeRequest, field: str, allowed: str) -> None:
-    with pytest.raises(RecipeError) as caught:
+    with pytest.raises(InvalidInput) as caught:
         build_recipe(request_, A14B)
     assert caught.value.field == field
     assert str(caught.value).startswith(f"{field}: ")
@@ -70,7 +71,7 @@ def test_bad_input_names_the_field_and_the_allowed_range(request_: RecipeRequest
 
 
 def test_guidance_2_is_refused_on_single_expert_models() -> None:
-    with pytest.raises(RecipeError, match="guidance_2: only two-expert models"):
+    with pytest.raises(InvalidInput, match="guidance_2: only two-expert models"):
         build_recipe(RecipeRequest(prompt="x", guidance_2=3.0), TI2V)
 
 

@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy import select
 
 from studio.client import StudioClient, StudioError
-from studio.db import Database
-from studio.records import Job, JobStatus, Video
+from studio.store.database import Database
+from studio.store.rows import Job, JobStatus, Video
 from tests.helpers import wait_for
 from tests.server import StudioProcess
 

@@ -7,11 +7,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from studio import jobs, media
-from studio.db import Database
-from studio.presets import PRESETS
-from studio.recipe import RecipeRequest, build_recipe
-from studio.records import Job, JobStatus, Video
+from studio.domain.presets import PRESETS
+from studio.domain.recipe import RecipeRequest, build_recipe
+from studio.media import mp4
+from studio.store import jobs
+from studio.store.database import Database
+from studio.store.rows import Job, JobStatus, Video
 from tests.helpers import wait_for
 from tests.server import StudioProcess
 
@@ -83,7 +84,7 @@ def test_sigkill_mid_job_then_restart(tmp_path: Path) -> None:
         files = {f"videos/{p.name}" for p in (data / "media" / "videos").iterdir()}
         assert rows == files
         for path in rows:
-            assert media.probe(data / "media" / path).num_frames > 0
+            assert mp4.probe(data / "media" / path).num_frames > 0
         assert list((data / "media" / "incoming").iterdir()) == []
         # the interrupted job can be retried, with the same recipe and seed
         with db.write() as session:

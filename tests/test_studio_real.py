@@ -7,16 +7,16 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from studio import media
 from studio.api import create_app
 from studio.config import Settings
-from studio.job_view import JobView
-from studio.pipeline import ResidentPipeline
-from studio.presets import PRESETS, TINY_PRESETS
-from studio.recipe import RecipeRequest
-from studio.records import JobStatus
-from studio.service import Studio
-from studio.ui.status import model_status, pipeline_setup
+from studio.domain.presets import PRESETS, TINY_PRESETS
+from studio.domain.recipe import RecipeRequest
+from studio.engine.pipeline import ResidentPipeline
+from studio.media import mp4
+from studio.services.job_view import JobView
+from studio.services.studio import Studio
+from studio.store.rows import JobStatus
+from studio.ui.status import model_status
 from studio.ui.video_details import describe_video
 from tests.helpers import wait_final, wait_for
 
@@ -48,18 +48,18 @@ def test_each_tiny_preset_makes_a_real_mp4(tmp_path: Path, models_dir: Path, pre
         assert done.status is JobStatus.SUCCEEDED, done.error
         assert done.video is not None
         recipe = done.recipe
-        info = media.probe(studio.video_file(done.video))
+        info = mp4.probe(studio.videos.file(done.video))
         assert (info.width, info.height) == (recipe.width, recipe.height) == (96, 160)
         assert info.num_frames == recipe.num_frames == (17 if PRESETS[preset_key].fps == 16 else 25)
         assert info.fps == pytest.approx(PRESETS[preset_key].fps)
         # The MP4 and the row carry the recipe and the precision of the weights that made it (fp32 on the CPU)
-        assert media.read_recipe(studio.video_file(done.video)) == recipe.to_dict() | {"precision": "fp32"}
+        assert mp4.read_recipe(studio.videos.file(done.video)) == recipe.to_dict() | {"precision": "fp32"}
         assert done.video.recipe == recipe.to_dict() | {"precision": "fp32"}
         assert "**Weights:** fp32" in describe_video(done.video)
         # The Create page's model line says how the pipeline runs
-        assert pipeline_setup(studio.pipeline).startswith("cpu · fp32 · memory: resident (no CUDA GPU")
-        assert pipeline_setup(studio.pipeline).endswith("· attention: native")
-        assert pipeline_setup(studio.pipeline) in model_status(studio)
+        setup = studio.health().pipeline.describe()
+        assert setup.startswith("cpu · fp32 · memory: resident (no CUDA GPU") and setup.endswith("· attention: native")
+        assert setup in model_status(studio)
         app = create_app(studio)
         with TestClient(app) as client:
             health = client.get("/health").json()

@@ -11,9 +11,9 @@ import pytest
 import torch
 from diffusers.schedulers.scheduling_unipc_multistep import UniPCMultistepScheduler
 
-from studio.pipeline import ResidentPipeline
-from studio.presets import PRESETS, TINY_PRESETS
-from studio.tiny import build_tiny_pipeline, ensure_tiny_model
+from studio.domain.presets import PRESETS, TINY_PRESETS
+from studio.engine.pipeline import ResidentPipeline
+from studio.engine.tiny_models import build_tiny_pipeline, ensure_tiny_model
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -29,7 +29,7 @@ def _folder_bytes(folder: Path) -> int:
 
 
 def test_importing_tiny_does_not_import_torch() -> None:
-    code = "import sys, studio.tiny; assert 'torch' not in sys.modules and 'diffusers' not in sys.modules"
+    code = "import sys, studio.engine.tiny_models; assert 'torch' not in sys.modules and 'diffusers' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], cwd=REPO, check=True, timeout=60)
 
 

@@ -10,10 +10,10 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from studio import jobs
-from studio.recipe import RecipeRequest
-from studio.records import JobStatus
-from studio.service import Studio
+from studio.domain.recipe import RecipeRequest
+from studio.services.studio import Studio
+from studio.store import jobs
+from studio.store.rows import JobStatus
 from studio.ui import build_ui
 from studio.ui.create import INPUT_FIELDS, CreatePage
 from studio.ui.queue import QueuePanel
@@ -95,7 +95,7 @@ def test_generate_queues_follows_and_ends_with_the_video(page: CreatePage, studi
     assert first[page.used_seed] == 5 and first[page.status_box].startswith(("Queued", "Running", "Step"))
     assert last[page.status_box] == f"Done: job {job_id}, seed 5"
     view = studio.job(job_id)
-    assert last[page.result_video] == str(studio.video_file(view.video))
+    assert last[page.result_video] == str(studio.videos.file(view.video))
     assert last[page.recent_gallery][0][0] == last[page.result_video]
 
 
@@ -129,7 +129,7 @@ def test_queue_panel_retries_an_interrupted_job(studio: Studio) -> None:
     message, _ = panel.retry(job.id)
     assert message == f"Job {job.id} queued again as job {job.id + 1} (seed 9)."
     assert wait_final(studio, job.id + 1).status is JobStatus.SUCCEEDED
-    assert panel.retry(1)[0].startswith("job_id: job 1 is succeeded")
+    assert panel.retry(1)[0].replace("\\", "").startswith("⚠️ job_id: job 1 is succeeded")  # Markdown-escaped
     assert panel.retry(None)[0] == "Select a job in the table first."
 
 

@@ -1,4 +1,4 @@
-"""studio.verify: manifests of a small fake diffusers folder, and every kind of problem verify reports."""
+"""studio.services.manifests: manifests of a small fake diffusers folder, and every kind of problem verify reports."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from studio.verify import manifest_for, read_manifest, verify, write_manifest
+from studio.services.manifests import manifest_for, read_manifest, verify, write_manifest
 
 WEIGHTS = "transformer/diffusion_pytorch_model.safetensors"
 

@@ -10,13 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from studio import media
 from studio.config import Settings
-from studio.generation import Canceled, GpuOutOfMemory
-from studio.recipe import RecipeError, RecipeRequest
-from studio.records import JobStatus
-from studio.service import Studio
-from studio.worker import ModelState, eta_seconds
+from studio.domain.errors import InvalidInput
+from studio.domain.recipe import RecipeRequest
+from studio.engine.contract import Canceled, GpuOutOfMemory
+from studio.media import mp4
+from studio.services.studio import Studio
+from studio.services.worker import ModelState, eta_seconds
+from studio.store.rows import JobStatus
 from tests.fakes import PRESET, FakePipeline
 from tests.helpers import wait_final, wait_for
 
@@ -30,13 +31,13 @@ def test_a_job_becomes_an_mp4_with_its_recipe_and_a_row(studio: Studio) -> None:
     done = wait_final(studio, view.id)
     assert done.status is JobStatus.SUCCEEDED and done.progress == 1.0
     assert done.video is not None and done.video.seed == 77 and done.video.job_id == view.id
-    path = studio.video_file(done.video)
+    path = studio.videos.file(done.video)
     assert path == studio.media_dir / "videos" / f"{done.video.id}.mp4"
-    info = media.probe(path)
+    info = mp4.probe(path)
     assert (info.width, info.height, info.num_frames) == (96, 160, 9)
-    assert media.read_recipe(path) == done.recipe.to_dict()
+    assert mp4.read_recipe(path) == done.recipe.to_dict()
     assert done.video.denoise_s == 0.02 and done.video.encode_s is not None
-    assert [v.id for v in studio.recent_videos()] == [done.video.id]
+    assert [v.id for v in studio.videos.recent()] == [done.video.id]
     assert list((studio.media_dir / "incoming").iterdir()) == []
 
 
@@ -95,7 +96,7 @@ def test_an_unexpected_error_fails_the_job_with_its_message(studio: Studio, fake
 
 
 def test_bad_input_is_refused_before_anything_is_queued(studio: Studio) -> None:
-    with pytest.raises(RecipeError, match="seed: "):
+    with pytest.raises(InvalidInput, match="seed: "):
         studio.submit(RecipeRequest(prompt="x", seed=-5))
     assert studio.list_jobs() == []
 
@@ -119,7 +120,7 @@ def test_canceled_is_raised_from_the_step_callback(studio: Studio, fake: FakePip
     view = studio.submit(request(steps=5))
     assert fake.at_step.wait(10)
     with studio.db.write() as session:
-        from studio import jobs
+        from studio.store import jobs
 
         jobs.request_cancel(session=session, job_id=view.id)
     fake.gate.set()

@@ -10,12 +10,13 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.exc import OperationalError
 
-from studio import jobs, worker
 from studio.api import create_app
 from studio.config import Settings
-from studio.records import JobStatus
-from studio.service import Studio
-from studio.worker import ModelState, Worker
+from studio.services import worker
+from studio.services.studio import Studio
+from studio.services.worker import ModelState, Worker
+from studio.store import jobs
+from studio.store.rows import JobStatus
 from tests.fakes import PRESET, FakePipeline
 from tests.helpers import wait_final, wait_for
 from tests.test_worker import request
@@ -103,7 +104,7 @@ class _Watching(Worker):
 
 
 def test_the_load_error_is_readable_as_soon_as_the_state_says_failed(tmp_path: Path, fake: FakePipeline) -> None:
-    from studio.db import Database
+    from studio.store.database import Database
 
     fake.load_error = OSError("no such repo")
     db = Database(f"sqlite:///{tmp_path / 'studio.db'}")

@@ -21,9 +21,9 @@ from fastapi.testclient import TestClient
 
 from studio import hosting
 from studio.config import Settings
-from studio.recipe import RecipeRequest
-from studio.records import JobStatus
-from studio.service import Studio
+from studio.domain.recipe import RecipeRequest
+from studio.services.studio import Studio
+from studio.store.rows import JobStatus
 from studio.ui.compare import ComparePage
 from studio.ui.create import CreatePage
 from studio.web import build_app
@@ -74,7 +74,7 @@ def test_the_create_page(zero_gpu: Studio, gpu_calls: list[dict[str, Any]]) -> N
     updates = drain(page.generate(*values))
     view = zero_gpu.job(updates[0][page.job_state])
     assert view.status is JobStatus.SUCCEEDED and view.video is not None  # recorded like any job
-    assert updates[-1][page.result_video] == str(zero_gpu.video_file(view.video))
+    assert updates[-1][page.result_video] == str(zero_gpu.videos.file(view.video))
     ran_on_the_gpu(zero_gpu, gpu_calls, view.id)
 
 

@@ -1,36 +1,47 @@
-"""The REST API: a FastAPI app that the Gradio UI is mounted into (API routes first, UI at "/")."""
+"""The REST API: a FastAPI app that the Gradio UI is mounted into (API routes first, UI at "/").
+
+Its lifespan is the one place the studio's background work starts and stops: the worker (with the model load),
+the webhook sender, and the re-sending of callbacks a restart cut off.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import threading
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
-from fastapi import Depends, FastAPI, HTTPException, Request, status
-from fastapi.exceptions import RequestValidationError
+from fastapi import Depends, FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
-from pydantic import BaseModel
 
 from studio import __version__
-from studio.admission import OutOfSpace, QueueFull
+from studio.api import errors, permalinks, system, videos
 from studio.api import jobs as jobs_routes
-from studio.api import permalinks, system, videos
 from studio.api.schemas import GenerateIn, JobCreate, JobOut
 from studio.api.security import LoginThrottle, require_auth
-from studio.callbacks import CallbackSender
-from studio.jobs import InvalidTransition, JobNotFound
-from studio.library import VideoNotFound
-from studio.recipe import RecipeError
-from studio.service import Studio
+from studio.domain.errors import NotFound
+from studio.services.studio import Studio
+from studio.services.webhooks import CallbackSender
 
 SWAGGER_ASSETS = Path(__file__).resolve().parents[2] / "assets" / "swagger"
 CALLBACK_REDELIVERY_WINDOW = timedelta(days=1)  # older owed callbacks are left alone: nobody is waiting for them
 
 
 def create_app(studio: Studio) -> FastAPI:
-    """The API for a started Studio; `app.state.studio` is how routes reach it."""
+    """The API for a Studio; `app.state.studio` is how routes reach it (studio.api.deps). Serving it starts it."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        studio.start()  # migrate, recover, start the worker (the model loads in the background)
+        _send_callbacks(app, studio)
+        try:
+            yield
+        finally:
+            app.state.callbacks.stop()
+            studio.stop()
+
     app = FastAPI(
         title="Wan Studio API",
         version=__version__,
@@ -38,88 +49,20 @@ def create_app(studio: Studio) -> FastAPI:
         docs_url=None,
         redoc_url=None,
         openapi_url=None,
+        lifespan=lifespan,
     )
     app.state.studio = studio
     app.state.login_throttle = LoginThrottle(studio.settings)  # shared with the UI's login form (studio.web)
     app.state.open_streams = {}  # principal → event streams open now (studio.api.jobs)
-    _add_error_handlers(app)
+    app.state.callbacks = CallbackSender(allow=studio.callback_allow)
+    errors.add_handlers(app, JobCreate, GenerateIn)
     _add_docs(app)
-    _add_callbacks(app, studio)
     for router in (jobs_routes.router, videos.router):
         app.include_router(router, dependencies=[Depends(require_auth)])
     app.include_router(system.protected)
     app.include_router(system.open_router)
     app.include_router(permalinks.router)  # /v/<token> pages are public; its /api/v1 routes carry require_auth
     return app
-
-
-def _add_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(RecipeError)
-    async def bad_recipe(_request: Request, exc: RecipeError) -> JSONResponse:
-        detail = [{"loc": ["body", exc.field], "msg": str(exc), "type": "value_error"}]
-        return JSONResponse({"detail": detail}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
-
-    @app.exception_handler(QueueFull)
-    async def queue_full(_request: Request, exc: QueueFull) -> JSONResponse:
-        return JSONResponse(
-            {"detail": str(exc)},
-            status_code=status.HTTP_429_TOO_MANY_REQUESTS,
-            headers={"Retry-After": str(exc.retry_after_s)},
-        )
-
-    @app.exception_handler(OutOfSpace)
-    async def out_of_space(_request: Request, exc: OutOfSpace) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=status.HTTP_507_INSUFFICIENT_STORAGE)
-
-    @app.exception_handler(JobNotFound)
-    @app.exception_handler(VideoNotFound)
-    async def not_found(_request: Request, exc: LookupError) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=status.HTTP_404_NOT_FOUND)
-
-    @app.exception_handler(InvalidTransition)
-    async def conflict(_request: Request, exc: InvalidTransition) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=status.HTTP_409_CONFLICT)
-
-    @app.exception_handler(RequestValidationError)
-    async def invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        # FastAPI's shape, with messages that start with the field name like every other 422 here.
-        detail = [
-            {**{k: v for k, v in error.items() if k in ("loc", "type", "ctx")}, "msg": _field_message(error)}
-            for error in exc.errors()
-        ]
-        return JSONResponse({"detail": detail}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
-
-
-def _first(metadata: list[Any], names: tuple[str, ...]) -> Any:
-    return next((getattr(m, name) for m in metadata for name in names if hasattr(m, name)), None)
-
-
-def _allowed_ranges(*models: type[BaseModel]) -> dict[str, str]:
-    """Field name → "low–high" from the bounds declared on the API's body models."""
-    ranges: dict[str, str] = {}
-    for model in models:
-        for name, field in model.model_fields.items():
-            low = next(
-                (getattr(m, a) for m in field.metadata for a in ("ge", "gt", "min_length") if hasattr(m, a)), None
-            )
-            high = next(
-                (getattr(m, a) for m in field.metadata for a in ("le", "lt", "max_length") if hasattr(m, a)), None
-            )
-            if low is not None and high is not None:
-                unit = " characters" if any(hasattr(m, "max_length") for m in field.metadata) else ""
-                ranges[name] = f"{low}–{high}{unit}"
-    return ranges
-
-
-ALLOWED = _allowed_ranges(JobCreate, GenerateIn)
-
-
-def _field_message(error: dict[str, Any]) -> str:
-    """E.g. "seed: Input should be less than or equal to 4294967295 (allowed: -1–4294967295)"."""
-    loc = [str(part) for part in error.get("loc", ()) if part not in ("body", "query", "path")]
-    field = loc[-1] if loc else "body"
-    allowed = f" (allowed: {ALLOWED[field]})" if field in ALLOWED else ""
-    return f"{'.'.join(loc) or 'body'}: {error.get('msg')}{allowed}"
 
 
 def _add_docs(app: FastAPI) -> None:
@@ -129,7 +72,7 @@ def _add_docs(app: FastAPI) -> None:
     @app.get("/api/static/swagger/{name}", include_in_schema=False, dependencies=[Depends(require_auth)])
     def swagger_asset(name: str) -> FileResponse:
         if name not in assets:  # a fixed list: no path ever comes from the request
-            raise HTTPException(status.HTTP_404_NOT_FOUND, f"name: no asset {name!r}")
+            raise NotFound("name", f"no asset {name!r}")
         return FileResponse(SWAGGER_ASSETS / name, media_type=assets[name])
 
     @app.get("/openapi.json", include_in_schema=False, dependencies=[Depends(require_auth)])
@@ -147,11 +90,10 @@ def _add_docs(app: FastAPI) -> None:
         )
 
 
-def _add_callbacks(app: FastAPI, studio: Studio) -> None:
-    """POST the final job to its callback_url, off the worker thread; at start, re-send those a restart cut off
-    (jobs that ended in the last CALLBACK_REDELIVERY_WINDOW, interrupted ones included)."""
-    sender = CallbackSender(allow=studio.callback_allow)
-    app.state.callbacks = sender
+def _send_callbacks(app: FastAPI, studio: Studio) -> None:
+    """POST the final job to its callback_url, off the worker thread; re-send now those a restart cut off (jobs that
+    ended in the last CALLBACK_REDELIVERY_WINDOW, interrupted ones included)."""
+    sender: CallbackSender = app.state.callbacks
     queued: set[int] = set()  # jobs whose callback this process has queued: the start-up scan and a job end can meet
     lock = threading.Lock()
 

@@ -1,8 +1,21 @@
-"""What routes share: the studio's public address for links they hand out."""
+"""What routes share: the studio (one dependency, not a helper per module) and its public address for links."""
 
 from __future__ import annotations
 
-from fastapi import Request
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from studio.api.security import principal
+from studio.services.studio import Studio
+
+
+def get_studio(request: Request) -> Studio:
+    return request.app.state.studio  # type: ignore[no-any-return]
+
+
+StudioDep = Annotated[Studio, Depends(get_studio)]
+OwnerDep = Annotated[str, Depends(principal)]  # who is asking, for per-user limits (studio.api.security.principal)
 
 
 def public_base_url(request: Request) -> str:
@@ -10,5 +23,5 @@ def public_base_url(request: Request) -> str:
 
     Only a trusted proxy's X-Forwarded-Proto counts (studio.api.guards); X-Forwarded-Host never does here.
     """
-    configured = request.app.state.studio.settings.public_url
+    configured = get_studio(request).settings.public_url
     return f"{configured}/" if configured else str(request.base_url)

@@ -12,7 +12,7 @@ import html
 import json
 from typing import Any
 
-from studio.records import Video
+from studio.store.rows import Video
 
 # -- the page ------------------------------------------------------------------------------------
 

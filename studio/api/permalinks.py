@@ -18,43 +18,32 @@ from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi import APIRouter, Depends, Request, status
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from studio import library, shares
-from studio.api.deps import public_base_url
+from studio.api.deps import StudioDep, public_base_url
 from studio.api.permalink_page import NOT_FOUND_HEADERS, NOT_FOUND_PAGE, PAGE_HEADERS, render_page
 from studio.api.schemas import VideoId
 from studio.api.security import require_auth
-from studio.records import ShareLink, Video, as_utc
-from studio.service import Studio
+from studio.services.studio import Studio
+from studio.store import share_links
+from studio.store.rows import ShareLink, as_utc
 
 # -- public routes: the token is the credential ---------------------------------------------------
 
 router = APIRouter()
 
 
-def _studio(request: Request) -> Studio:
-    return request.app.state.studio  # type: ignore[no-any-return]
-
-
 def _not_found() -> HTMLResponse:
     return HTMLResponse(NOT_FOUND_PAGE, status_code=status.HTTP_404_NOT_FOUND, headers=NOT_FOUND_HEADERS)
 
 
-def _shared_video(request: Request, token: str) -> Video | None:
-    if not shares.is_token(token):
-        return None
-    with _studio(request).db.read() as session:
-        return shares.resolve(session=session, token=token)
-
-
 @router.get("/v/{token}", response_class=HTMLResponse, include_in_schema=False)
-def share_page(token: str, request: Request) -> HTMLResponse:
+def share_page(token: str, request: Request, studio: StudioDep) -> HTMLResponse:
     """The read-only page of a shared video."""
-    video = _shared_video(request, token)
+    video = studio.shares.video(token)
     if video is None:
         return _not_found()
     page = render_page(
@@ -63,27 +52,26 @@ def share_page(token: str, request: Request) -> HTMLResponse:
     return HTMLResponse(page, headers=PAGE_HEADERS)
 
 
-def _shared_file(request: Request, token: str, which: str) -> Path | None:
-    video = _shared_video(request, token)
-    relative = None if video is None else (video.path if which == "video" else video.poster_path)
-    if not relative:
+def _shared_file(studio: Studio, token: str, which: str) -> Path | None:
+    video = studio.shares.video(token)
+    if video is None:
         return None
-    path = library.file_path(_studio(request).media_dir, relative)  # from the row, never from the request
-    return path if path.is_file() else None
+    path = studio.videos.file(video) if which == "video" else studio.videos.poster(video)  # from the row, never the URL
+    return path if path is not None and path.is_file() else None
 
 
 @router.api_route("/v/{token}/video.mp4", methods=["GET", "HEAD"], include_in_schema=False)
-def share_video(token: str, request: Request) -> Response:
+def share_video(token: str, studio: StudioDep) -> Response:
     """The MP4, with `Range` requests so the player can seek."""
-    path = _shared_file(request, token, "video")
+    path = _shared_file(studio, token, "video")
     if path is None:
         return _not_found()
     return FileResponse(path, media_type="video/mp4", headers=PAGE_HEADERS)
 
 
 @router.api_route("/v/{token}/poster.jpg", methods=["GET", "HEAD"], include_in_schema=False)
-def share_poster(token: str, request: Request) -> Response:
-    path = _shared_file(request, token, "poster")
+def share_poster(token: str, studio: StudioDep) -> Response:
+    path = _shared_file(studio, token, "poster")
     if path is None:
         return _not_found()
     return FileResponse(path, media_type="image/jpeg", headers=PAGE_HEADERS)
@@ -101,8 +89,8 @@ class ShareIn(BaseModel):
 
     expires_in_s: int | None = Field(
         None,
-        ge=shares.MIN_EXPIRES_IN_S,
-        le=shares.MAX_EXPIRES_IN_S,
+        ge=share_links.MIN_EXPIRES_IN_S,
+        le=share_links.MAX_EXPIRES_IN_S,
         description="seconds the link works (60 s to 365 days); null: until it is revoked",
     )
     confirm_flagged: bool = Field(
@@ -116,7 +104,7 @@ class ShareOut(BaseModel):
     token: str
     url: str = Field(description="the absolute URL of the page; anyone holding it can watch the video")
     video_id: int
-    status: shares.ShareStatus
+    status: share_links.ShareStatus
     created_at: datetime
     expires_at: datetime | None
     revoked_at: datetime | None
@@ -127,7 +115,7 @@ class ShareOut(BaseModel):
             token=link.token,
             url=f"{base_url}v/{link.token}",
             video_id=link.video_id,
-            status=shares.status(link),
+            status=share_links.status(link),
             created_at=as_utc(link.created_at),
             expires_at=None if link.expires_at is None else as_utc(link.expires_at),
             revoked_at=None if link.revoked_at is None else as_utc(link.revoked_at),
@@ -135,42 +123,27 @@ class ShareOut(BaseModel):
 
 
 @manage.post("/videos/{video_id}/shares", status_code=status.HTTP_201_CREATED, response_model=ShareOut)
-def create_share(video_id: VideoId, request: Request, body: ShareIn | None = None) -> ShareOut:
+def create_share(video_id: VideoId, request: Request, studio: StudioDep, body: ShareIn | None = None) -> ShareOut:
     """A new link to the video; an empty body makes one that lasts until it is revoked.
 
     A video flagged by the content check needs `"confirm_flagged": true` (422 without it).
     """
     body = body or ShareIn()
-    try:
-        with _studio(request).db.write() as session:
-            link = shares.create(
-                session=session,
-                video_id=video_id,
-                expires_in_s=body.expires_in_s,
-                confirm_flagged=body.confirm_flagged,
-            )
-            return ShareOut.from_row(link, base_url=public_base_url(request))
-    except shares.FlaggedNeedsConfirmation as exc:
-        detail = [{"loc": ["body", "confirm_flagged"], "msg": str(exc), "type": "value_error"}]
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail) from exc
+    link = studio.shares.create(video_id, expires_in_s=body.expires_in_s, confirm_flagged=body.confirm_flagged)
+    return ShareOut.from_row(link, base_url=public_base_url(request))
 
 
 @manage.get("/videos/{video_id}/shares", response_model=list[ShareOut])
-def list_shares(video_id: VideoId, request: Request) -> list[ShareOut]:
+def list_shares(video_id: VideoId, request: Request, studio: StudioDep) -> list[ShareOut]:
     """Every link of the video, newest first, revoked and expired ones included."""
-    with _studio(request).db.read() as session:
-        links = shares.for_video(session=session, video_id=video_id)
-        return [ShareOut.from_row(link, base_url=public_base_url(request)) for link in links]
+    base = public_base_url(request)
+    return [ShareOut.from_row(link, base_url=base) for link in studio.shares.of_video(video_id)]
 
 
 @manage.delete("/shares/{token}", status_code=status.HTTP_204_NO_CONTENT, response_class=Response)
-def revoke_share(token: Token, request: Request) -> Response:
+def revoke_share(token: Token, studio: StudioDep) -> Response:
     """Revoke a link at once (viewers' caches hold the page for at most a minute); revoking twice is fine."""
-    try:
-        with _studio(request).db.write() as session:
-            shares.revoke(session=session, token=token)
-    except shares.ShareNotFound as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+    studio.shares.revoke(token)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

@@ -8,9 +8,8 @@ from typing import Annotated, Any, Literal
 from fastapi import Path
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
 
-from studio.geometry import ASPECT_RATIOS
-from studio.job_view import JobView
-from studio.recipe import (
+from studio.domain.geometry import ASPECT_RATIOS
+from studio.domain.recipe import (
     FLOW_SHIFT_RANGE,
     GUIDANCE_RANGE,
     MAX_PROMPT_CHARS,
@@ -19,13 +18,15 @@ from studio.recipe import (
     STEPS_RANGE,
     RecipeRequest,
 )
-from studio.records import TIMINGS, JobStatus, Video
+from studio.services.job_view import JobView
+from studio.store.rows import TIMINGS, JobStatus, Video
 
 AspectRatio = Literal["16:9", "9:16", "1:1", "4:3", "3:4", "21:9"]
 assert set(AspectRatio.__args__) == set(ASPECT_RATIOS)  # type: ignore[attr-defined]
 
 _STRICT = ConfigDict(extra="forbid", allow_inf_nan=False)
 MAX_ID = 2**63 - 1  # SQLite's and Postgres's largest integer key
+MAX_VIDEO_S = 3600.0  # bounds in seconds for points in a video (the real check is against the clip)
 
 JobId = Annotated[int, Path(ge=1, le=MAX_ID, description="a job id")]
 VideoId = Annotated[int, Path(ge=1, le=MAX_ID, description="a video id")]
@@ -80,6 +81,18 @@ class GenerateIn(BaseModel):
             duration_s=self.duration,
             seed=self.seed,
         )
+
+
+class TrimIn(BaseModel):
+    """The part of a video to keep, in seconds from its start; snapped to whole frames."""
+
+    model_config = _STRICT
+
+    start_s: float = Field(ge=0, le=MAX_VIDEO_S, description="in point (seconds)")
+    end_s: float = Field(gt=0, le=MAX_VIDEO_S, description="out point (seconds), after start_s")
+    lossless: bool = Field(
+        False, description="copy H.264 packets (cuts land on copyable frames) instead of re-encoding"
+    )
 
 
 class VideoOut(BaseModel):
@@ -192,7 +205,7 @@ class HealthOut(BaseModel):
     queue_depth: int
     version: str
     precision: str | None = Field(None, description="the experts' weights: fp32 (CPU), bf16 or fp8")
-    memory_strategy: str | None = Field(None, description="where the weights live and why (studio.memory)")
+    memory_strategy: str | None = Field(None, description="where the weights live and why (studio.engine.memory_plan)")
     attention_backend: str | None = Field(None, description="the attention kernel chosen at load")
     worker_alive: bool = Field(True, description="the worker thread is serving the queue (false: 503)")
     worker_heartbeat_s: float = Field(0.0, description="seconds since the worker loop (or its running job) last ran")

@@ -16,7 +16,7 @@ import hmac
 from fastapi import HTTPException, Request, status
 
 from studio.config import Settings
-from studio.limits import WindowCounter
+from studio.services.limits import WindowCounter
 
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="wan-studio", Basic realm="wan-studio"'}
 

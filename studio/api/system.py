@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-import time
 from functools import partial
 from typing import Any
 
@@ -11,22 +10,18 @@ import anyio
 from fastapi import APIRouter, Depends, Request, status
 from fastapi.responses import JSONResponse, Response
 
-from studio import __version__, jobs
-from studio.api.deps import public_base_url
+from studio import __version__
+from studio.api.deps import OwnerDep, StudioDep, public_base_url
 from studio.api.schemas import GenerateIn, HealthOut
-from studio.api.security import principal, require_auth
-from studio.metrics import CONTENT_TYPE
-from studio.records import JobStatus
-from studio.service import Studio
-from studio.worker import ModelState
+from studio.api.security import require_auth
+from studio.services.metrics import CONTENT_TYPE
+from studio.services.worker import ModelState
+from studio.store import jobs
+from studio.store.rows import JobStatus
 
 protected = APIRouter(tags=["system"], dependencies=[Depends(require_auth)])
 open_router = APIRouter(tags=["system"])
 GENERATE_WAIT_S = 30.0
-
-
-def _studio(request: Request) -> Studio:
-    return request.app.state.studio  # type: ignore[no-any-return]
 
 
 @protected.post(
@@ -36,10 +31,9 @@ def _studio(request: Request) -> Studio:
         507: {"description": "GPU out of memory: lower the size or duration"},
     },
 )
-async def generate(body: GenerateIn, request: Request) -> JSONResponse:
+async def generate(body: GenerateIn, request: Request, studio: StudioDep, owner: OwnerDep) -> JSONResponse:
     """Make a video and wait for it. Prefer POST /api/v1/jobs for anything long: this holds the connection."""
-    studio = _studio(request)
-    submit = partial(studio.submit, body.to_request(), owner=principal(request))
+    submit = partial(studio.submit, body.to_request(), owner=owner)
     view = await anyio.to_thread.run_sync(submit)
     while not view.is_final:
         view = await studio.wait_async(view.id, timeout=GENERATE_WAIT_S)  # holds no thread while it waits
@@ -58,40 +52,36 @@ async def generate(body: GenerateIn, request: Request) -> JSONResponse:
 
 
 @open_router.get("/health", response_model=HealthOut)
-async def health(request: Request) -> JSONResponse:
+async def health(studio: StudioDep) -> JSONResponse:
     """Liveness and readiness: 200 while loading or ready; 503 when the model failed to load or the worker died.
 
     Async and one indexed read: it answers at once however many requests or event streams are in flight.
     """
-    studio = _studio(request)
-    state = studio.model_state
-    worker = studio.worker
-    torch = sys.modules.get("torch")
+    now = studio.health()
+    torch = sys.modules.get("torch")  # imported by the engine when a real pipeline runs here
+    info = now.pipeline
     body = HealthOut(
-        status="error" if state is ModelState.FAILED or not worker.alive else _STATUS[state],
+        status=("ok" if now.model_state is ModelState.READY else "loading") if now.ok else "error",
         gpu_available=bool(torch is not None and torch.cuda.is_available()),
-        device=getattr(studio.pipeline, "device", "unknown"),
-        model=studio.preset.key,
-        model_state=state.value,
-        model_error=studio.model_error,
-        preview_mode=studio.preset.tiny,
-        queue_depth=studio.job_counts().get(JobStatus.QUEUED, 0),
+        device=info.device,
+        model=now.model,
+        model_state=now.model_state.value,
+        model_error=now.model_error,
+        preview_mode=now.preview_mode,
+        queue_depth=now.queue_depth,
         version=__version__,
-        precision=getattr(studio.pipeline, "precision", None),
-        memory_strategy=strategy.describe() if (strategy := getattr(studio.pipeline, "strategy", None)) else None,
-        attention_backend=getattr(studio.pipeline, "attention_backend", None),
-        worker_alive=worker.alive,
-        worker_heartbeat_s=round(time.monotonic() - worker.heartbeat, 1),
-        worker_error=worker.loop_error,
+        precision=info.precision,
+        memory_strategy=info.memory_strategy,
+        attention_backend=info.attention_backend,
+        worker_alive=now.worker_alive,
+        worker_heartbeat_s=now.worker_heartbeat_s,
+        worker_error=now.worker_error,
     )
-    code = status.HTTP_200_OK if body.status != "error" else status.HTTP_503_SERVICE_UNAVAILABLE
+    code = status.HTTP_200_OK if now.ok else status.HTTP_503_SERVICE_UNAVAILABLE
     return JSONResponse(body.model_dump(mode="json"), status_code=code)
 
 
-_STATUS: dict[ModelState, Any] = {ModelState.READY: "ok", ModelState.LOADING: "loading"}
-
-
 @protected.get("/metrics", response_class=Response)
-def metrics(request: Request) -> Response:
+def metrics(studio: StudioDep) -> Response:
     """Prometheus text format."""
-    return Response(_studio(request).metrics.render(), media_type=CONTENT_TYPE)
+    return Response(studio.metrics_text(), media_type=CONTENT_TYPE)

@@ -1,28 +1,27 @@
-"""/api/v1/videos: the history: search, details, the MP4 (with Range requests for seeking), poster, delete."""
+"""/api/v1/videos: the history: search, details, the MP4 (with Range requests for seeking), poster, favorite, trim,
+delete."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi import APIRouter, Query, status
 from fastapi.responses import FileResponse, Response
 
-from studio import library
-from studio.api.schemas import VideoId, VideoOut, VideoPageOut
-from studio.service import Studio
+from studio.api.deps import OwnerDep, StudioDep
+from studio.api.schemas import TrimIn, VideoId, VideoOut, VideoPageOut
+from studio.domain.errors import NotFound
+from studio.services.studio import Studio
+from studio.services.videos import MAX_QUERY_CHARS
 
 router = APIRouter(prefix="/api/v1/videos", tags=["videos"])
 
 
-def _studio(request: Request) -> Studio:
-    return request.app.state.studio  # type: ignore[no-any-return]
-
-
 @router.get("", response_model=VideoPageOut)
 async def list_videos(
-    request: Request,
-    q: Annotated[str, Query(max_length=500, description="words in the prompt or negative prompt")] = "",
+    studio: StudioDep,
+    q: Annotated[str, Query(max_length=MAX_QUERY_CHARS, description="words in the prompt or negative prompt")] = "",
     model: Annotated[str | None, Query(max_length=200)] = None,
     favorite: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 24,
@@ -30,49 +29,63 @@ async def list_videos(
 ) -> VideoPageOut:
     """Newest first."""
     # Async like GET /api/v1/jobs/{id}: a polled read that is faster without the thread-pool hop.
-    studio = _studio(request)
-    with studio.db.read() as session:
-        page = library.search(session=session, query=q, model=model, favorite=favorite, limit=limit, offset=offset)
-        return VideoPageOut(
-            items=[VideoOut.from_row(v) for v in page.items], total=page.total, limit=limit, offset=offset
-        )
+    page = studio.videos.search(q, model=model, favorite=favorite, limit=limit, offset=offset)
+    return VideoPageOut(items=[VideoOut.from_row(v) for v in page.items], total=page.total, limit=limit, offset=offset)
 
 
 @router.get("/{video_id}", response_model=VideoOut)
-def get_video(video_id: VideoId, request: Request) -> VideoOut:
-    with _studio(request).db.read() as session:
-        return VideoOut.from_row(library.get(session=session, video_id=video_id))
+def get_video(video_id: VideoId, studio: StudioDep) -> VideoOut:
+    return VideoOut.from_row(studio.videos.get(video_id))
 
 
-def _stored_file(request: Request, video_id: int, which: str) -> Path:
-    studio = _studio(request)
-    with studio.db.read() as session:
-        video = library.get(session=session, video_id=video_id)
-    relative = video.path if which == "file" else video.poster_path
-    if not relative:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"video_id: video {video_id} has no {which}")
-    path = library.file_path(studio.media_dir, relative)  # names come from the row, never from the request
+def _stored_file(studio: Studio, video_id: int, which: str) -> Path:
+    video = studio.videos.get(video_id)
+    path = studio.videos.file(video) if which == "file" else studio.videos.poster(video)  # from the row, never the URL
+    if path is None:
+        raise NotFound("video_id", f"video {video_id} has no {which}")
     if not path.is_file():
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"video_id: the {which} of video {video_id} is missing on disk")
+        raise NotFound("video_id", f"the {which} of video {video_id} is missing on disk")
     return path
 
 
 @router.get("/{video_id}/file", response_class=FileResponse)
-def video_file(video_id: VideoId, request: Request) -> FileResponse:
+def video_file(video_id: VideoId, studio: StudioDep) -> FileResponse:
     """The MP4. Supports `Range` requests, so players can seek."""
-    path = _stored_file(request, video_id, "file")
+    path = _stored_file(studio, video_id, "file")
     return FileResponse(
         path, media_type="video/mp4", filename=f"wan-studio-{video_id}.mp4", content_disposition_type="inline"
     )
 
 
 @router.get("/{video_id}/poster", response_class=FileResponse)
-def video_poster(video_id: VideoId, request: Request) -> FileResponse:
-    return FileResponse(_stored_file(request, video_id, "poster"), media_type="image/jpeg")
+def video_poster(video_id: VideoId, studio: StudioDep) -> FileResponse:
+    return FileResponse(_stored_file(studio, video_id, "poster"), media_type="image/jpeg")
+
+
+@router.post("/{video_id}/favorite", response_model=VideoOut)
+def favorite(video_id: VideoId, studio: StudioDep) -> VideoOut:
+    """Mark the video a favorite (History's "Favorites only" filter, `?favorite=true`)."""
+    return VideoOut.from_row(studio.videos.set_favorite(video_id, True))
+
+
+@router.delete("/{video_id}/favorite", response_model=VideoOut)
+def unfavorite(video_id: VideoId, studio: StudioDep) -> VideoOut:
+    return VideoOut.from_row(studio.videos.set_favorite(video_id, False))
+
+
+@router.post("/{video_id}/trims", status_code=status.HTTP_201_CREATED, response_model=VideoOut)
+def trim(video_id: VideoId, body: TrimIn, studio: StudioDep, owner: OwnerDep) -> VideoOut:
+    """Save the part between two points as a new video linked to this one; this one is never changed.
+
+    Frame-accurate by default; `lossless` copies the H.264 packets and the cut then lands on the copyable frames
+    around the points (the new video's `recipe.trim` says where). Counts against `max_edits_per_hour`.
+    """
+    child = studio.videos.trim(video_id, start_s=body.start_s, end_s=body.end_s, lossless=body.lossless, owner=owner)
+    return VideoOut.from_row(child)
 
 
 @router.delete("/{video_id}", status_code=status.HTTP_204_NO_CONTENT, response_class=Response)
-def delete_video(video_id: VideoId, request: Request) -> Response:
+def delete_video(video_id: VideoId, studio: StudioDep) -> Response:
     """Removes the row, the MP4 and the poster together."""
-    _studio(request).delete_video(video_id)
+    studio.videos.delete(video_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

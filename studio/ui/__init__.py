@@ -7,7 +7,7 @@ from pathlib import Path
 import gradio as gr
 
 from studio import hosting
-from studio.service import Studio
+from studio.services.studio import Studio
 from studio.ui.compare import ComparePage
 from studio.ui.create import CreatePage
 from studio.ui.history import HistoryPage

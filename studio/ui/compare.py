@@ -12,15 +12,13 @@ from typing import Any, Literal
 
 import gradio as gr
 
-from studio import library
-from studio.admission import OutOfSpace, QueueFull
-from studio.compare import MAX_SEEDS, MIN_SEEDS, seeds_for
-from studio.edits import EditError
-from studio.recipe import RecipeError
-from studio.records import Video
-from studio.service import Studio
+from studio.domain.comparisons import MAX_SEEDS, MIN_SEEDS, seeds_for
+from studio.domain.errors import Refused
+from studio.services.studio import Studio
+from studio.store.rows import Video
 from studio.ui import sync_grid
 from studio.ui.create import CreatePage
+from studio.ui.errors import note, toast
 from studio.ui.status import owner_of
 
 log = logging.getLogger(__name__)
@@ -34,7 +32,7 @@ FOLLOW_TIMEOUT_S = 5.0
 
 def file_url(studio: Studio, video: Video) -> str:
     """Gradio's route for a file in the media folder (the only folder it serves)."""
-    return f"/gradio_api/file={studio.video_file(video)}"
+    return f"/gradio_api/file={studio.videos.file(video)}"
 
 
 class ComparePage:
@@ -66,8 +64,8 @@ class ComparePage:
             seeds = seeds_for(MODES[mode], seeds=seeds_text or "", count=int(count), start=int(start or 0))
             recipe_request = self.create.request_from(*create_values)
             group_id, views = self.studio.submit_group(recipe_request, seeds, owner=owner_of(request))
-        except (RecipeError, QueueFull, OutOfSpace) as exc:
-            raise gr.Error(str(exc)) from exc
+        except Refused as exc:
+            raise toast(exc) from exc
         yield {
             **self.shown([], f"Queued {len(views)} seeds: {', '.join(map(str, seeds))}", group_id),
             self.tabs: gr.Tabs(selected="compare"),
@@ -75,7 +73,7 @@ class ComparePage:
         seen = -1
         while True:
             views = self.studio.group_jobs(group_id)
-            videos = self.studio.group_videos(group_id)
+            videos = self.studio.videos.of_group(group_id)
             done = sum(v.is_final for v in views)
             if len(videos) != seen or done == len(views):
                 seen = len(videos)
@@ -91,7 +89,7 @@ class ComparePage:
         ids = list(video_ids or [])
         if not 2 <= len(ids) <= 4:
             raise gr.Error(f"video_ids: choose 2–4 videos to compare (got {len(ids)})")
-        videos = [self.studio.video(i) for i in ids]
+        videos = [self.studio.videos.get(i) for i in ids]
         return {
             **self.shown(videos, f"Comparing {len(videos)} videos from History", None),
             self.tabs: gr.Tabs(selected="compare"),
@@ -100,23 +98,23 @@ class ComparePage:
     def keep(self, video_id: int | None) -> str:
         if video_id is None:
             return "Choose the seed to keep first."
-        self.studio.set_favorite(video_id, True)
+        self.studio.videos.set_favorite(video_id, True)
         return f"Kept video #{video_id}: it is a favorite in History."
 
     def export(self, group_id: str | None, video_ids: list[int], request: gr.Request | None = None) -> dict[Any, Any]:
         owner = owner_of(request)
         try:
             if group_id:
-                video = self.studio.export_group(group_id, owner=owner)
+                video = self.studio.videos.export_group(group_id, owner=owner)
             else:
-                video = self.studio.export_videos(video_ids, owner=owner)
-        except (EditError, RecipeError, library.VideoNotFound, QueueFull, OutOfSpace) as exc:
-            return {self.status_box: f"⚠️ {exc}"}
+                video = self.studio.videos.export_picked(video_ids, owner=owner)
+        except Refused as exc:
+            return {self.status_box: note(exc)}
         except RuntimeError:  # ffmpeg failed: the log has its words; the page gets no server paths
             log.exception("exporting a comparison failed")
             return {self.status_box: "⚠️ The export failed on the server (see its log); nothing was saved."}
         return {
-            self.export_video: str(self.studio.video_file(video)),
+            self.export_video: str(self.studio.videos.file(video)),
             self.status_box: f"Exported comparison #{video.id} ({video.width}×{video.height}) to History.",
         }
 

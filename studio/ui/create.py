@@ -11,13 +11,14 @@ from typing import Any
 
 import gradio as gr
 
-from studio import geometry
-from studio.admission import OutOfSpace, QueueFull
-from studio.recipe import RecipeError, RecipeRequest, build_recipe
-from studio.records import JobStatus
-from studio.service import Studio
+from studio.domain import geometry
+from studio.domain.errors import InvalidInput, Refused
+from studio.domain.recipe import RecipeRequest, build_recipe
+from studio.services.studio import Studio
+from studio.services.worker import ModelState
+from studio.store.rows import JobStatus
+from studio.ui.errors import note, on_controls, toast
 from studio.ui.status import describe_job, model_status, owner_of, preview_banner, resolved_summary
-from studio.worker import ModelState
 
 FOLLOW_TIMEOUT_S = 5.0  # longest a following handler waits for news of its job before it looks again
 RECENT_COUNT = 12
@@ -77,12 +78,11 @@ class CreatePage:
 
     def validate(self, *values: Any) -> list[dict[str, Any]]:
         """Runs before Generate: a bad field gets its message on its own control, and nothing is queued."""
-        bad_field, message = None, ""
         try:
             build_recipe(self.request_from(*values), self.preset, seed_source=lambda: 0)
-        except RecipeError as exc:
-            bad_field, message = exc.field, exc.message  # the control is labelled; the client adds the name
-        return [gr.validate(name != bad_field, message if name == bad_field else "") for name in INPUT_FIELDS]
+        except InvalidInput as exc:
+            return on_controls(exc, INPUT_FIELDS)
+        return on_controls(None, INPUT_FIELDS)
 
     def summarize(self, aspect_ratio: str, quality: str, duration_s: float) -> str:
         """The size, frames and fps the current choices resolve to, shown before Generate."""
@@ -91,8 +91,8 @@ class CreatePage:
     def token_note(self, prompt: str) -> str:
         try:
             tokens = self.studio.count_tokens(prompt or "")
-        except RecipeError as exc:
-            return f"⚠️ {exc.message}"
+        except Refused as exc:
+            return note(exc)
         limit = self.preset.max_prompt_tokens
         if tokens is None or tokens <= limit:
             return ""
@@ -108,8 +108,8 @@ class CreatePage:
 
     def recent(self) -> list[tuple[str, str]]:
         return [
-            (str(self.studio.video_file(v)), f"#{v.id} · seed {v.seed} · {v.prompt[:60]}")
-            for v in self.studio.recent_videos(RECENT_COUNT)
+            (str(self.studio.videos.file(v)), f"#{v.id} · seed {v.seed} · {v.prompt[:60]}")
+            for v in self.studio.videos.recent(RECENT_COUNT)
         ]
 
     async def generate(
@@ -149,8 +149,8 @@ class CreatePage:
         )
         try:
             view = self.studio.submit(recipe_request, owner=owner_of(request))
-        except (RecipeError, QueueFull, OutOfSpace) as exc:
-            raise gr.Error(str(exc)) from exc
+        except Refused as exc:
+            raise toast(exc) from exc
         yield {
             self.job_state: view.id,
             self.used_seed: view.recipe.seed,
@@ -172,7 +172,7 @@ class CreatePage:
             self.recent_gallery: self.recent(),
         }
         if view.video is not None:
-            update[self.result_video] = str(self.studio.video_file(view.video))
+            update[self.result_video] = str(self.studio.videos.file(view.video))
         yield update
 
     def cancel(self, job_id: int | None) -> str:

@@ -14,11 +14,10 @@ from typing import Any
 import gradio as gr
 from gradio.utils import get_upload_folder
 
-from studio import library, media
-from studio.admission import OutOfSpace, QueueFull
-from studio.edits import EditError, plan_trim
-from studio.service import Studio
+from studio.domain.errors import Refused
+from studio.services.studio import Studio
 from studio.ui.create import CreatePage
+from studio.ui.errors import note, toast
 from studio.ui.share_panel import SharePanel
 from studio.ui.status import owner_of
 from studio.ui.text import plain
@@ -41,23 +40,19 @@ class HistoryPage:
 
     def page(self, query: str, model: str, favorites: bool, offset: int) -> dict[Any, Any]:
         """One page of the gallery, newest first."""
-        query = query or ""
-        if len(query) > MAX_QUERY_CHARS:
-            raise gr.Error(f"search: {len(query)} characters is over the limit of {MAX_QUERY_CHARS}")
-        if model is not None and len(model) > MAX_QUERY_CHARS:
-            model = ALL_MODELS
-        with self.studio.db.read() as session:
-            found = library.search(
-                session=session,
-                query=query or "",
-                model=None if model in (None, ALL_MODELS) else model,
+        try:
+            found = self.studio.videos.search(
+                query or "",
+                model=None if model in (None, ALL_MODELS) else str(model)[:MAX_QUERY_CHARS],
                 favorite=True if favorites else None,
                 limit=PAGE_SIZE,
                 offset=offset,
             )
-            models = library.models(session=session)
+        except Refused as exc:
+            raise toast(exc) from exc
+        models = self.studio.videos.models()
         pages = max(1, math.ceil(found.total / PAGE_SIZE))
-        items = [(str(self.studio.video_file(v)), f"#{v.id} · seed {v.seed} · {v.prompt[:50]}") for v in found.items]
+        items = [(str(self.studio.videos.file(v)), f"#{v.id} · seed {v.seed} · {v.prompt[:50]}") for v in found.items]
         return {
             self.gallery: items,
             self.ids_state: [v.id for v in found.items],
@@ -81,16 +76,11 @@ class HistoryPage:
         """Fill the detail panel (or empty it when the video is gone)."""
         if video_id is None:
             return {self.selected_state: None, self.detail_box: gr.update(visible=False), self.action_note: message}
-        with self.studio.db.read() as session:
-            try:
-                video = library.get(session=session, video_id=video_id)
-            except library.VideoNotFound as exc:
-                return {
-                    self.selected_state: None,
-                    self.detail_box: gr.update(visible=False),
-                    self.action_note: str(exc),
-                }
-        path = self.studio.video_file(video)
+        try:
+            video = self.studio.videos.get(video_id)
+        except Refused as exc:
+            return {self.selected_state: None, self.detail_box: gr.update(visible=False), self.action_note: note(exc)}
+        path = self.studio.videos.file(video)
         end = round(video.num_frames / video.fps, 3)
         return {
             self.selected_state: video.id,
@@ -109,7 +99,7 @@ class HistoryPage:
     def toggle_favorite(self, video_id: int | None) -> dict[Any, Any]:
         if video_id is None:
             return {self.action_note: "Select a video first."}
-        video = self.studio.set_favorite(video_id, not self.studio.video(video_id).favorite)
+        video = self.studio.videos.set_favorite(video_id, not self.studio.videos.get(video_id).favorite)
         return self.show(video_id, "Added to favorites." if video.favorite else "Removed from favorites.")
 
     def ask_delete(self, video_id: int | None) -> dict[Any, Any]:
@@ -123,27 +113,25 @@ class HistoryPage:
     def delete(self, video_id: int | None, query: str, model: str, favorites: bool, offset: int) -> dict[Any, Any]:
         if video_id is None:
             return {self.action_note: "Select a video first."}
-        self.studio.delete_video(video_id)
+        self.studio.videos.delete(video_id)
         return {**self.page(query, model, favorites, offset), **self.show(None, f"Deleted video #{video_id}.")}
 
     def reuse(self, video_id: int | None, seed: str) -> dict[Any, Any]:
         if video_id is None:
             return {self.action_note: "Select a video first."}
-        with self.studio.db.read() as session:
-            recipe = dict(library.get(session=session, video_id=video_id).recipe)
+        recipe = dict(self.studio.videos.get(video_id).recipe)
         return {**self.create.fill_from_recipe(recipe, seed), self.tabs: gr.Tabs(selected="create")}
 
     def trim_summary(self, video_id: int | None, start_s: float, end_s: float) -> str:
         if video_id is None:
             return ""
-        with self.studio.db.read() as session:
-            video = library.get(session=session, video_id=video_id)
         try:
-            plan = plan_trim(start_s=start_s, end_s=end_s, fps=video.fps, num_frames=video.num_frames)
-        except EditError as exc:
-            return f"⚠️ {exc}"
+            plan = self.studio.videos.plan_trim(video_id, start_s=start_s, end_s=end_s)
+        except Refused as exc:
+            return note(exc)
+        total = self.studio.videos.get(video_id).num_frames
         return (
-            f"Frames {plan.start_frame}–{plan.end_frame - 1} of {video.num_frames} · {plan.num_frames} frames · "
+            f"Frames {plan.start_frame}–{plan.end_frame - 1} of {total} · {plan.num_frames} frames · "
             f"{plan.start_s:.3f}–{plan.end_s:.3f} s"
         )
 
@@ -153,9 +141,10 @@ class HistoryPage:
         if video_id is None:
             return {self.action_note: "Select a video first."}
         try:
-            child = self.studio.trim(video_id, start_s=start_s, end_s=end_s, lossless=lossless, owner=owner_of(request))
-        except (EditError, library.VideoNotFound, QueueFull, OutOfSpace) as exc:
-            return {self.action_note: f"⚠️ {plain(exc)}"}
+            owner = owner_of(request)
+            child = self.studio.videos.trim(video_id, start_s=start_s, end_s=end_s, lossless=lossless, owner=owner)
+        except Refused as exc:
+            return {self.action_note: note(exc)}
         except RuntimeError:  # ffmpeg failed: the log has its words; the page gets no server paths
             log.exception("trimming video %s failed", video_id)
             return {self.action_note: "⚠️ The trim failed on the server (see its log); nothing was saved."}
@@ -174,21 +163,20 @@ class HistoryPage:
             log.warning("import refused a file outside the upload folder")
             return {self.import_note: "⚠️ Upload the MP4 with the box above."}
         try:
-            recipe = media.read_recipe(path)
-        except (ValueError, FileNotFoundError) as exc:
-            log.info("import: %s", exc)
-            return {self.import_note: "⚠️ Not a video this studio can read (or its recipe is malformed)."}
+            recipe = self.studio.videos.read_recipe(path)
+        except Refused as exc:
+            return {self.import_note: note(exc)}
         if recipe is None:
             return {self.import_note: "No recipe found: this MP4 was not made by Wan Studio."}
         try:
             filled = self.create.fill_from_recipe(recipe)
         except (TypeError, ValueError):
             return {self.import_note: "⚠️ This MP4's recipe has values the Create page cannot use."}
-        note = (
+        read = (
             f"Recipe read (seed {plain(recipe.get('seed'))}, model {plain(recipe.get('model'))}): "
             "the Create page is filled in."
         )
-        return {**filled, self.import_note: note, self.tabs: gr.Tabs(selected="create")}
+        return {**filled, self.import_note: read, self.tabs: gr.Tabs(selected="create")}
 
     # -- layout ----------------------------------------------------------------------------------
 

@@ -9,11 +9,11 @@ from typing import Any
 
 import gradio as gr
 
-from studio.admission import OutOfSpace, QueueFull
-from studio.job_view import JobView
-from studio.jobs import InvalidTransition, JobNotFound
-from studio.records import JobStatus
-from studio.service import Studio
+from studio.domain.errors import Refused
+from studio.services.job_view import JobView
+from studio.services.studio import Studio
+from studio.store.rows import JobStatus
+from studio.ui.errors import note
 from studio.ui.status import owner_of
 
 COLUMNS = ["Job", "Status", "Progress", "Seed", "Size", "Prompt"]
@@ -58,8 +58,8 @@ class QueuePanel:
             return "Select a job in the table first.", self.rows()
         try:
             view = self.studio.retry(job_id, owner=owner_of(request))
-        except (InvalidTransition, JobNotFound, QueueFull, OutOfSpace) as exc:
-            return str(exc), self.rows()
+        except Refused as exc:
+            return note(exc), self.rows()
         return f"Job {job_id} queued again as job {view.id} (seed {view.recipe.seed}).", self.rows()
 
     def cancel(self, job_id: int | None) -> tuple[str, list[list[Any]]]:
@@ -67,8 +67,8 @@ class QueuePanel:
             return "Select a job in the table first.", self.rows()
         try:
             view = self.studio.cancel(job_id)
-        except JobNotFound as exc:
-            return str(exc), self.rows()
+        except Refused as exc:
+            return note(exc), self.rows()
         if view.status is JobStatus.RUNNING:
             return f"Canceling job {job_id} at its next step…", self.rows()
         return f"Job {job_id} is {view.status.value}.", self.rows()
@@ -76,8 +76,8 @@ class QueuePanel:
     # -- layout ----------------------------------------------------------------------------------
 
     def build(self, demo: gr.Blocks) -> None:
-        with gr.Accordion("Queue and recent jobs", open=bool(self.studio.interrupted_at_start)):
-            self.notice_box = gr.Markdown(self.notice(), elem_id="queue-notice")
+        with gr.Accordion("Queue and recent jobs", open=False) as self.accordion:
+            self.notice_box = gr.Markdown(self.notice, elem_id="queue-notice")  # read at each page load
             self.jobs_table = gr.Dataframe(
                 headers=COLUMNS, value=self.rows, interactive=False, elem_id="jobs-table", wrap=True
             )
@@ -101,5 +101,7 @@ class QueuePanel:
             outputs=[self.queue_message, self.jobs_table],
             api_visibility="private",
         )
+        # Open after a restart that interrupted jobs, so the notice and Retry are in view.
+        demo.load(lambda: gr.Accordion(open=bool(self.studio.interrupted_at_start)), outputs=self.accordion)
         refresh = gr.Timer(REFRESH_S)
         refresh.tick(self.rows, outputs=self.jobs_table, api_visibility="private", queue=False)

@@ -9,8 +9,10 @@ from typing import Any
 
 import gradio as gr
 
-from studio import shares
-from studio.service import Studio
+from studio.domain.errors import Refused
+from studio.services.studio import Studio
+from studio.store.share_links import FlaggedNeedsConfirmation, ShareStatus
+from studio.ui.errors import note
 
 SHARE_EXPIRY: dict[str, int | None] = {
     "Never": None,
@@ -48,15 +50,14 @@ class SharePanel:
         """The video's share links as a small table, and the revocable tokens for the picker."""
         if video_id is None:
             return "", gr.update(choices=[], value=None)
-        with self.studio.db.read() as session:
-            links = shares.for_video(session=session, video_id=video_id)
+        links = self.studio.shares.of_video(video_id)
         rows = [
-            f"| `/v/{link.token}` | {shares.status(link).value} | "
+            f"| `/v/{link.token}` | {self.studio.shares.status(link).value} | "
             f"{f'{link.expires_at:%Y-%m-%d %H:%M} UTC' if link.expires_at else 'never'} |"
             for link in links
         ]
         table = "| link | status | expires |\n|---|---|---|\n" + "\n".join(rows) if rows else "No share links yet."
-        active = [link.token for link in links if shares.status(link) is shares.ShareStatus.ACTIVE]
+        active = [link.token for link in links if self.studio.shares.status(link) is ShareStatus.ACTIVE]
         return table, gr.update(choices=active, value=None)
 
     def create_share(
@@ -65,15 +66,10 @@ class SharePanel:
         if video_id is None:
             return "", "Select a video first.", gr.update()
         try:
-            with self.studio.db.write() as session:
-                link = shares.create(
-                    session=session,
-                    video_id=video_id,
-                    expires_in_s=SHARE_EXPIRY[expires],
-                    confirm_flagged=bool(confirm_flagged),
-                )
-                token = link.token
-        except shares.FlaggedNeedsConfirmation:
+            token = self.studio.shares.create(
+                video_id, expires_in_s=SHARE_EXPIRY[expires], confirm_flagged=bool(confirm_flagged)
+            ).token
+        except FlaggedNeedsConfirmation:
             table, picker = self.share_list(video_id)
             return "", f"⚠️ {FLAGGED_SHARE_NOTE}\n\n{table}", picker
         url = f"{public_base(self.studio.settings.public_url, request)}/v/{token}"
@@ -83,8 +79,10 @@ class SharePanel:
     def revoke_share(self, video_id: int | None, token: str | None) -> tuple[str, dict[str, Any]]:
         if video_id is None or not token:
             return "Choose a link to revoke.", gr.update()
-        with self.studio.db.write() as session:
-            shares.revoke(session=session, token=token)
+        try:
+            self.studio.shares.revoke(token)
+        except Refused as exc:
+            return note(exc), gr.update()
         return self.share_list(video_id)
 
     # -- layout ----------------------------------------------------------------------------------

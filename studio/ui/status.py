@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import gradio as gr
 
-from studio import geometry
-from studio.job_view import JobView
-from studio.presets import Preset
-from studio.records import JobStatus
-from studio.service import Studio
+from studio.domain import geometry
+from studio.domain.presets import Preset
+from studio.services.job_view import JobView
+from studio.services.studio import Studio
+from studio.services.worker import ModelState
+from studio.store.rows import JobStatus
 from studio.ui.text import plain
-from studio.worker import ModelState
 
 
 def _format_eta(seconds: float | None) -> str:
@@ -48,31 +48,17 @@ def describe_job(view: JobView) -> str:
 
 def model_status(studio: Studio) -> str:
     """The model line at the top of the Create page, with the public link when --share opened one."""
-    label = studio.preset.label
-    state = studio.model_state
-    if state is ModelState.LOADING:
-        line = f"⏳ Loading **{label}**… you can queue jobs now; they start when it is ready."
-    elif state is ModelState.FAILED:
-        line = f"❌ The model failed to load: {plain(studio.model_error)}"
+    now = studio.health()
+    if now.model_state is ModelState.LOADING:
+        line = f"⏳ Loading **{now.model_label}**… you can queue jobs now; they start when it is ready."
+    elif now.model_state is ModelState.FAILED:
+        line = f"❌ The model failed to load: {plain(now.model_error)}"
     else:
-        line = f"✅ **{label}** is ready (loaded in {studio.worker.load_s or 0:.1f} s)."
-        if setup := pipeline_setup(studio.pipeline):
+        line = f"✅ **{now.model_label}** is ready (loaded in {now.load_s or 0:.1f} s)."
+        if setup := now.pipeline.describe():
             line += f"  \n⚙️ {setup}"
     link = studio.public_link
     return f"{line}  \n🔗 Public link: {link}" if link else line
-
-
-def pipeline_setup(pipeline: object) -> str:
-    """How the loaded pipeline runs, e.g. "cuda · bf16 · memory: expert_swap (…) · attention: _flash_3 · compiled"."""
-    strategy = getattr(pipeline, "strategy", None)
-    parts = [
-        getattr(pipeline, "device", None),
-        getattr(pipeline, "precision", None),
-        f"memory: {strategy.describe()}" if strategy is not None else None,
-        f"attention: {backend}" if (backend := getattr(pipeline, "attention_backend", None)) else None,
-        "compiled" if getattr(pipeline, "compiled", False) else None,
-    ]
-    return " · ".join(str(part) for part in parts if part)
 
 
 def resolved_summary(preset: Preset, aspect_ratio: str, quality: str, duration_s: float) -> str:

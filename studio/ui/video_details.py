@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from studio.records import Video
+from studio.store.rows import Video
 from studio.ui.text import plain
 
 

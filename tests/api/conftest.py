@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 
 from studio.api import create_app
 from studio.config import Settings
-from studio.service import Studio
+from studio.services.studio import Studio
 from studio.web import build_app
 from tests.fakes import PRESET, FakePipeline
 from tests.helpers import wait_for

@@ -15,7 +15,7 @@ import gradio.utils
 import pytest
 from fastapi.testclient import TestClient
 
-from studio.recipe import RecipeRequest
+from studio.domain.recipe import RecipeRequest
 from studio.ui.create import CreatePage
 from studio.ui.history import HistoryPage
 from tests.api.conftest import gradio_event, studio_of
@@ -39,7 +39,7 @@ def foreign_mp4(tmp_path: Path, web: TestClient) -> Path:
     assert view.video is not None
     target = tmp_path / "elsewhere" / "private-secret-video.mp4"
     target.parent.mkdir()
-    target.write_bytes(studio.video_file(view.video).read_bytes())
+    target.write_bytes(studio.videos.file(view.video).read_bytes())
     return target
 
 
@@ -62,7 +62,7 @@ def test_the_import_handler_refuses_files_it_did_not_receive(web: TestClient, fo
     # The database is untouched: the server never opened it outside SQLAlchemy
     with sqlite3.connect(database) as connection:
         assert connection.execute("PRAGMA integrity_check").fetchone() == ("ok",)
-    assert studio.db.integrity_ok() and studio.video(1).prompt == "private"
+    assert studio.db.integrity_ok() and studio.videos.get(1).prompt == "private"
 
 
 def test_a_real_upload_still_imports(web: TestClient, foreign_mp4: Path) -> None:

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from studio.admission import OutOfSpace, RateLimited
-from studio.recipe import MAX_STORED_RECIPE_DEPTH, RecipeRequest, nesting_depth
-from studio.records import JobStatus
+from studio.domain.recipe import MAX_STORED_RECIPE_DEPTH, RecipeRequest, nesting_depth
+from studio.services.admission import OutOfSpace, RateLimited
+from studio.store.rows import JobStatus
 from tests.api.conftest import make_client, studio_of
 from tests.fakes import FakePipeline
 from tests.helpers import database_at, wait_final
@@ -78,7 +78,7 @@ def test_a_long_chain_of_trims_keeps_every_recipe_flat(client: TestClient) -> No
     assert view.video is not None
     video = view.video
     for _ in range(30):
-        video = studio.trim(video.id, start_s=0.0, end_s=video.num_frames / video.fps - 0.0625)
+        video = studio.videos.trim(video.id, start_s=0.0, end_s=video.num_frames / video.fps - 0.0625)
     assert nesting_depth(video.recipe) <= 2
     listed = client.get("/api/v1/videos", params={"limit": 200})
     assert listed.status_code == 200 and len(listed.json()["items"]) == 31
@@ -102,8 +102,8 @@ def test_rows_from_before_the_upgrade_serialize_again(tmp_path: Path, fake: Fake
 
 
 def test_a_recipe_too_deep_or_too_large_is_not_stored(client: TestClient) -> None:
-    from studio import library
-    from studio.recipe import Recipe, RecipeError
+    from studio.domain.recipe import InvalidInput, Recipe
+    from studio.store import library
 
     studio = studio_of(client)
     deep: dict[str, object] = {}
@@ -127,7 +127,7 @@ def test_a_recipe_too_deep_or_too_large_is_not_stored(client: TestClient) -> Non
                 "flow_shift": 3.0,
             }
         )
-        with pytest.raises(RecipeError, match="recipe: "), studio.db.write() as session:
+        with pytest.raises(InvalidInput, match="recipe: "), studio.db.write() as session:
             library.add(
                 session=session,
                 media_dir=studio.media_dir,
@@ -143,7 +143,7 @@ def test_a_recipe_too_deep_or_too_large_is_not_stored(client: TestClient) -> Non
 
 
 def test_the_reported_request_is_refused_with_the_field_named(tmp_path: Path, fake: FakePipeline) -> None:
-    from studio.presets import PRESETS
+    from studio.domain.presets import PRESETS
 
     for client in make_client(tmp_path, fake):
         studio_of(client).preset = PRESETS["tiny-a14b"]
@@ -167,7 +167,7 @@ def test_cancel_is_answered_within_a_step_however_long_the_step(client: TestClie
 
 
 def test_a_cancel_asked_by_another_process_is_seen_between_blocks(client: TestClient, fake: FakePipeline) -> None:
-    from studio import jobs
+    from studio.store import jobs
 
     fake.gate = threading.Event()
     studio = studio_of(client)
@@ -190,7 +190,7 @@ def test_a_nearly_full_disk_refuses_new_work_with_a_clear_message(tmp_path: Path
         refused = client.post("/api/v1/jobs", json=BODY)
         assert refused.status_code == 507 and "disk is nearly full" in refused.json()["detail"]
         with pytest.raises(OutOfSpace, match="delete videos in History"):
-            studio.trim(made.video.id, start_s=0.0, end_s=0.25)
+            studio.videos.trim(made.video.id, start_s=0.0, end_s=0.25)
         assert client.get("/api/v1/videos").json()["total"] == 1  # nothing saved was touched
 
 
@@ -200,8 +200,8 @@ def test_trims_and_exports_are_limited_per_user(tmp_path: Path, fake: FakePipeli
         made = wait_final(studio, client.post("/api/v1/jobs", json=BODY).json()["id"])
         assert made.video is not None
         for _ in range(3):
-            studio.trim(made.video.id, start_s=0.0, end_s=0.25, owner="ip:203.0.113.9")
+            studio.videos.trim(made.video.id, start_s=0.0, end_s=0.25, owner="ip:203.0.113.9")
         with pytest.raises(RateLimited, match="at most 3 trims and exports per hour"):
-            studio.trim(made.video.id, start_s=0.0, end_s=0.25, owner="ip:203.0.113.9")
-        studio.trim(made.video.id, start_s=0.0, end_s=0.25, owner="ip:203.0.113.10")  # others are unaffected
+            studio.videos.trim(made.video.id, start_s=0.0, end_s=0.25, owner="ip:203.0.113.9")
+        studio.videos.trim(made.video.id, start_s=0.0, end_s=0.25, owner="ip:203.0.113.10")  # others are unaffected
         assert client.get("/api/v1/videos").json()["total"] == 5

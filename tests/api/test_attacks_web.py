@@ -13,7 +13,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from studio.recipe import MAX_PROMPT_CHARS
+from studio.domain.recipe import MAX_PROMPT_CHARS
 from tests.api.conftest import gradio_event, serve, studio_of, web_studio
 from tests.fakes import FakePipeline
 from tests.helpers import wait_final
@@ -101,7 +101,7 @@ def test_an_unexpected_ui_error_is_not_shown_as_a_traceback(web: TestClient, mon
     def broken(*_args: object, **_kwargs: object) -> object:
         raise RuntimeError("database at /srv/data/studio.db is locked")
 
-    monkeypatch.setattr(studio, "set_favorite", broken)
+    monkeypatch.setattr(studio.videos, "set_favorite", broken)
     message = gradio_event(web, "keep", [1])
     assert message["success"] is False and "/srv" not in str(message)
 
@@ -125,7 +125,7 @@ def test_forwarded_for_from_an_untrusted_peer_does_not_change_who_is_asking(tmp_
 def _jobs(studio: object) -> list[object]:
     from sqlalchemy import select
 
-    from studio.records import Job
+    from studio.store.rows import Job
 
     with studio.db.read() as session:  # type: ignore[attr-defined]
         return list(session.scalars(select(Job)))
@@ -233,5 +233,5 @@ def test_an_authorised_mcp_tool_call_makes_a_video(tmp_path: Path, fake: FakePip
         }
         response = httpx.post(f"{url}/gradio_api/mcp/", json=call, headers=headers, timeout=120)
         assert response.status_code == 200 and 'isError":false' in response.text, response.text[-2000:]
-    videos = studio.recent_videos()
+    videos = studio.videos.recent()
     assert len(videos) == 1 and videos[0].seed == 5

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from studio import media
 from studio.client import Job, StudioClient, StudioError
+from studio.media import mp4
 from tests.fakes import FakePipeline
 
 
@@ -26,7 +26,7 @@ def test_submit_wait_and_download(studio_client: StudioClient, tmp_path: Path) -
     done = studio_client.wait(job.id, on_progress=seen.append, timeout=30)
     assert done.status == "succeeded" and done.video_id is not None and seen[-1].status == "succeeded"
     target = studio_client.download(done.video_id, tmp_path / "boat.mp4")
-    assert media.read_recipe(target)["seed"] == 11 and not list(tmp_path.glob(".*.part"))
+    assert mp4.read_recipe(target)["seed"] == 11 and not list(tmp_path.glob(".*.part"))
     listed = studio_client.videos(q="paper")
     assert listed["total"] == 1 and listed["items"][0]["id"] == done.video_id
     assert studio_client.health()["model"] == "tiny-1.3b"

@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 
 from studio.config import Settings
-from studio.service import Studio
+from studio.services.studio import Studio
 from studio.web import build_app
 from tests.fakes import PRESET, FakePipeline
 

@@ -5,7 +5,7 @@ import threading
 
 from fastapi.testclient import TestClient
 
-from studio import media
+from studio.media import mp4
 from tests.api.conftest import studio_of
 from tests.fakes import FakePipeline
 from tests.helpers import wait_final
@@ -109,4 +109,4 @@ def test_downloaded_file_carries_its_recipe(client: TestClient, tmp_path) -> Non
     video = client.get(f"/api/v1/jobs/{job_id}").json()["video"]
     target = tmp_path / "download.mp4"
     target.write_bytes(client.get(video["file_url"]).content)
-    assert media.read_recipe(target)["seed"] == 42
+    assert mp4.read_recipe(target)["seed"] == 42

@@ -13,13 +13,13 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from studio import jobs
 from studio.api import CALLBACK_REDELIVERY_WINDOW, create_app
 from studio.config import Settings
-from studio.db import Database
-from studio.generation import GpuOutOfMemory
-from studio.recipe import RecipeRequest, build_recipe
-from studio.service import Studio
+from studio.domain.recipe import RecipeRequest, build_recipe
+from studio.engine.contract import GpuOutOfMemory
+from studio.services.studio import Studio
+from studio.store import jobs
+from studio.store.database import Database
 from tests.api.conftest import make_client, studio_of
 from tests.fakes import PRESET, FakePipeline
 from tests.helpers import database_at, migrate, wait_final, wait_for
@@ -190,9 +190,7 @@ def test_callbacks_a_restart_cut_off_are_sent_at_start(
     database.engine.dispose()
 
     studio = Studio(settings, preset=PRESET, pipeline=fake)  # type: ignore[arg-type]
-    studio.start()
-    app = create_app(studio)
-    try:
+    with TestClient(create_app(studio)):  # serving the app starts the studio and re-sends what is owed
         wait_for(lambda: len(received) == 2, what="both owed callbacks")
         assert {(body["id"], body["status"]) for body in received} == {
             (running, "interrupted"),  # retryable, and now its caller knows
@@ -200,9 +198,6 @@ def test_callbacks_a_restart_cut_off_are_sent_at_start(
         }
         wait_for(lambda: all(_callback_done_at(studio, j) is not None for j in (running, finished)), what="records")
         assert studio.owed_callbacks(within=CALLBACK_REDELIVERY_WINDOW) == []  # another start sends nothing
-    finally:
-        app.state.callbacks.stop()
-        studio.stop()
 
 
 def test_migration_0009_owes_no_callback_for_jobs_that_ended_before_it(tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
-from studio.records import ShareLink, utcnow
+from studio.store.rows import ShareLink, utcnow
 from tests.api.conftest import make_client, studio_of
 from tests.fakes import FakePipeline
 from tests.helpers import wait_final

@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from playwright.sync_api import sync_playwright
 
 from studio.api.permalink_page import FLAGGED_DESCRIPTION, FLAGGED_TITLE
-from studio.content import ContentChecker
+from studio.media.content_check import ContentChecker
 from tests.api.conftest import make_client, studio_of
 from tests.api.test_permalinks import make_video, meta, share
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
@@ -35,7 +35,7 @@ def flagging(tmp_path: Path, fake: FakePipeline) -> Iterator[TestClient]:
 def flagged_share(client: TestClient) -> tuple[int, str]:
     video_id = make_video(client, prompt=PROMPT)
     assert client.get(f"/api/v1/videos/{video_id}").status_code == 200
-    assert studio_of(client).video(video_id).flagged
+    assert studio_of(client).videos.get(video_id).flagged
     return video_id, str(share(client, video_id, confirm_flagged=True)["token"])
 
 
@@ -54,7 +54,7 @@ def test_a_flagged_video_needs_confirm_flagged_to_be_shared(flagging: TestClient
 
 def test_confirm_flagged_is_harmless_for_other_videos(client: TestClient) -> None:
     video_id = make_video(client)
-    assert not studio_of(client).video(video_id).flagged
+    assert not studio_of(client).videos.get(video_id).flagged
     assert share(client, video_id, confirm_flagged=True)["status"] == "active"
 
 

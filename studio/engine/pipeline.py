@@ -1,0 +1,393 @@
+"""The resident Wan pipeline: loaded once, kept on the device, run once per job.
+
+This module and its helpers (text_cache, offload, attention, lora, quantize) are the only ones that import torch and
+diffusers at module level; the worker owns the one instance.
+On CUDA, `load` also quantizes the experts to FP8 when asked, places the weights by a memory strategy
+(studio.engine.memory_plan), picks the fastest attention kernel and, when asked, compiles the repeated transformer
+blocks. On the CPU none of that applies.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import gc
+import logging
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+# From their modules: mypy resolves `from diffusers import WanPipeline` to diffusers' dummy placeholder class.
+from diffusers.pipelines.wan.pipeline_wan import WanPipeline, prompt_clean
+from diffusers.schedulers.scheduling_unipc_multistep import UniPCMultistepScheduler
+
+from studio.domain.presets import Preset
+from studio.domain.recipe import Recipe
+from studio.engine.attention import check_attention_setting, choose_attention_backend, compile_experts
+from studio.engine.contract import GenerationResult, GpuOutOfMemory, PipelineInfo, StepInfo
+from studio.engine.lora import load_fast_lora
+from studio.engine.memory_plan import Strategy, choose_strategy, largest_job, parse_override
+from studio.engine.offload import ExpertSwap, apply_strategy
+from studio.engine.quantize import check_quantize_setting, fp8_config, fp8_unavailable, quantize_experts
+from studio.engine.text_cache import ENCODE_CACHE_SIZE, CachingWanPipeline
+from studio.engine.tiny_models import ensure_tiny_model
+
+logger = logging.getLogger(__name__)
+
+
+def detect_device() -> tuple[str, float | None]:
+    """("cuda", total GiB of GPU 0) when CUDA is available, else ("cpu", None)."""
+    if torch.cuda.is_available():
+        return "cuda", torch.cuda.get_device_properties(0).total_memory / 2**30
+    return "cpu", None
+
+
+def component_dtypes(device: str) -> dict[str, torch.dtype] | torch.dtype:
+    """Load dtypes: bf16 everywhere on CUDA except the VAE, kept in fp32 (bf16 decodes visibly worse); fp32 on CPU."""
+    if device.startswith("cuda"):
+        return {"default": torch.bfloat16, "vae": torch.float32}
+    return torch.float32
+
+
+class ResidentPipeline:
+    """One Wan pipeline held on one device. Not thread-safe: one worker calls it, one job at a time."""
+
+    def __init__(
+        self,
+        preset: Preset,
+        *,
+        models_dir: Path,
+        device: str | None = None,
+        memory_strategy: str | None = None,
+        attention_backend: str | None = None,
+        compile_blocks: bool = False,
+        quantize: str | None = None,
+        encode_cache_size: int = ENCODE_CACHE_SIZE,
+    ) -> None:
+        """Args beyond the model and device are settings: `memory_strategy` ("auto" or a memory_plan strategy),
+        `attention_backend` ("auto" or a diffusers backend name), `compile_blocks` (regional torch.compile with a
+        warm-up at load, CUDA only), `quantize` ("off" or "fp8": FP8 experts, CUDA only) and `encode_cache_size`
+        (0 turns the text-encoding cache off).
+
+        Raises:
+            ValueError: a memory strategy or attention kernel that does not exist (or does not fit the model), or
+                FP8 asked for on a GPU that cannot run it.
+        """
+        parse_override(memory_strategy, preset)  # fail at start-up, not after minutes of loading weights
+        check_attention_setting(attention_backend)
+        self.quantize = check_quantize_setting(quantize)
+        self.preset = preset
+        self.models_dir = Path(models_dir)
+        self.device = device or detect_device()[0]
+        if self.quantize == "fp8" and self.on_cuda and (why := fp8_unavailable(self.device)):
+            raise ValueError(f"quantize: {why}")
+        self.memory_strategy = memory_strategy
+        self.requested_attention = attention_backend
+        self.compile_blocks = compile_blocks
+        self.encode_cache_size = encode_cache_size
+        self.strategy: Strategy | None = None  # set by load
+        self.attention_backend: str | None = None  # set by load
+        self.attention_timings: dict[str, float] = {}  # seconds per probe call, by kernel (CUDA only)
+        self.compiled = False
+        self.precision = "bf16" if self.on_cuda else "fp32"  # of the experts' weights; "fp8" once quantized
+        self.fast_error: str | None = None  # why fast mode is off although the preset names a LoRA
+        self.fast_lora_gb = 0.0  # size of the loaded fast LoRA (1e9 bytes), counted in the memory plan
+        self._pipe: CachingWanPipeline | None = None
+        self._expert_swap: ExpertSwap | None = None
+        self._fast_loaded = False
+        self._fast_on = False
+        self._counting_tokenizer: Any = None
+        self._counting_lock = threading.Lock()
+
+    @property
+    def loaded(self) -> bool:
+        return self._pipe is not None
+
+    @property
+    def pipe(self) -> CachingWanPipeline:
+        """The loaded diffusers pipeline (for LoRA loading, tests and benchmarks)."""
+        if self._pipe is None:
+            raise RuntimeError(f"the {self.preset.key} pipeline is not loaded yet; call load() first")
+        return self._pipe
+
+    @property
+    def on_cuda(self) -> bool:
+        return self.device.startswith("cuda")
+
+    @property
+    def fast_available(self) -> bool:
+        """Whether fast-mode recipes can run: the preset's LoRA is loaded."""
+        return self._fast_loaded
+
+    def load(self) -> float:
+        """Load the weights, place them on the device and keep them there; returns the seconds it took.
+
+        Raises:
+            ValueError: the preset names no weights, or the memory strategy it was given does not fit this model.
+        """
+        if self._pipe is not None:
+            return 0.0
+        start = time.perf_counter()
+
+        # 1. Where the weights are: a hub id or folder, or the tiny model built under models_dir
+        if self.preset.tiny:
+            source: str | Path = ensure_tiny_model(self.preset, self.models_dir)
+        elif self.preset.source is not None:
+            source = self.preset.source
+        else:
+            raise ValueError(f"preset {self.preset.key} names no weights (source is None and it is not tiny)")
+        # 2. Load into CPU memory (`dtype`, not the deprecated `torch_dtype`; a dict is keyed by component).
+        # Safetensors only: a pickled .bin can run code when it loads. A preset may pin a hub revision.
+        pipe = CachingWanPipeline.from_pretrained(
+            source,
+            dtype=component_dtypes(self.device),
+            use_safetensors=True,
+            revision=None if Path(source).is_dir() else self.preset.revision,
+        )
+        pipe.encode_cache_size = self.encode_cache_size
+        # Counting tokens runs on UI threads while the worker encodes: a fast tokenizer used by two threads at once
+        # raises "Already borrowed", so counting gets a copy of its own (and a lock among the UI threads).
+        self._counting_tokenizer = copy.deepcopy(pipe.tokenizer)
+
+        # 3. Scheduler: UniPC flow matching with the preset's shift, set explicitly
+        pipe.scheduler = UniPCMultistepScheduler.from_config(pipe.scheduler.config, flow_shift=self.preset.flow_shift)
+        pipe.set_progress_bar_config(disable=True)
+
+        # 4. Fast LoRA, unfused and switched off until a fast job: a failure leaves quality mode working
+        if self.preset.fast_lora is not None:
+            try:
+                self.fast_lora_gb = load_fast_lora(pipe, self.preset) / 1e9
+                self._fast_loaded = True
+            except Exception as exc:  # a missing file, no network, a LoRA for another model: all disable fast mode
+                self.fast_error = f"{type(exc).__name__}: {exc}"
+                logger.exception("fast mode is off: the LoRA %s did not load", self.preset.fast_lora_label)
+
+        # 5. FP8 experts (CUDA, capability ≥ 8.9), after the LoRA so that its own small layers stay bf16
+        if self.quantize == "fp8":
+            if self.on_cuda:
+                quantize_experts(pipe, fp8_config(), work_device=self.device)
+                self.precision = "fp8"
+            else:
+                logger.info("quantize fp8 ignored on %s: FP8 needs a CUDA GPU of capability 8.9 or newer", self.device)
+
+        # 6. Memory strategy: placement on CUDA, from free memory and the largest job; on the CPU nothing to do
+        width, height, frames = largest_job(self.preset)
+        self.strategy = choose_strategy(
+            free_gb=self._free_gb(),
+            preset=self.preset,
+            width=width,
+            height=height,
+            num_frames=frames,
+            speed="fast" if self._fast_loaded else "quality",
+            override=self.memory_strategy,
+            lora_gb=self.fast_lora_gb,
+            fp8=self.precision == "fp8",
+        )
+        if self.on_cuda:
+            self._expert_swap = apply_strategy(pipe, self.strategy, self.device)
+        else:
+            if self.memory_strategy not in (None, "", "auto"):
+                logger.info("memory strategy %s ignored on %s: nothing to offload", self.memory_strategy, self.device)
+            pipe.to(self.device)
+        logger.info("memory strategy for %s: %s", self.preset.key, self.strategy.describe())
+
+        # 7. Attention kernel: the fastest that agrees with PyTorch's SDPA on CUDA; diffusers' default on the CPU
+        self.attention_backend, self.attention_timings = choose_attention_backend(
+            pipe, self.requested_attention, self.device
+        )
+
+        # 8. Regional compilation of the repeated blocks, warmed up here rather than in the first job
+        if self.compile_blocks:
+            if self.on_cuda:
+                compile_experts(pipe, self.preset)
+                self.compiled = True
+            else:
+                logger.info("compile_blocks ignored on %s (compiling takes longer than a preview job)", self.device)
+
+        self._pipe = pipe
+        seconds = time.perf_counter() - start
+        logger.info("loaded %s from %s on %s in %.1f s", self.preset.key, source, self.device, seconds)
+        return seconds
+
+    def info(self) -> PipelineInfo:
+        """Device, precision, memory strategy, attention kernel and compilation (the last three once loaded)."""
+        return PipelineInfo(
+            device=self.device,
+            precision=self.precision,
+            memory_strategy=self.strategy.describe() if self.strategy is not None else None,
+            attention_backend=self.attention_backend,
+            compiled=self.compiled,
+        )
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens the text encoder sees for `text`, counting the closing </s> (compare with max_prompt_tokens)."""
+        self.pipe  # noqa: B018 - raises before the model is loaded
+        with self._counting_lock:
+            return len(self._counting_tokenizer(prompt_clean(text), add_special_tokens=True).input_ids)
+
+    def generate(
+        self,
+        recipe: Recipe,
+        on_step: Callable[[StepInfo], None] | None = None,
+        interrupt: Callable[[], None] | None = None,
+    ) -> GenerationResult:
+        """Run one recipe to frames.
+
+        Raises:
+            Canceled: raised by `on_step` (after a step) or `interrupt` (between transformer blocks and between the
+                VAE's latent frames); the rest of the run is skipped and the pipeline stays usable.
+            GpuOutOfMemory: CUDA ran out of memory; the cache is freed and the pipeline stays usable.
+            ValueError: the recipe was built for another model, or for a fast LoRA this pipeline does not have.
+        """
+        return self.generate_batch([recipe], on_step, interrupt)[0]
+
+    def generate_batch(
+        self,
+        recipes: list[Recipe],
+        on_step: Callable[[StepInfo], None] | None = None,
+        interrupt: Callable[[], None] | None = None,
+    ) -> list[GenerationResult]:
+        """Run recipes that differ only in their seed in one batched call (one generator per seed), in order.
+
+        Raises: as `generate`; ValueError also when the recipes differ in anything but the seed.
+        """
+        recipe = recipes[0]
+        if any(dataclasses.replace(other, seed=recipe.seed) != recipe for other in recipes[1:]):
+            raise ValueError("recipes: a batch must share everything but the seed")
+        pipe = self.pipe
+        if recipe.model != self.preset.key:
+            raise ValueError(f"recipe is for model {recipe.model!r}, but the loaded model is {self.preset.key!r}")
+
+        # 1. Mode: the fast LoRA on for fast recipes, off (base weights untouched) for quality ones
+        self._use_speed(recipe)
+
+        # 2. Scheduler shift: swap only when this recipe asks for another one
+        if recipe.flow_shift != pipe.scheduler.config.flow_shift:
+            pipe.scheduler = UniPCMultistepScheduler.from_config(pipe.scheduler.config, flow_shift=recipe.flow_shift)
+
+        # 3. Timing: the first transformer call starts the loop, each step callback ends a step
+        marks: dict[str, float] = {}
+
+        def mark_loop_start(module: torch.nn.Module, args: Any) -> None:
+            if "loop" not in marks:
+                self._sync()
+                marks["loop"] = time.perf_counter()
+
+        def step_end(p: WanPipeline, i: int, t: torch.Tensor, callback_kwargs: dict[str, Any]) -> dict[str, Any]:
+            self._sync()  # CUDA runs ahead of Python: wait so that progress and ETA are honest
+            marks["step"] = time.perf_counter()
+            if on_step is not None:
+                on_step(StepInfo(step=i + 1, total=p.num_timesteps, elapsed_s=marks["step"] - marks["loop"]))
+            return callback_kwargs
+
+        experts = [m for m in (pipe.transformer, pipe.transformer_2) if m is not None]
+        hooks = [m.register_forward_pre_hook(mark_loop_start) for m in experts]
+        if interrupt is not None:
+            hooks += [m.register_forward_pre_hook(lambda _m, _a: interrupt()) for m in self._interrupt_points()]
+
+        # 4. Call the pipeline with every recipe value explicit (its own defaults are not Wan 2.2's)
+        kwargs: dict[str, Any] = {
+            "prompt": recipe.prompt,
+            "negative_prompt": recipe.negative_prompt,
+            "height": recipe.height,
+            "width": recipe.width,
+            "num_frames": recipe.num_frames,
+            "num_inference_steps": recipe.steps,
+            "guidance_scale": recipe.guidance,
+            "max_sequence_length": self.preset.max_prompt_tokens,
+            "generator": [torch.Generator("cpu").manual_seed(r.seed) for r in recipes],
+            "num_videos_per_prompt": len(recipes),
+            "output_type": "np",
+            "callback_on_step_end": step_end,
+        }
+        if pipe.config["boundary_ratio"] is not None and recipe.guidance_2 is not None:
+            kwargs["guidance_scale_2"] = recipe.guidance_2
+        if self.on_cuda:
+            torch.cuda.reset_peak_memory_stats()
+        start = time.perf_counter()
+        out_of_memory = False
+        try:
+            with torch.inference_mode():
+                video = pipe(**kwargs).frames
+        except torch.OutOfMemoryError:
+            # Leave the except block first: the traceback holds the step's tensors until then.
+            out_of_memory = True
+        finally:
+            for hook in hooks:
+                hook.remove()
+        if out_of_memory:
+            gc.collect()
+            torch.cuda.empty_cache()
+            size = f"{recipe.width}×{recipe.height} × {recipe.num_frames} frames"
+            if len(recipes) > 1:
+                size += f" × {len(recipes)} seeds at once"
+            logger.warning("GPU out of memory at %s with %s", size, self.preset.key)
+            raise GpuOutOfMemory(
+                f"GPU out of memory at {size}: lower the quality or duration, or close other programs using the GPU"
+            )
+
+        # 5. Frames: float [0, 1] (batch, F, H, W, 3) -> uint8 (F, H, W, 3), one result per seed
+        end = time.perf_counter()
+        loop = marks.get("loop", start)
+        last_step = marks.get("step", loop)
+        peak = torch.cuda.max_memory_allocated() / 1e9 if self.on_cuda else 0.0
+        return [
+            GenerationResult(
+                frames=(np.clip(video[k], 0.0, 1.0) * 255.0).round().astype(np.uint8),
+                text_encode_s=loop - start,
+                denoise_s=last_step - loop,
+                decode_s=end - last_step,
+                peak_memory_gb=peak,
+                precision=self.precision,
+            )
+            for k in range(len(recipes))
+        ]
+
+    def _interrupt_points(self) -> list[torch.nn.Module]:
+        """Where a run checks for a cancel: before every transformer block and every latent frame the VAE decodes.
+
+        Compiled blocks run their hooks inside the compiled code, so there each expert's call is the point instead
+        (twice a step with guidance) and the blocks stay free of Python calls.
+        """
+        pipe = self.pipe
+        experts = [m for m in (pipe.transformer, pipe.transformer_2) if m is not None]
+        points: list[torch.nn.Module] = [pipe.vae.decoder]
+        for expert in experts:
+            points += [expert] if self.compiled else list(expert.blocks)
+        return points
+
+    def _use_speed(self, recipe: Recipe) -> None:
+        fast = recipe.speed == "fast"
+        if fast and not self._fast_loaded:
+            why = self.fast_error or f"{self.preset.key} has no fast LoRA configured"
+            raise ValueError(f"speed: fast mode is not available ({why}); use quality")
+        if fast and recipe.lora != self.preset.fast_lora_label:
+            raise ValueError(
+                f"recipe was made with the fast LoRA {recipe.lora!r}, but the loaded one is "
+                f"{self.preset.fast_lora_label!r}"
+            )
+        if self._fast_loaded and fast != self._fast_on:
+            if fast:
+                self.pipe.enable_lora()
+            else:
+                self.pipe.disable_lora()
+            self._fast_on = fast
+
+    def _free_gb(self) -> float | None:
+        """Free memory on the GPU before the weights go there (1e9 bytes); None on the CPU."""
+        if not self.on_cuda:
+            return None
+        try:
+            free, _ = torch.cuda.mem_get_info(torch.device(self.device))
+        except RuntimeError:  # e.g. ZeroGPU outside a GPU call: plan with the card's size
+            free = torch.cuda.get_device_properties(torch.device(self.device)).total_memory
+        return float(free / 1e9)
+
+    def _sync(self) -> None:
+        if self.on_cuda:
+            torch.cuda.synchronize()

@@ -1,0 +1,317 @@
+"""Studio: the composition root. Settings → database → recovery → worker (which loads the model)."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from studio import hosting
+from studio.config import Settings
+from studio.domain import comparisons, destinations
+from studio.domain.presets import Preset
+from studio.domain.recipe import RecipeRequest, build_recipe, check_length
+from studio.engine.contract import Pipeline, PipelineInfo
+from studio.engine.zero_gpu import ZeroGpuPipeline
+from studio.media import content_check
+from studio.services.admission import Admission
+from studio.services.editor import Editor
+from studio.services.job_view import JobView
+from studio.services.metrics import Metrics
+from studio.services.shares import Shares
+from studio.services.videos import Videos
+from studio.services.worker import ModelState, Worker
+from studio.store import jobs, library
+from studio.store.database import Database
+from studio.store.rows import JobStatus, utcnow
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Health:
+    """The studio's state at a glance (Studio.health)."""
+
+    model: str
+    model_label: str
+    preview_mode: bool
+    model_state: ModelState
+    model_error: str | None
+    load_s: float | None
+    pipeline: PipelineInfo
+    worker_alive: bool
+    worker_heartbeat_s: float
+    worker_error: str | None
+    queue_depth: int
+
+    @property
+    def ok(self) -> bool:
+        """False when the model failed to load or the worker thread is dead (/health answers 503)."""
+        return self.model_state is not ModelState.FAILED and self.worker_alive
+
+
+class Studio:
+    """The facade: the UI, the API and MCP talk only to this (jobs here; `videos` and `shares` for the history).
+
+    Owns the database, the worker (with the resident pipeline) and the limits.
+    """
+
+    def __init__(self, settings: Settings, *, preset: Preset, pipeline: Pipeline | None = None) -> None:
+        self.settings = settings
+        self.preset = preset
+        self.media_dir: Path = settings.media_dir
+        self.db = Database(settings.resolved_database_url)
+        if pipeline is None:
+            from studio.engine.pipeline import ResidentPipeline
+
+            device = None if settings.device == "auto" else settings.device
+            pipeline = ResidentPipeline(
+                preset,
+                models_dir=settings.models_dir,
+                device=device,
+                memory_strategy=settings.memory_strategy,
+                attention_backend=settings.attention_backend,
+                compile_blocks=settings.compile,
+                quantize=settings.quantize,
+            )
+        if hosting.on_zero_gpu():  # a GPU exists only inside spaces.GPU: every job's generation runs through it
+            pipeline = ZeroGpuPipeline(pipeline, preset=preset, channel_dir=library.incoming_dir(self.media_dir))
+        self.pipeline = pipeline
+        self.metrics = Metrics(self.job_counts)
+        self.job_end_listeners: list[Callable[[int], None]] = []  # e.g. the REST API's callbacks
+        self.admission = Admission(settings, media_dir=self.media_dir, retry_after=self._retry_after)
+        self.callback_allow = destinations.parse_allow_list(settings.callback_allow)
+        self.content = content_check.ContentChecker.from_settings(settings)
+        self.worker = Worker(
+            db=self.db,
+            pipeline=pipeline,
+            media_dir=self.media_dir,
+            metrics=self.metrics,
+            on_job_end=self._job_ended,
+            content_check=self.content,
+            batch=self._batch_seeds(settings, pipeline),
+        )
+        self.editor = Editor(db=self.db, media_dir=self.media_dir, content_check=self.content)
+        self.videos = Videos(db=self.db, media_dir=self.media_dir, editor=self.editor, admission=self.admission)
+        self.shares = Shares(db=self.db)
+        self.interrupted_at_start: list[int] = []
+        self._started = self._stopped = False
+        self.public_link: str | None = None  # set by app.py when --share opens (or fails to open) a link
+
+    @staticmethod
+    def _batch_seeds(settings: Settings, pipeline: Pipeline) -> bool:
+        """Batch a comparison's seeds where that is measured faster: on the CPU (0.66–0.80× the sequential time
+        with the tiny models, README Performance). On a GPU it is unmeasured and needs N× the activations: off."""
+        if settings.batch_seeds != "auto":
+            return settings.batch_seeds == "on"
+        return pipeline.info().device.startswith("cpu")
+
+    def start(self) -> None:
+        """Migrate, recover from the last run, then start the worker (the model loads in the background).
+
+        Starting a started studio does nothing (the API's lifespan starts it; tests may have already).
+        """
+        if self._started:
+            return
+        self._started = True
+        # 1. Schema
+        self.media_dir.mkdir(parents=True, exist_ok=True)
+        self.db.upgrade()
+        # 2. Recovery: a restart is a normal event
+        with self.db.write() as session:
+            self.interrupted_at_start = jobs.recover_interrupted(session=session)
+            library.sweep(session=session, media_dir=self.media_dir)
+        if self.interrupted_at_start:
+            log.warning("jobs interrupted by the last shutdown: %s", self.interrupted_at_start)
+        # 3. Worker
+        self.worker.start()
+
+    def stop(self) -> None:
+        """Stop the worker after its current job and close the database; a second stop does nothing."""
+        if not self._started or self._stopped:
+            return
+        self._stopped = True
+        self.worker.stop()
+        self.db.dispose()
+
+    # -- model ---------------------------------------------------------------------------------
+
+    @property
+    def model_state(self) -> ModelState:
+        return self.worker.state
+
+    @property
+    def model_error(self) -> str | None:
+        return self.worker.load_error
+
+    def health(self) -> Health:
+        """The model, the worker and the queue in one value: what /health and the model line show."""
+        worker = self.worker
+        return Health(
+            model=self.preset.key,
+            model_label=self.preset.label,
+            preview_mode=self.preset.tiny,
+            model_state=worker.state,
+            model_error=worker.load_error,
+            load_s=worker.load_s,
+            pipeline=self.pipeline.info(),
+            worker_alive=worker.alive,
+            worker_heartbeat_s=round(time.monotonic() - worker.heartbeat, 1),
+            worker_error=worker.loop_error,
+            queue_depth=self.job_counts().get(JobStatus.QUEUED, 0),
+        )
+
+    def count_tokens(self, text: str) -> int | None:
+        """Tokens the text encoder sees, once the model is loaded (None before).
+
+        Raises:
+            InvalidInput: field "prompt": longer than any prompt may be; nothing was tokenized.
+        """
+        check_length("prompt", text)
+        if self.worker.state is not ModelState.READY:
+            return None
+        return self.pipeline.count_tokens(text)
+
+    # -- jobs ----------------------------------------------------------------------------------
+
+    def submit(self, request: RecipeRequest, *, callback_url: str | None = None, owner: str | None = None) -> JobView:
+        """Validate, persist and queue a job; returns at once. `owner` ("user:…", "ip:…") is rate-limited.
+
+        Raises:
+            InvalidInput: bad input, naming the field and the allowed range (a callback_url that may not be called too).
+            QueueFull: `max_queued` jobs are already waiting (RateLimited: this owner is over its limits).
+            OutOfSpace: the media disk is nearly full.
+        """
+        recipe = build_recipe(request, self.preset)
+        if callback_url is not None:
+            destinations.check_url(callback_url, self.callback_allow)
+        with self.db.write() as session:  # the checks and the insert are one transaction: limits hold under load
+            self.admission.check_jobs(session, count=1, owner=owner)
+            job = jobs.enqueue(session=session, recipe=recipe, callback_url=callback_url, owner=owner)
+        self.worker.wake()
+        return self.job(job.id)
+
+    def submit_group(
+        self, request: RecipeRequest, seeds: list[int], *, owner: str | None = None
+    ) -> tuple[str, list[JobView]]:
+        """Queue one job per seed, all with `request`'s other settings, under a new group id; all or none.
+
+        Returns the group id and the jobs in seed order.
+
+        Raises:
+            InvalidInput: bad input (field "seeds" for the seeds: 2–8, each 0…MAX_SEED and each once).
+            QueueFull: the queue has no room for every job of the group; none was queued.
+            OutOfSpace: the media disk is nearly full.
+        """
+        # 1. Validate everything before touching the queue
+        comparisons.check_seeds(seeds)
+        recipes = [build_recipe(dataclasses.replace(request, seed=seed), self.preset) for seed in seeds]
+        group_id = uuid.uuid4().hex
+        # 2. One transaction: the room check and every insert, so the cap holds and a group is never half queued
+        with self.db.write() as session:
+            self.admission.check_jobs(session, count=len(recipes), owner=owner)
+            ids = [
+                jobs.enqueue(session=session, recipe=recipe, group_id=group_id, owner=owner).id for recipe in recipes
+            ]
+        self.worker.wake()
+        with self.db.read() as session:
+            return group_id, [JobView.of(session, jobs.get(session=session, job_id=job_id)) for job_id in ids]
+
+    def owed_callbacks(self, *, within: timedelta) -> list[int]:
+        """Jobs that ended in the last `within` whose callback was never delivered or given up (a restart cut it)."""
+        with self.db.read() as session:
+            return jobs.owed_callbacks(session=session, since=utcnow() - within)
+
+    def callback_done(self, job_id: int) -> None:
+        with self.db.write() as session:
+            jobs.callback_done(session=session, job_id=job_id)
+
+    def metrics_text(self) -> bytes:
+        """The Prometheus exposition of the studio's metrics."""
+        return self.metrics.render()
+
+    def job_counts(self) -> dict[JobStatus, int]:
+        with self.db.read() as session:
+            return jobs.count_by_status(session=session)
+
+    def _retry_after(self) -> int:
+        """Seconds until a queue slot is likely free: one typical recent job (10 s before any has run)."""
+        with self.db.read() as session:
+            typical = jobs.typical_run_seconds(session=session)
+        return max(1, round(typical)) if typical is not None else 10
+
+    def _job_ended(self, job_id: int) -> None:
+        for listener in self.job_end_listeners:
+            try:
+                listener(job_id)
+            except Exception:
+                log.exception("job-end listener failed for job %s", job_id)
+
+    def cancel(self, job_id: int) -> JobView:
+        """A queued job is canceled at once; a running one stops before its next transformer block."""
+        with self.db.write() as session:
+            running = jobs.request_cancel(session=session, job_id=job_id).status is JobStatus.RUNNING
+        if running:
+            self.worker.cancel_soon(job_id)
+        return self.job(job_id)
+
+    def wait(self, job_id: int, *, timeout: float, since: JobView | None = None) -> JobView:
+        """The job once it differs from `since` (or is final), or as it is after `timeout` seconds.
+
+        Wakes on the worker's updates in this process and re-reads the row at least every 0.5 s, so jobs run by
+        another process sharing the database are followed too.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            seen = self.worker.update_count
+            view = self.job(job_id)
+            left = deadline - time.monotonic()
+            if view.is_final or (since is not None and view != since) or left <= 0:
+                return view
+            self.worker.wait_for_update(seen, min(left, 0.5))
+
+    async def wait_async(self, job_id: int, *, timeout: float, since: JobView | None = None) -> JobView:
+        """`wait` for the event loop: holds no thread while it waits (event streams, /generate, the UI's followers)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            seen = self.worker.update_count
+            view = self.job(job_id)  # an indexed read of one row: about a millisecond
+            left = deadline - time.monotonic()
+            if view.is_final or (since is not None and view != since) or left <= 0:
+                return view
+            await self.worker.wait_for_update_async(seen, min(left, 0.5))
+
+    def retry(self, job_id: int, *, owner: str | None = None) -> JobView:
+        """Queue a failed, interrupted or canceled job again, admitted like any new job of `owner`.
+
+        Raises:
+            JobNotFound, InvalidTransition: no such job, or one that cannot be retried.
+            QueueFull / RateLimited / OutOfSpace: as `submit`.
+        """
+        with self.db.write() as session:
+            self.admission.check_jobs(session, count=1, owner=owner)
+            job = jobs.retry(session=session, job_id=job_id, owner=owner)
+        self.worker.wake()
+        return self.job(job.id)
+
+    def job(self, job_id: int) -> JobView:
+        with self.db.read() as session:
+            job = jobs.get(session=session, job_id=job_id)
+            return JobView.of(session, job)
+
+    def list_jobs(self, *, status: JobStatus | None = None, limit: int = 50, offset: int = 0) -> list[JobView]:
+        with self.db.read() as session:
+            found = jobs.list_jobs(session=session, status=status, limit=limit, offset=offset)
+            return [JobView.of(session, job) for job in found]
+
+    # -- seed groups -----------------------------------------------------------------------------
+
+    def group_jobs(self, group_id: str) -> list[JobView]:
+        """The jobs of a group (retries included), oldest first; empty for an unknown group."""
+        with self.db.read() as session:
+            return [JobView.of(session, job) for job in jobs.group(session=session, group_id=group_id)]

@@ -1,0 +1,327 @@
+"""The one worker thread: it owns the resident pipeline and runs jobs oldest first.
+
+claim → generate (progress and cancel through the step callback, cancel also between transformer blocks) → encode →
+persist, with failures (including GPU out-of-memory) closing the job and leaving the worker ready for the next one.
+An error outside a job (a database error while claiming) is logged and retried with back-off: the loop never ends
+until the studio stops, and `/health` reports its heartbeat.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from studio.domain import errors
+from studio.domain.recipe import Recipe
+from studio.engine.contract import Canceled, GenerationResult, GpuOutOfMemory, Pipeline, StepInfo
+from studio.media import content_check, mp4
+from studio.services.metrics import Metrics
+from studio.services.updates import Updates
+from studio.store import jobs, library
+from studio.store.database import Database
+from studio.store.rows import Job
+
+log = logging.getLogger(__name__)
+
+IDLE_POLL_S = 1.0  # also picks up jobs queued by other processes sharing the database
+CANCEL_POLL_S = 1.0  # between blocks, a cancel asked in another process is read from the database this often
+BACKOFF_S = (1.0, 2.0, 5.0, 10.0, 30.0)  # waits after consecutive failures of the loop itself
+
+
+class ModelState(enum.StrEnum):
+    LOADING = "loading"
+    READY = "ready"
+    FAILED = "failed"
+
+
+def eta_seconds(step: int, total: int, elapsed_s: float) -> float | None:
+    """Seconds left in the denoising loop, assuming the remaining steps take as long as the done ones."""
+    if step <= 0 or total <= 0:
+        return None
+    return max(0.0, elapsed_s / step * (total - step))
+
+
+class Worker:
+    """Runs queued jobs one at a time on a resident pipeline, in a background thread."""
+
+    def __init__(
+        self,
+        *,
+        db: Database,
+        pipeline: Pipeline,
+        media_dir: Path,
+        metrics: Metrics | None = None,
+        on_job_end: Callable[[int], None] | None = None,
+        batch: bool = False,
+        content_check: content_check.ContentChecker | None = None,
+    ) -> None:
+        self.db = db
+        self.pipeline = pipeline
+        self.media_dir = media_dir
+        self.metrics = metrics
+        self.on_job_end = on_job_end  # called in the worker thread after a job closes: keep it quick
+        self.batch = batch  # run a comparison's queued seeds in one pipeline call (see Studio: when it is faster)
+        self.content_check = content_check  # scores each new video before its row is saved; None: no check
+        self.name = f"{socket.gethostname()}:{os.getpid()}"
+        self.state = ModelState.LOADING
+        self.load_error: str | None = None
+        self.load_s: float | None = None
+        self.heartbeat = time.monotonic()  # the loop (or the running job) was last alive then
+        self.loop_error: str | None = None  # the last error of the loop itself, until a turn succeeds
+        self.updates = Updates()  # moves after every progress report and every job end
+        self._cancels: set[int] = set()  # running jobs a cancel was asked for in this process
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="studio-worker", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Stop after the current job; a running job is left to finish unless the process exits."""
+        self._stop.set()
+        self._wake.set()
+        self._thread.join(timeout)
+
+    def wake(self) -> None:
+        """A job was queued: look now instead of at the next poll."""
+        self._wake.set()
+
+    def cancel_soon(self, job_id: int) -> None:
+        """A cancel was recorded for a running job: stop it at the next block rather than the next step."""
+        self._cancels.add(job_id)
+
+    @property
+    def alive(self) -> bool:
+        """False once the thread has ended while it should serve (it only ends when stopped or the load failed)."""
+        return self._thread.is_alive() or self._stop.is_set() or self.state is not ModelState.READY
+
+    @property
+    def update_count(self) -> int:
+        return self.updates.count
+
+    def wait_for_update(self, seen: int, timeout: float) -> int:
+        return self.updates.wait(seen, timeout)
+
+    async def wait_for_update_async(self, seen: int, timeout: float) -> int:
+        return await self.updates.wait_async(seen, timeout)
+
+    def _run(self) -> None:
+        # 1. Load the model once; it stays resident for the life of the process.
+        try:
+            self.load_s = self.pipeline.load()
+            if self.metrics:
+                self.metrics.model_load_seconds.set(self.load_s)
+            self.state = ModelState.READY
+            log.info("model ready in %.1f s", self.load_s)
+        except Exception as exc:
+            self.load_error = errors.public_message(exc)  # before the state: a reader of FAILED finds the reason
+            self.state = ModelState.FAILED
+            log.exception("model failed to load; jobs stay queued")
+            return
+        # 2. Serve the queue until stopped; an error of the loop itself is retried with back-off.
+        failures = 0
+        while not self._stop.is_set():
+            self.heartbeat = time.monotonic()
+            try:
+                ran = self.run_next()
+            except Exception as exc:
+                wait = BACKOFF_S[min(failures, len(BACKOFF_S) - 1)]
+                failures += 1
+                self.loop_error = errors.public_message(exc)
+                log.exception("the worker could not serve the queue (failure %d); again in %.0f s", failures, wait)
+                self._stop.wait(wait)
+                continue
+            failures, self.loop_error = 0, None
+            if not ran:
+                self._wake.wait(IDLE_POLL_S)
+                self._wake.clear()
+
+    def run_next(self) -> bool:
+        """Claim and run the oldest queued job (with its queued group mates, when batching); False when none."""
+        with self.db.write() as session:
+            job = jobs.claim_next(session=session, worker=self.name)
+            mates = jobs.claim_group_mates(session=session, job=job, worker=self.name) if job and self.batch else []
+        if job is None:
+            return False
+        if mates:
+            self.run_batch([job, *mates])
+        else:
+            self.run_job(job)
+        return True
+
+    def run_job(self, job: Job) -> None:
+        """Generate, encode and persist one claimed job, closing it whatever happens."""
+        recipe = Recipe.from_dict(job.recipe)
+        started = time.perf_counter()
+        try:
+            result = self.pipeline.generate(
+                recipe, on_step=self._progress_reporter(job.id, recipe), interrupt=self._interrupter([job.id])
+            )
+            self._persist(job.id, recipe, result)
+            if self.metrics:
+                self.metrics.observe_job(recipe, time.perf_counter() - started)
+        except Canceled:
+            self._cancel(job.id)
+        except GpuOutOfMemory as exc:
+            self._fail(job.id, str(exc), jobs.OUT_OF_MEMORY)
+        except Exception as exc:
+            log.exception("job %s failed", job.id)
+            self._fail(job.id, errors.public_message(exc), "error")
+        finally:
+            self._ended([job.id])
+
+    def run_batch(self, batch: list[Job]) -> None:
+        """Seeds of one comparison in one batched pipeline call; each job still gets its own progress and video.
+
+        A cancel of one member lets the others finish (its frames are dropped); canceling all stops the call.
+        """
+        recipes = [Recipe.from_dict(job.recipe) for job in batch]
+        reporters = [self._progress_reporter(job.id, recipe) for job, recipe in zip(batch, recipes, strict=True)]
+        canceled: set[int] = set()
+
+        def on_step(info: StepInfo) -> None:
+            for job, report in zip(batch, reporters, strict=True):
+                if job.id not in canceled:
+                    try:
+                        report(info)
+                    except Canceled:
+                        canceled.add(job.id)
+            if len(canceled) == len(batch):
+                raise Canceled("every seed of the batch was canceled")
+
+        started = time.perf_counter()
+        try:
+            results = self.pipeline.generate_batch(
+                recipes, on_step=on_step, interrupt=self._interrupter([job.id for job in batch])
+            )
+            for job, recipe, result in zip(batch, recipes, results, strict=True):
+                if job.id in canceled:
+                    self._cancel(job.id)
+                    continue
+                try:
+                    self._persist(job.id, recipe, result)
+                    if self.metrics:
+                        self.metrics.observe_job(recipe, time.perf_counter() - started)
+                except Exception as exc:
+                    log.exception("job %s failed while saving", job.id)
+                    self._fail(job.id, errors.public_message(exc), "error")
+        except Canceled:
+            for job in batch:
+                self._cancel(job.id)
+        except GpuOutOfMemory as exc:
+            for job in batch:
+                self._fail(job.id, str(exc), jobs.OUT_OF_MEMORY)
+        except Exception as exc:
+            log.exception("batch %s failed", [job.id for job in batch])
+            for job in batch:
+                self._fail(job.id, errors.public_message(exc), "error")
+        finally:
+            self._ended([job.id for job in batch])
+
+    def _ended(self, job_ids: list[int]) -> None:
+        self._cancels.difference_update(job_ids)
+        self.updates.announce()
+        for job_id in job_ids:
+            if self.on_job_end:
+                self.on_job_end(job_id)
+
+    def _cancel(self, job_id: int) -> None:
+        with self.db.write() as session:
+            jobs.mark_canceled(session=session, job_id=job_id)
+        log.info("job %s canceled", job_id)
+
+    def _interrupter(self, job_ids: list[int]) -> Callable[[], None]:
+        """Called between transformer blocks: raises Canceled once every job of the run has been canceled.
+
+        A cancel asked in this process is seen at once; one asked elsewhere (another server sharing the database)
+        within CANCEL_POLL_S.
+        """
+        last_read = time.monotonic()
+
+        def interrupt() -> None:
+            nonlocal last_read
+            now = time.monotonic()
+            self.heartbeat = now
+            if all(job_id in self._cancels for job_id in job_ids):
+                raise Canceled(f"jobs {job_ids} canceled between blocks")
+            if now - last_read >= CANCEL_POLL_S:
+                last_read = now
+                with self.db.read() as session:
+                    asked = [job_id for job_id in job_ids if jobs.cancel_requested(session=session, job_id=job_id)]
+                self._cancels.update(asked)
+                if len(asked) == len(job_ids):
+                    raise Canceled(f"jobs {job_ids} canceled between blocks")
+
+        return interrupt
+
+    def _progress_reporter(self, job_id: int, recipe: Recipe) -> Callable[[StepInfo], None]:
+        last_elapsed = 0.0
+
+        def on_step(info: StepInfo) -> None:
+            nonlocal last_elapsed
+            self.heartbeat = time.monotonic()
+            if self.metrics:
+                self.metrics.observe_step(recipe, info.elapsed_s - last_elapsed)
+            last_elapsed = info.elapsed_s
+            eta = eta_seconds(info.step, info.total, info.elapsed_s)
+            with self.db.write() as session:
+                cancel = jobs.report_progress(
+                    session=session, job_id=job_id, step=info.step, total=info.total, eta_s=eta
+                )
+            self.updates.announce()
+            if cancel or job_id in self._cancels:
+                raise Canceled(f"job {job_id} canceled at step {info.step}/{info.total}")
+
+        return on_step
+
+    def _persist(self, job_id: int, recipe: Recipe, result: GenerationResult) -> None:
+        frames = result.frames
+        started = time.perf_counter()
+        incoming = library.incoming_dir(self.media_dir)
+        video_tmp, poster_tmp = incoming / f"job-{job_id}.mp4", incoming / f"job-{job_id}.jpg"
+        try:
+            # What the MP4 and the row carry: the recipe, plus the precision of the weights that made it
+            stored = recipe.to_dict() | ({"precision": result.precision} if result.precision else {})
+            mp4.write_mp4(frames, video_tmp, fps=recipe.fps, recipe=stored)
+            mp4.write_poster(frames, poster_tmp)
+            timings = {
+                "load_s": self.load_s or 0.0,
+                "text_encode_s": result.text_encode_s,
+                "denoise_s": result.denoise_s,
+                "decode_s": result.decode_s,
+                "encode_s": time.perf_counter() - started,
+            }
+            if result.peak_memory_gb is not None:
+                timings["peak_memory_gb"] = result.peak_memory_gb
+            # Scored before the row exists, so a flagged video is never seen unflagged; never raises (None: no score).
+            verdict = self.content_check.check_frames(frames) if self.content_check else None
+            with self.db.write() as session:
+                video = library.add(
+                    session=session,
+                    media_dir=self.media_dir,
+                    recipe=recipe,
+                    video_file=video_tmp,
+                    poster_file=poster_tmp,
+                    job_id=job_id,
+                    timings=timings,
+                    group_id=jobs.get(session=session, job_id=job_id).group_id,
+                    stored_recipe=stored,
+                )
+                content_check.apply(video, verdict)
+                jobs.finish(session=session, job_id=job_id, timings=timings)
+        finally:
+            video_tmp.unlink(missing_ok=True)
+            poster_tmp.unlink(missing_ok=True)
+
+    def _fail(self, job_id: int, error: str, kind: str) -> None:
+        if self.metrics:
+            self.metrics.count_error(kind)
+        with self.db.write() as session:
+            jobs.fail(session=session, job_id=job_id, error=error, kind=kind)

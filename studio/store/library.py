@@ -1,0 +1,320 @@
+"""The video history: a file on disk and its row are saved, and deleted, as one unit.
+
+Files live under the media folder as `videos/<id>.mp4` and `posters/<id>.jpg`: names come from ids,
+never from prompts.
+
+Searching it is studio.store.search; `search` and `VideoPage` are re-exported here as part of the history's API.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
+
+from studio.domain.errors import InvalidInput, NotFound
+from studio.domain.recipe import Recipe, check_stored
+from studio.store.rows import TIMINGS, VIDEO_KINDS, Video
+from studio.store.search import VideoPage as VideoPage  # re-exported: part of the history's API
+from studio.store.search import search as search
+
+log = logging.getLogger(__name__)
+
+VIDEOS = "videos"
+POSTERS = "posters"
+INCOMING = "incoming"  # encoder output waiting to be added; emptied at startup
+TRASH = "trash"  # files of a deletion that has not committed yet; emptied (or put back) at startup
+ORPHANS = "orphans"  # files found without a row at startup: kept aside ORPHAN_KEEP_DAYS, never deleted at once
+ORPHAN_KEEP_DAYS = 14
+
+
+class VideoNotFound(NotFound):
+    """No video with that id."""
+
+
+def incoming_dir(media_dir: Path) -> Path:
+    folder = media_dir / INCOMING
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def add(
+    *,
+    session: Session,
+    media_dir: Path,
+    recipe: Recipe,
+    video_file: Path,
+    poster_file: Path | None,
+    job_id: int | None = None,
+    parent_id: int | None = None,
+    timings: dict[str, float] | None = None,
+    group_id: str | None = None,
+    kind: str = "generated",
+    stored_recipe: dict[str, Any] | None = None,
+) -> Video:
+    """Insert the row and move the files into place; if the transaction rolls back, the files go too.
+
+    The row's size, frames and duration come from `recipe`. An edit passes a copy that describes its own file, and
+    as `stored_recipe` what its MP4 carries (the source's recipe plus what the edit did; for a generated video, the
+    recipe plus the precision of the weights); otherwise the row stores `recipe` itself.
+
+    Raises:
+        InvalidInput: `kind` is not one of VIDEO_KINDS, or `stored_recipe` is too large or too deep ("recipe").
+    """
+    if kind not in VIDEO_KINDS:
+        raise InvalidInput("kind", f"{kind!r} is not one of {', '.join(VIDEO_KINDS)}")
+    timings = timings or {}
+    video = Video(
+        job_id=job_id,
+        parent_id=parent_id,
+        group_id=group_id,
+        kind=kind,
+        path="",
+        prompt=recipe.prompt,
+        negative_prompt=recipe.negative_prompt,
+        seed=recipe.seed,
+        model=recipe.model,
+        width=recipe.width,
+        height=recipe.height,
+        num_frames=recipe.num_frames,
+        fps=recipe.fps,
+        duration_s=recipe.duration_s,
+        steps=recipe.steps,
+        guidance=recipe.guidance,
+        guidance_2=recipe.guidance_2,
+        flow_shift=recipe.flow_shift,
+        recipe=recipe.to_dict() if stored_recipe is None else check_stored(stored_recipe),
+        **{k: v for k, v in timings.items() if k in TIMINGS},
+    )
+    session.add(video)
+    session.flush()  # assigns the id the file names come from
+
+    moved: list[Path] = []
+    event.listen(session, "after_rollback", lambda _s: _remove(moved), once=True)
+    video.path = _move(video_file, media_dir, f"{VIDEOS}/{video.id}.mp4", moved)
+    if poster_file is not None:
+        video.poster_path = _move(poster_file, media_dir, f"{POSTERS}/{video.id}.jpg", moved)
+    session.flush()
+    return video
+
+
+def get(*, session: Session, video_id: int) -> Video:
+    video = session.get(Video, video_id)
+    if video is None:
+        raise VideoNotFound("video_id", f"no video {video_id}")
+    return video
+
+
+def for_job(*, session: Session, job_id: int) -> Video | None:
+    return session.scalars(select(Video).where(Video.job_id == job_id)).first()
+
+
+def recent(*, session: Session, limit: int = 12, offset: int = 0) -> list[Video]:
+    """Newest first."""
+    return list(session.scalars(select(Video).order_by(Video.id.desc()).limit(limit).offset(offset)))
+
+
+def models(*, session: Session) -> list[str]:
+    """The models that made at least one video, sorted: the choices of the history's model filter."""
+    return list(session.scalars(select(Video.model).distinct().order_by(Video.model)))
+
+
+def children(*, session: Session, video_id: int) -> list[Video]:
+    """Videos made from this one (e.g. trimmed copies), oldest first; none for an unknown id."""
+    return list(session.scalars(select(Video).where(Video.parent_id == video_id).order_by(Video.id)))
+
+
+def group(*, session: Session, group_id: str, kind: str | None = None) -> list[Video]:
+    """The videos of one group (made together), oldest first; only those of one `kind` when it is given."""
+    query = select(Video).where(Video.group_id == group_id).order_by(Video.id)
+    if kind is not None:
+        query = query.where(Video.kind == kind)
+    return list(session.scalars(query))
+
+
+def set_favorite(*, session: Session, video_id: int, favorite: bool) -> Video:
+    video = get(session=session, video_id=video_id)
+    video.favorite = favorite
+    session.flush()
+    return video
+
+
+def delete(*, session: Session, media_dir: Path, video_id: int) -> None:
+    """Delete the row and its files as one unit; videos made from it stay (their parent_id becomes NULL).
+
+    The files move into `trash/` inside the transaction: they are deleted once it commits and put back if it
+    rolls back. A crash in between leaves them in `trash/`, where `sweep` puts back the files whose row survived
+    and deletes the rest.
+
+    Raises:
+        VideoNotFound: no video with that id.
+    """
+    # 1. The row first: if the DELETE fails, no file has moved.
+    video = get(session=session, video_id=video_id)
+    relatives = [video.path] if video.poster_path is None else [video.path, video.poster_path]
+    session.delete(video)
+    session.flush()
+
+    # 2. The files, into the trash; the transaction's outcome decides where they end up.
+    trashed: list[tuple[Path, Path]] = []  # (home, in the trash)
+    _on_outcome(session, committed=lambda: _purge(trashed), rolled_back=lambda: _restore(trashed))
+    for relative in relatives:
+        home = file_path(media_dir, relative)
+        in_trash = file_path(media_dir, f"{TRASH}/{relative}")
+        in_trash.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.replace(home, in_trash)
+        except FileNotFoundError:
+            log.warning("video %d: %s was already missing", video_id, relative)
+            continue
+        trashed.append((home, in_trash))
+
+
+def file_path(media_dir: Path, relative: str) -> Path:
+    """The absolute path of a stored file, refusing anything outside the media folder."""
+    path = (media_dir / relative).resolve()
+    if not path.is_relative_to(media_dir.resolve()):
+        raise ValueError(f"path: {relative!r} is outside the media folder")
+    return path
+
+
+def sweep(*, session: Session, media_dir: Path) -> list[Path]:
+    """At startup: delete encoder leftovers; set aside files that no row owns; settle the trash.
+
+    A video or poster without a row (a crash between the move and the commit, or rows the database lost) is moved to
+    `orphans/`, not deleted: a row may still exist in a write-ahead log this process cannot see, and each MP4 carries
+    its recipe, so History's import brings it back. Orphans older than ORPHAN_KEEP_DAYS are deleted. A file in
+    `trash/` whose row still exists (a crash before a deletion committed) is put back; the rest of the trash is
+    emptied. Returns the files deleted.
+    """
+    owned = set()
+    for path, poster in session.execute(select(Video.path, Video.poster_path)):
+        owned.add(path)
+        if poster:
+            owned.add(poster)
+    removed: list[Path] = []
+
+    # 1. The trash first, so that the files it puts back count as owned below.
+    trash = media_dir / TRASH
+    restored: list[Path] = []
+    for file in sorted(trash.rglob("*")) if trash.is_dir() else []:
+        if not file.is_file():
+            continue
+        relative = file.relative_to(trash).as_posix()
+        home = media_dir / relative
+        if relative in owned and not home.exists():
+            home.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(file, home)
+            restored.append(home)
+        else:
+            file.unlink(missing_ok=True)
+            removed.append(file)
+    if restored:
+        log.warning("put back %d media files of deletions that did not commit: %s", len(restored), restored)
+
+    # 2. Encoder leftovers go; files no row owns are set aside.
+    set_aside: list[Path] = []
+    for sub in (INCOMING, VIDEOS, POSTERS):
+        folder = media_dir / sub
+        if not folder.is_dir():
+            continue
+        for file in folder.iterdir():
+            if not file.is_file():
+                continue
+            if sub == INCOMING:
+                file.unlink(missing_ok=True)
+                removed.append(file)
+            elif f"{sub}/{file.name}" not in owned:
+                set_aside.append(_set_aside(file, media_dir / ORPHANS / sub))
+    if set_aside:
+        log.error(
+            "%d media files have no video row; moved to %s (import an MP4 in History to restore it): %s",
+            len(set_aside),
+            media_dir / ORPHANS,
+            [p.name for p in set_aside],
+        )
+
+    # 3. Orphans kept long enough.
+    removed += _purge_old(media_dir / ORPHANS, older_than_s=ORPHAN_KEEP_DAYS * 86_400)
+    if removed:
+        log.warning("removed %d leftover media files: %s", len(removed), [p.name for p in removed])
+    return removed
+
+
+def _set_aside(file: Path, folder: Path) -> Path:
+    """Move `file` into `folder`, under a new name if one is taken (an id can be used again after a lost row)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / file.name
+    if target.exists():
+        target = folder / f"{file.stem}-{time.time_ns()}{file.suffix}"
+    os.replace(file, target)
+    return target
+
+
+def _purge_old(folder: Path, *, older_than_s: float) -> list[Path]:
+    if not folder.is_dir():
+        return []
+    cutoff = time.time() - older_than_s
+    old = [file for file in folder.rglob("*") if file.is_file() and file.stat().st_mtime < cutoff]
+    for file in old:
+        file.unlink(missing_ok=True)
+    return old
+
+
+def _move(source: Path, media_dir: Path, relative: str, moved: list[Path]) -> str:
+    target = media_dir / relative
+    target.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(source, target)
+    moved.append(target)
+    return relative
+
+
+def _remove(paths: list[Path]) -> None:
+    for path in paths:
+        path.unlink(missing_ok=True)
+
+
+def _on_outcome(session: Session, *, committed: Callable[[], None], rolled_back: Callable[[], None]) -> None:
+    """Run `committed` once the whole transaction commits, or `rolled_back` at the first rollback before that."""
+    settled = False
+
+    def after_commit(_session: Session) -> None:
+        nonlocal settled
+        # A released savepoint fires this too, while the outer transaction can still roll back.
+        if settled or session.in_nested_transaction():
+            return
+        settled = True
+        committed()
+
+    def after_rollback(_session: Session) -> None:
+        # Any rollback, a savepoint's included, puts the files back: at worst they outlive their row until the
+        # next sweep, never the reverse.
+        nonlocal settled
+        if not settled:
+            settled = True
+            rolled_back()
+
+    event.listen(session, "after_commit", after_commit)
+    event.listen(session, "after_rollback", after_rollback)
+
+
+def _purge(trashed: list[tuple[Path, Path]]) -> None:
+    for _home, in_trash in trashed:
+        try:
+            in_trash.unlink(missing_ok=True)
+        except OSError as error:  # the row is gone: sweep deletes the file at the next start
+            log.warning("could not delete %s (%s); the next start will", in_trash, error)
+
+
+def _restore(trashed: list[tuple[Path, Path]]) -> None:
+    for home, in_trash in reversed(trashed):
+        try:
+            os.replace(in_trash, home)
+        except OSError as error:  # the row survived: sweep puts the file back at the next start
+            log.error("could not put %s back (%s); the next start will", home, error)
