@@ -74,6 +74,7 @@ def _connect_mcp(server: Any, url: str) -> str:
 def build_app(studio: Studio) -> FastAPI:
     """The whole app for a started Studio, as `app.py` serves it (tests build it the same way)."""
     settings = studio.settings
+    studio.open()  # the UI's first values come from the database; serving the app starts the worker
     # 1. API routes first: routes added after the UI is mounted at "/" would be shadowed by it.
     app = create_app(studio)
     throttle = app.state.login_throttle

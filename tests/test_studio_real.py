@@ -57,7 +57,7 @@ def test_each_tiny_preset_makes_a_real_mp4(tmp_path: Path, models_dir: Path, pre
         assert done.video.recipe == recipe.to_dict() | {"precision": "fp32"}
         assert "**Weights:** fp32" in describe_video(done.video)
         # The Create page's model line says how the pipeline runs
-        setup = studio.health().pipeline.describe()
+        setup = studio.model_info().pipeline.describe()
         assert setup.startswith("cpu · fp32 · memory: resident (no CUDA GPU") and setup.endswith("· attention: native")
         assert setup in model_status(studio)
         app = create_app(studio)

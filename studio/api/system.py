@@ -58,21 +58,21 @@ async def health(studio: StudioDep) -> JSONResponse:
     Async and one indexed read: it answers at once however many requests or event streams are in flight.
     """
     now = studio.health()
+    model = now.model
     torch = sys.modules.get("torch")  # imported by the engine when a real pipeline runs here
-    info = now.pipeline
     body = HealthOut(
-        status=("ok" if now.model_state is ModelState.READY else "loading") if now.ok else "error",
+        status=("ok" if model.state is ModelState.READY else "loading") if now.ok else "error",
         gpu_available=bool(torch is not None and torch.cuda.is_available()),
-        device=info.device,
-        model=now.model,
-        model_state=now.model_state.value,
-        model_error=now.model_error,
-        preview_mode=now.preview_mode,
+        device=model.pipeline.device,
+        model=model.key,
+        model_state=model.state.value,
+        model_error=model.error,
+        preview_mode=model.preview_mode,
         queue_depth=now.queue_depth,
         version=__version__,
-        precision=info.precision,
-        memory_strategy=info.memory_strategy,
-        attention_backend=info.attention_backend,
+        precision=model.pipeline.precision,
+        memory_strategy=model.pipeline.memory_strategy,
+        attention_backend=model.pipeline.attention_backend,
         worker_alive=now.worker_alive,
         worker_heartbeat_s=now.worker_heartbeat_s,
         worker_error=now.worker_error,

@@ -34,16 +34,23 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class Health:
-    """The studio's state at a glance (Studio.health)."""
+class ModelInfo:
+    """The model and its pipeline as the model line shows them (Studio.model_info; no database read)."""
 
-    model: str
-    model_label: str
+    key: str
+    label: str
     preview_mode: bool
-    model_state: ModelState
-    model_error: str | None
+    state: ModelState
+    error: str | None
     load_s: float | None
     pipeline: PipelineInfo
+
+
+@dataclass(frozen=True)
+class Health:
+    """The studio's state at a glance (Studio.health): the model, the worker and the queue."""
+
+    model: ModelInfo
     worker_alive: bool
     worker_heartbeat_s: float
     worker_error: str | None
@@ -52,7 +59,7 @@ class Health:
     @property
     def ok(self) -> bool:
         """False when the model failed to load or the worker thread is dead (/health answers 503)."""
-        return self.model_state is not ModelState.FAILED and self.worker_alive
+        return self.model.state is not ModelState.FAILED and self.worker_alive
 
 
 class Studio:
@@ -100,7 +107,7 @@ class Studio:
         self.videos = Videos(db=self.db, media_dir=self.media_dir, editor=self.editor, admission=self.admission)
         self.shares = Shares(db=self.db)
         self.interrupted_at_start: list[int] = []
-        self._started = self._stopped = False
+        self._opened = self._started = self._stopped = False
         self.public_link: str | None = None  # set by app.py when --share opens (or fails to open) a link
 
     @staticmethod
@@ -111,24 +118,34 @@ class Studio:
             return settings.batch_seeds == "on"
         return pipeline.info().device.startswith("cpu")
 
-    def start(self) -> None:
-        """Migrate, recover from the last run, then start the worker (the model loads in the background).
+    def open(self) -> None:
+        """Migrate the database and recover from the last run (a restart is a normal event); nothing starts running.
 
-        Starting a started studio does nothing (the API's lifespan starts it; tests may have already).
+        The web app opens the studio before it builds the UI (whose first values come from the database); opening an
+        open studio does nothing.
         """
-        if self._started:
+        if self._opened:
             return
-        self._started = True
+        self._opened = True
         # 1. Schema
         self.media_dir.mkdir(parents=True, exist_ok=True)
         self.db.upgrade()
-        # 2. Recovery: a restart is a normal event
+        # 2. Recovery: jobs left running become interrupted; files without a row are set aside
         with self.db.write() as session:
             self.interrupted_at_start = jobs.recover_interrupted(session=session)
             library.sweep(session=session, media_dir=self.media_dir)
         if self.interrupted_at_start:
             log.warning("jobs interrupted by the last shutdown: %s", self.interrupted_at_start)
-        # 3. Worker
+
+    def start(self) -> None:
+        """Open the studio, then start the worker (the model loads in the background).
+
+        Starting a started studio does nothing (the API's lifespan starts it; tests may have already).
+        """
+        if self._started:
+            return
+        self.open()
+        self._started = True
         self.worker.start()
 
     def stop(self) -> None:
@@ -149,17 +166,24 @@ class Studio:
     def model_error(self) -> str | None:
         return self.worker.load_error
 
-    def health(self) -> Health:
-        """The model, the worker and the queue in one value: what /health and the model line show."""
+    def model_info(self) -> ModelInfo:
+        """The model, its state and how its pipeline runs (the model line); reads no database."""
         worker = self.worker
-        return Health(
-            model=self.preset.key,
-            model_label=self.preset.label,
+        return ModelInfo(
+            key=self.preset.key,
+            label=self.preset.label,
             preview_mode=self.preset.tiny,
-            model_state=worker.state,
-            model_error=worker.load_error,
+            state=worker.state,
+            error=worker.load_error,
             load_s=worker.load_s,
             pipeline=self.pipeline.info(),
+        )
+
+    def health(self) -> Health:
+        """The model, the worker and the queue in one value: what /health shows."""
+        worker = self.worker
+        return Health(
+            model=self.model_info(),
             worker_alive=worker.alive,
             worker_heartbeat_s=round(time.monotonic() - worker.heartbeat, 1),
             worker_error=worker.loop_error,

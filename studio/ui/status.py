@@ -48,14 +48,14 @@ def describe_job(view: JobView) -> str:
 
 def model_status(studio: Studio) -> str:
     """The model line at the top of the Create page, with the public link when --share opened one."""
-    now = studio.health()
-    if now.model_state is ModelState.LOADING:
-        line = f"⏳ Loading **{now.model_label}**… you can queue jobs now; they start when it is ready."
-    elif now.model_state is ModelState.FAILED:
-        line = f"❌ The model failed to load: {plain(now.model_error)}"
+    model = studio.model_info()
+    if model.state is ModelState.LOADING:
+        line = f"⏳ Loading **{model.label}**… you can queue jobs now; they start when it is ready."
+    elif model.state is ModelState.FAILED:
+        line = f"❌ The model failed to load: {plain(model.error)}"
     else:
-        line = f"✅ **{now.model_label}** is ready (loaded in {now.load_s or 0:.1f} s)."
-        if setup := now.pipeline.describe():
+        line = f"✅ **{model.label}** is ready (loaded in {model.load_s or 0:.1f} s)."
+        if setup := model.pipeline.describe():
             line += f"  \n⚙️ {setup}"
     link = studio.public_link
     return f"{line}  \n🔗 Public link: {link}" if link else line
