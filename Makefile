@@ -16,6 +16,7 @@ lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy studio app.py
+	$(VENV)/bin/lint-imports --no-cache
 
 chromium:
 	@sh scripts/ensure-chromium.sh

@@ -193,5 +193,62 @@ class StudioClient:
         partial.replace(target)
         return target
 
+    def favorite(self, video_id: int, favorite: bool = True) -> dict[str, Any]:
+        """Mark a video a favorite (or not, with `favorite=False`); the video."""
+        return self._call("POST" if favorite else "DELETE", f"/api/v1/videos/{video_id}/favorite")  # type: ignore[no-any-return]
+
+    def trim(self, video_id: int, start_s: float, end_s: float, *, lossless: bool = False) -> dict[str, Any]:
+        """Save the part between two points (seconds) as a new video linked to this one; the new video."""
+        body = {"start_s": start_s, "end_s": end_s, "lossless": lossless}
+        return self._call("POST", f"/api/v1/videos/{video_id}/trims", json=body)  # type: ignore[no-any-return]
+
+    # -- comparisons ---------------------------------------------------------------------------
+
+    def compare(
+        self, prompt: str, *, seeds: list[int] | None = None, count: int = 4, start: int | None = None, **options: Any
+    ) -> dict[str, Any]:
+        """Queue one recipe under several seeds as one group: the given `seeds`, `count` consecutive ones from
+        `start`, or `count` random ones; returns at once with the group (its `group_id`, `seeds` and `jobs`).
+        Options as `submit`, except seed and callback_url."""
+        mode = "list" if seeds else ("consecutive" if start is not None else "random")
+        body: dict[str, Any] = {"prompt": prompt, "mode": mode, "count": count, **options}
+        if seeds:
+            body["seeds"] = seeds
+        if start is not None:
+            body["start"] = start
+        return self._call("POST", "/api/v1/comparisons", json=body)  # type: ignore[no-any-return]
+
+    def comparison(self, group_id: str) -> dict[str, Any]:
+        """A group: its jobs, the videos made so far (in seed order) and its exports."""
+        return self._call("GET", f"/api/v1/comparisons/{group_id}")  # type: ignore[no-any-return]
+
+    def export_comparison(self, group_id: str) -> dict[str, Any]:
+        """Tile a finished group's videos, labelled with their seeds, into one MP4 in the history; that video."""
+        return self._call("POST", f"/api/v1/comparisons/{group_id}/export")  # type: ignore[no-any-return]
+
+    def export_videos(self, video_ids: list[int]) -> dict[str, Any]:
+        """Tile 2–4 history videos into one labelled MP4 in the history; that video."""
+        return self._call("POST", "/api/v1/exports", json={"video_ids": video_ids})  # type: ignore[no-any-return]
+
+    # -- recipes and share links ---------------------------------------------------------------
+
+    def read_recipe(self, path: str | os.PathLike[str]) -> dict[str, Any] | None:
+        """The recipe an MP4 made by a studio carries (None for other MP4s): upload it and read it back."""
+        with Path(path).open("rb") as file:
+            answer = self._call("POST", "/api/v1/recipes/read", files={"file": ("video.mp4", file, "video/mp4")})
+        return answer["recipe"]  # type: ignore[no-any-return]
+
+    def share(self, video_id: int, *, expires_in_s: int | None = None, confirm_flagged: bool = False) -> dict[str, Any]:
+        """A new share link to a video (`url`, `token`); it lasts until revoked unless `expires_in_s` is given."""
+        body = {"expires_in_s": expires_in_s, "confirm_flagged": confirm_flagged}
+        return self._call("POST", f"/api/v1/videos/{video_id}/shares", json=body)  # type: ignore[no-any-return]
+
+    def shares(self, video_id: int) -> list[dict[str, Any]]:
+        """Every share link of a video, newest first, revoked and expired ones included."""
+        return self._call("GET", f"/api/v1/videos/{video_id}/shares")  # type: ignore[no-any-return]
+
+    def revoke_share(self, token: str) -> None:
+        self._call("DELETE", f"/api/v1/shares/{token}")
+
     def health(self) -> dict[str, Any]:
         return self._call("GET", "/health")  # type: ignore[no-any-return]

@@ -113,24 +113,36 @@ class ForwardedHeaders:
 
 
 class BodyLimit:
-    """413 for a request body over `max_bytes`, checked before the app reads it."""
+    """413 for a request body over `max_bytes` (`max_upload_bytes` on upload routes), checked before the app reads it.
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+    Gradio's own upload route enforces `max_upload_mb` itself; the API's recipe upload gets that limit here.
+    """
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int, max_upload_bytes: int, upload_paths: tuple[str, ...]) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.max_upload_bytes = max_upload_bytes
+        self.upload_paths = upload_paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope.get("path", "").rstrip("/") in UPLOAD_PATHS:
+        path = scope.get("path", "").rstrip("/")
+        if scope["type"] != "http" or path in UPLOAD_PATHS:
             return await self.app(scope, receive, send)
+        upload = path in self.upload_paths
+        limit = self.max_upload_bytes if upload else self.max_bytes
+        too_large = (
+            f"file: over the limit of {limit // (1024 * 1024)} MB (max_upload_mb)"
+            if upload
+            else f"request body: over the limit of {limit // 1024} KB (max_request_kb)"
+        )
         declared = header(scope, b"content-length")
-        too_large = f"request body: over the limit of {self.max_bytes // 1024} KB (max_request_kb)"
         if declared is not None:
-            if not declared.isdigit() or int(declared) > self.max_bytes:
+            if not declared.isdigit() or int(declared) > limit:
                 return await respond(send, 413, too_large)
             return await self.app(scope, receive, send)
         if header(scope, b"transfer-encoding") is None:
             return await self.app(scope, receive, send)
-        body, over = await read_body(receive, self.max_bytes)  # chunked: count what arrives
+        body, over = await read_body(receive, limit)  # chunked: count what arrives
         if over:
             return await respond(send, 413, too_large)
         await self.app(scope, replay(body), send)

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import Path
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
 
+from studio.domain.comparisons import MAX_PICKED, MAX_SEEDS, MIN_SEEDS
 from studio.domain.geometry import ASPECT_RATIOS
 from studio.domain.recipe import (
     FLOW_SHIFT_RANGE,
@@ -30,10 +31,11 @@ MAX_VIDEO_S = 3600.0  # bounds in seconds for points in a video (the real check 
 
 JobId = Annotated[int, Path(ge=1, le=MAX_ID, description="a job id")]
 VideoId = Annotated[int, Path(ge=1, le=MAX_ID, description="a video id")]
+GroupId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$", description="a comparison group's id")]
 
 
-class JobCreate(BaseModel):
-    """A video to make. Omitted fields take the model's own defaults."""
+class RecipeIn(BaseModel):
+    """What a video is made from, apart from its seed. Omitted fields take the model's own defaults."""
 
     model_config = _STRICT
 
@@ -41,7 +43,6 @@ class JobCreate(BaseModel):
         min_length=1, max_length=MAX_PROMPT_CHARS, examples=["a paper boat drifting down a rainy street"]
     )
     negative_prompt: str | None = Field(None, max_length=MAX_PROMPT_CHARS)
-    seed: int = Field(-1, ge=-1, le=MAX_SEED, description="-1 picks a random seed (returned in the job)")
     aspect_ratio: AspectRatio = "16:9"
     quality: str | None = Field(None, max_length=16, description="e.g. 720p or 480p; see GET /health for the model")
     width: int | None = Field(None, ge=32, le=MAX_SIDE, description="explicit size instead of aspect ratio + quality")
@@ -54,10 +55,41 @@ class JobCreate(BaseModel):
     speed: Literal["quality", "fast"] | None = Field(
         None, description="quality (the model's own steps and guidance) or fast (a distilled LoRA: 4 steps, no CFG)"
     )
+
+    def to_request(self, seed: int = -1) -> RecipeRequest:
+        fields = {name: getattr(self, name) for name in RecipeIn.model_fields}
+        return RecipeRequest(**fields, seed=seed)
+
+
+class JobCreate(RecipeIn):
+    """A video to make. Omitted fields take the model's own defaults."""
+
+    seed: int = Field(-1, ge=-1, le=MAX_SEED, description="-1 picks a random seed (returned in the job)")
     callback_url: AnyHttpUrl | None = Field(None, description="POSTed the final job once when it ends")
 
-    def to_request(self) -> RecipeRequest:
-        return RecipeRequest(**self.model_dump(exclude={"callback_url"}))
+    def to_request(self, seed: int | None = None) -> RecipeRequest:
+        return super().to_request(self.seed if seed is None else seed)
+
+
+class ComparisonIn(RecipeIn):
+    """One recipe under 2–8 seeds, queued as one group (all or none)."""
+
+    mode: Literal["list", "random", "consecutive"] = Field(
+        "random", description="list: the `seeds` given; random: `count` random seeds; consecutive: `count` from `start`"
+    )
+    seeds: list[Annotated[int, Field(ge=0, le=MAX_SEED)]] | None = Field(
+        None, min_length=MIN_SEEDS, max_length=MAX_SEEDS, description="mode list: 2–8 distinct seeds"
+    )
+    count: int = Field(4, ge=MIN_SEEDS, le=MAX_SEEDS, description="modes random and consecutive: how many seeds")
+    start: int = Field(0, ge=0, le=MAX_SEED, description="mode consecutive: the first seed")
+
+
+class ExportIn(BaseModel):
+    """2–4 history videos to tile into one comparison video."""
+
+    model_config = _STRICT
+
+    video_ids: list[Annotated[int, Field(ge=1, le=MAX_ID)]] = Field(min_length=MIN_SEEDS, max_length=MAX_PICKED)
 
 
 class GenerateIn(BaseModel):
@@ -192,6 +224,18 @@ class JobOut(BaseModel):
             video=VideoOut.from_row(view.video) if view.video is not None else None,
             events_url=f"/api/v1/jobs/{view.id}/events",
         )
+
+
+class ComparisonOut(BaseModel):
+    group_id: str
+    seeds: list[int] = Field(description="in the order they were submitted")
+    jobs: list[JobOut] = Field(description="the group's jobs (retries included), oldest first")
+    videos: list[VideoOut] = Field(description="the videos made so far, in seed order")
+    exports: list[VideoOut] = Field(description="comparison videos exported from the group")
+
+
+class RecipeReadOut(BaseModel):
+    recipe: dict[str, Any] | None = Field(description="the recipe the MP4 carries; null: not made by this studio")
 
 
 class HealthOut(BaseModel):

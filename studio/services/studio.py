@@ -6,8 +6,7 @@ import dataclasses
 import logging
 import time
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from pathlib import Path
 
@@ -16,11 +15,12 @@ from studio.config import Settings
 from studio.domain import comparisons, destinations
 from studio.domain.presets import Preset
 from studio.domain.recipe import RecipeRequest, build_recipe, check_length
-from studio.engine.contract import Pipeline, PipelineInfo
+from studio.engine.contract import Pipeline
 from studio.engine.zero_gpu import ZeroGpuPipeline
 from studio.media import content_check
 from studio.services.admission import Admission
 from studio.services.editor import Editor
+from studio.services.health import Health, ModelInfo
 from studio.services.job_view import JobView
 from studio.services.metrics import Metrics
 from studio.services.shares import Shares
@@ -31,35 +31,6 @@ from studio.store.database import Database
 from studio.store.rows import JobStatus, utcnow
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class ModelInfo:
-    """The model and its pipeline as the model line shows them (Studio.model_info; no database read)."""
-
-    key: str
-    label: str
-    preview_mode: bool
-    state: ModelState
-    error: str | None
-    load_s: float | None
-    pipeline: PipelineInfo
-
-
-@dataclass(frozen=True)
-class Health:
-    """The studio's state at a glance (Studio.health): the model, the worker and the queue."""
-
-    model: ModelInfo
-    worker_alive: bool
-    worker_heartbeat_s: float
-    worker_error: str | None
-    queue_depth: int
-
-    @property
-    def ok(self) -> bool:
-        """False when the model failed to load or the worker thread is dead (/health answers 503)."""
-        return self.model.state is not ModelState.FAILED and self.worker_alive
 
 
 class Studio:
@@ -245,6 +216,23 @@ class Studio:
         self.worker.wake()
         with self.db.read() as session:
             return group_id, [JobView.of(session, jobs.get(session=session, job_id=job_id)) for job_id in ids]
+
+    def compare(
+        self,
+        request: RecipeRequest,
+        *,
+        mode: comparisons.SeedMode,
+        seeds: str | Sequence[int] = "",
+        count: int = 4,
+        start: int = 0,
+        owner: str | None = None,
+    ) -> tuple[str, list[JobView]]:
+        """A seed comparison: the seeds `mode` gives (comparisons.seeds_for) queued as one group (submit_group).
+
+        Raises: as comparisons.seeds_for ("seeds", "count", "start", "mode") and submit_group.
+        """
+        chosen = comparisons.seeds_for(mode, seeds=seeds, count=count, start=start)
+        return self.submit_group(request, chosen, owner=owner)
 
     def owed_callbacks(self, *, within: timedelta) -> list[int]:
         """Jobs that ended in the last `within` whose callback was never delivered or given up (a restart cut it)."""

@@ -78,6 +78,11 @@ class Videos:
         """The group's generated videos (not its exported comparison), in the order their seeds were submitted."""
         return self.editor.group_videos(group_id)
 
+    def exports_of_group(self, group_id: str) -> list[Video]:
+        """Comparison videos exported from a group, oldest first."""
+        with self.db.read() as session:
+            return library.group(session=session, group_id=group_id, kind="comparison")
+
     def plan_trim(self, video_id: int, *, start_s: float, end_s: float) -> trims.TrimPlan:
         """The frames a trim between two points would keep (nothing is written).
 

@@ -12,6 +12,7 @@ from studio.ui.compare import ComparePage
 from studio.ui.create import CreatePage
 from studio.ui.history import HistoryPage
 from studio.ui.queue import QueuePanel
+from studio.ui.tools import Tools
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
 CSS_PATH = ASSETS / "studio.css"
@@ -42,6 +43,7 @@ def build_ui(studio: Studio) -> gr.Blocks:
                 history.build()
             with gr.Tab("Compare", id="compare"):
                 compare.build()
+        Tools(studio).register()
         history.wire(demo, history_tab)
         compare.wire(history.compare_pick, history.compare_btn)
     return demo

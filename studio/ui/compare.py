@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 import gradio as gr
 
-from studio.domain.comparisons import MAX_SEEDS, MIN_SEEDS, seeds_for
+from studio.domain.comparisons import MAX_SEEDS, MIN_SEEDS
 from studio.domain.errors import Refused
 from studio.services.studio import Studio
 from studio.store.rows import Video
@@ -61,13 +61,19 @@ class ComparePage:
         """Submit the Create page's recipe once per seed as one group, then fill the grid as videos finish."""
         *create_values, mode, seeds_text, count, start = values
         try:
-            seeds = seeds_for(MODES[mode], seeds=seeds_text or "", count=int(count), start=int(start or 0))
-            recipe_request = self.create.request_from(*create_values)
-            group_id, views = self.studio.submit_group(recipe_request, seeds, owner=owner_of(request))
+            group_id, views = self.studio.compare(
+                self.create.request_from(*create_values),
+                mode=MODES[mode],
+                seeds=seeds_text or "",
+                count=int(count),
+                start=int(start or 0),
+                owner=owner_of(request),
+            )
         except Refused as exc:
             raise toast(exc) from exc
+        seeds = ", ".join(str(view.recipe.seed) for view in views)
         yield {
-            **self.shown([], f"Queued {len(views)} seeds: {', '.join(map(str, seeds))}", group_id),
+            **self.shown([], f"Queued {len(views)} seeds: {seeds}", group_id),
             self.tabs: gr.Tabs(selected="compare"),
         }
         seen = -1
@@ -154,7 +160,7 @@ class ComparePage:
             self.generate_group,
             inputs=[*self.create.inputs, self.mode_radio, self.seeds_box, self.count_slider, self.start_box],
             outputs=[*shown, self.tabs],
-            api_name="compare",
+            api_visibility="private",  # scripts and agents use the `compare` endpoint of studio.ui.tools
         )
         history_btn.click(
             self.compare_videos, inputs=history_pick, outputs=[*shown, self.tabs], api_visibility="private"

@@ -9,8 +9,8 @@ import pytest
 from playwright.sync_api import Page, expect
 from safetensors.torch import save_file
 
+from tests.engine.test_lora import _diffusers_format, _lora_matrices, _wan_format
 from tests.server import StudioProcess
-from tests.test_fast_mode import _diffusers_format, _lora_matrices, _wan_format
 
 pytestmark = pytest.mark.browser
 

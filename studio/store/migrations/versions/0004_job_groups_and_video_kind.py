@@ -5,7 +5,7 @@ Revises: 0003
 Create Date: 2026-11-28
 
 Both are plain ADD COLUMNs: on SQLite `batch_alter_table` runs them as `ALTER TABLE ... ADD COLUMN` without
-rebuilding the table, so the search triggers of 0002 on `videos` survive (tests/test_history_ops.py checks).
+rebuilding the table, so the search triggers of 0002 on `videos` survive (tests/services/test_videos.py checks).
 Existing videos were all made by jobs: the server default makes them "generated".
 """
 

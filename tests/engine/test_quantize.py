@@ -27,7 +27,7 @@ from studio.engine.quantize import (
     fp8_unavailable,
     quantize_experts,
 )
-from tests.test_fast_mode import _diffusers_format, _lora_matrices
+from tests.engine.test_lora import _diffusers_format, _lora_matrices
 
 BLOCK_LINEARS = 10  # q, k, v, o of self- and cross-attention, and the two FFN matrices
 

@@ -32,7 +32,7 @@ from tests.fakes import PRESET, FakePipeline
 from tests.helpers import drain, wait_final, wait_for
 from tests.server import free_port
 
-FAKE_SPACES = Path(__file__).parent / "fake_spaces"
+FAKE_SPACES = Path(__file__).resolve().parents[1] / "fake_spaces"
 BODY = {"prompt": "a lantern", "seed": 5, "duration_s": 0.5, "steps": 2}
 
 

@@ -31,7 +31,7 @@ def test_the_choice_is_pure() -> None:
         "import sys, studio.engine.memory_plan, studio.engine.lora; "
         "assert 'torch' not in sys.modules and 'diffusers' not in sys.modules"
     )
-    subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[1], check=True, timeout=60)
+    subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[2], check=True, timeout=60)
 
 
 def test_token_counts_match_the_compute_table() -> None:

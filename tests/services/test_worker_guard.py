@@ -19,7 +19,7 @@ from studio.store import jobs
 from studio.store.rows import JobStatus
 from tests.fakes import PRESET, FakePipeline
 from tests.helpers import wait_final, wait_for
-from tests.test_worker import request
+from tests.services.test_worker import request
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from studio.domain.presets import PRESETS, TINY_PRESETS
 from studio.engine.pipeline import ResidentPipeline
 from studio.engine.tiny_models import build_tiny_pipeline, ensure_tiny_model
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
