@@ -20,7 +20,7 @@ def resolve_preset(settings: Settings) -> presets.Preset:
     """The preset `--model` names; `auto` looks at the GPU."""
     gpu_memory_gb = None
     if settings.model == "auto" and settings.device != "cpu":
-        from studio.engine.pipeline import detect_device
+        from studio.engine.devices import detect_device
 
         _, gpu_memory_gb = detect_device()
     preset = presets.resolve(settings.model, gpu_memory_gb=gpu_memory_gb)

@@ -23,13 +23,14 @@ import numpy as np
 import torch
 
 # From their modules: mypy resolves `from diffusers import WanPipeline` to diffusers' dummy placeholder class.
-from diffusers.pipelines.wan.pipeline_wan import WanPipeline, prompt_clean
+from diffusers.pipelines.wan.pipeline_wan import prompt_clean
 from diffusers.schedulers.scheduling_unipc_multistep import UniPCMultistepScheduler
 
 from studio.domain.presets import Preset
 from studio.domain.recipe import Recipe
 from studio.engine.attention import check_attention_setting, choose_attention_backend, compile_experts
 from studio.engine.contract import GenerationResult, GpuOutOfMemory, PipelineInfo, StepInfo
+from studio.engine.devices import RunHooks, component_dtypes, detect_device, free_gb
 from studio.engine.lora import load_fast_lora
 from studio.engine.memory_plan import Strategy, choose_strategy, largest_job, parse_override
 from studio.engine.offload import ExpertSwap, apply_strategy
@@ -38,20 +39,6 @@ from studio.engine.text_cache import ENCODE_CACHE_SIZE, CachingWanPipeline
 from studio.engine.tiny_models import ensure_tiny_model
 
 logger = logging.getLogger(__name__)
-
-
-def detect_device() -> tuple[str, float | None]:
-    """("cuda", total GiB of GPU 0) when CUDA is available, else ("cpu", None)."""
-    if torch.cuda.is_available():
-        return "cuda", torch.cuda.get_device_properties(0).total_memory / 2**30
-    return "cpu", None
-
-
-def component_dtypes(device: str) -> dict[str, torch.dtype] | torch.dtype:
-    """Load dtypes: bf16 everywhere on CUDA except the VAE, kept in fp32 (bf16 decodes visibly worse); fp32 on CPU."""
-    if device.startswith("cuda"):
-        return {"default": torch.bfloat16, "vae": torch.float32}
-    return torch.float32
 
 
 class ResidentPipeline:
@@ -178,7 +165,7 @@ class ResidentPipeline:
         # 6. Memory strategy: placement on CUDA, from free memory and the largest job; on the CPU nothing to do
         width, height, frames = largest_job(self.preset)
         self.strategy = choose_strategy(
-            free_gb=self._free_gb(),
+            free_gb=free_gb(self.device),
             preset=self.preset,
             width=width,
             height=height,
@@ -270,27 +257,8 @@ class ResidentPipeline:
         if recipe.flow_shift != pipe.scheduler.config.flow_shift:
             pipe.scheduler = UniPCMultistepScheduler.from_config(pipe.scheduler.config, flow_shift=recipe.flow_shift)
 
-        # 3. Timing: the first transformer call starts the loop, each step callback ends a step
-        marks: dict[str, float] = {}
-
-        def mark_loop_start(module: torch.nn.Module, args: Any) -> None:
-            if "loop" not in marks:
-                self._sync()
-                marks["loop"] = time.perf_counter()
-
-        def step_end(p: WanPipeline, i: int, t: torch.Tensor, callback_kwargs: dict[str, Any]) -> dict[str, Any]:
-            self._sync()  # CUDA runs ahead of Python: wait so that progress and ETA are honest
-            marks["step"] = time.perf_counter()
-            if on_step is not None:
-                on_step(StepInfo(step=i + 1, total=p.num_timesteps, elapsed_s=marks["step"] - marks["loop"]))
-            return callback_kwargs
-
-        experts = [m for m in (pipe.transformer, pipe.transformer_2) if m is not None]
-        hooks = [m.register_forward_pre_hook(mark_loop_start) for m in experts]
-        if interrupt is not None:
-            hooks += [m.register_forward_pre_hook(lambda _m, _a: interrupt()) for m in self._interrupt_points()]
-
-        # 4. Call the pipeline with every recipe value explicit (its own defaults are not Wan 2.2's)
+        # 3. Call the pipeline with every recipe value explicit (its own defaults are not Wan 2.2's); the hooks time
+        # the run and check for a cancel
         kwargs: dict[str, Any] = {
             "prompt": recipe.prompt,
             "negative_prompt": recipe.negative_prompt,
@@ -303,7 +271,6 @@ class ResidentPipeline:
             "generator": [torch.Generator("cpu").manual_seed(r.seed) for r in recipes],
             "num_videos_per_prompt": len(recipes),
             "output_type": "np",
-            "callback_on_step_end": step_end,
         }
         if pipe.config["boundary_ratio"] is not None and recipe.guidance_2 is not None:
             kwargs["guidance_scale_2"] = recipe.guidance_2
@@ -311,15 +278,13 @@ class ResidentPipeline:
             torch.cuda.reset_peak_memory_stats()
         start = time.perf_counter()
         out_of_memory = False
+        hooks = RunHooks(pipe, self.device, compiled=self.compiled, on_step=on_step, interrupt=interrupt)
         try:
-            with torch.inference_mode():
-                video = pipe(**kwargs).frames
+            with hooks, torch.inference_mode():
+                video = pipe(**kwargs, callback_on_step_end=hooks.step_end).frames
         except torch.OutOfMemoryError:
             # Leave the except block first: the traceback holds the step's tensors until then.
             out_of_memory = True
-        finally:
-            for hook in hooks:
-                hook.remove()
         if out_of_memory:
             gc.collect()
             torch.cuda.empty_cache()
@@ -331,10 +296,10 @@ class ResidentPipeline:
                 f"GPU out of memory at {size}: lower the quality or duration, or close other programs using the GPU"
             )
 
-        # 5. Frames: float [0, 1] (batch, F, H, W, 3) -> uint8 (F, H, W, 3), one result per seed
+        # 4. Frames: float [0, 1] (batch, F, H, W, 3) -> uint8 (F, H, W, 3), one result per seed
         end = time.perf_counter()
-        loop = marks.get("loop", start)
-        last_step = marks.get("step", loop)
+        loop = hooks.loop_start or start
+        last_step = hooks.last_step or loop
         peak = torch.cuda.max_memory_allocated() / 1e9 if self.on_cuda else 0.0
         return [
             GenerationResult(
@@ -347,19 +312,6 @@ class ResidentPipeline:
             )
             for k in range(len(recipes))
         ]
-
-    def _interrupt_points(self) -> list[torch.nn.Module]:
-        """Where a run checks for a cancel: before every transformer block and every latent frame the VAE decodes.
-
-        Compiled blocks run their hooks inside the compiled code, so there each expert's call is the point instead
-        (twice a step with guidance) and the blocks stay free of Python calls.
-        """
-        pipe = self.pipe
-        experts = [m for m in (pipe.transformer, pipe.transformer_2) if m is not None]
-        points: list[torch.nn.Module] = [pipe.vae.decoder]
-        for expert in experts:
-            points += [expert] if self.compiled else list(expert.blocks)
-        return points
 
     def _use_speed(self, recipe: Recipe) -> None:
         fast = recipe.speed == "fast"
@@ -377,17 +329,3 @@ class ResidentPipeline:
             else:
                 self.pipe.disable_lora()
             self._fast_on = fast
-
-    def _free_gb(self) -> float | None:
-        """Free memory on the GPU before the weights go there (1e9 bytes); None on the CPU."""
-        if not self.on_cuda:
-            return None
-        try:
-            free, _ = torch.cuda.mem_get_info(torch.device(self.device))
-        except RuntimeError:  # e.g. ZeroGPU outside a GPU call: plan with the card's size
-            free = torch.cuda.get_device_properties(torch.device(self.device)).total_memory
-        return float(free / 1e9)
-
-    def _sync(self) -> None:
-        if self.on_cuda:
-            torch.cuda.synchronize()

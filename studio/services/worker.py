@@ -20,10 +20,11 @@ from pathlib import Path
 from studio.domain import errors
 from studio.domain.recipe import Recipe
 from studio.engine.contract import Canceled, GenerationResult, GpuOutOfMemory, Pipeline, StepInfo
-from studio.media import content_check, mp4
+from studio.media import content_check
+from studio.services import saving
 from studio.services.metrics import Metrics
 from studio.services.updates import Updates
-from studio.store import jobs, library
+from studio.store import jobs
 from studio.store.database import Database
 from studio.store.rows import Job
 
@@ -282,43 +283,15 @@ class Worker:
         return on_step
 
     def _persist(self, job_id: int, recipe: Recipe, result: GenerationResult) -> None:
-        frames = result.frames
-        started = time.perf_counter()
-        incoming = library.incoming_dir(self.media_dir)
-        video_tmp, poster_tmp = incoming / f"job-{job_id}.mp4", incoming / f"job-{job_id}.jpg"
-        try:
-            # What the MP4 and the row carry: the recipe, plus the precision of the weights that made it
-            stored = recipe.to_dict() | ({"precision": result.precision} if result.precision else {})
-            mp4.write_mp4(frames, video_tmp, fps=recipe.fps, recipe=stored)
-            mp4.write_poster(frames, poster_tmp)
-            timings = {
-                "load_s": self.load_s or 0.0,
-                "text_encode_s": result.text_encode_s,
-                "denoise_s": result.denoise_s,
-                "decode_s": result.decode_s,
-                "encode_s": time.perf_counter() - started,
-            }
-            if result.peak_memory_gb is not None:
-                timings["peak_memory_gb"] = result.peak_memory_gb
-            # Scored before the row exists, so a flagged video is never seen unflagged; never raises (None: no score).
-            verdict = self.content_check.check_frames(frames) if self.content_check else None
-            with self.db.write() as session:
-                video = library.add(
-                    session=session,
-                    media_dir=self.media_dir,
-                    recipe=recipe,
-                    video_file=video_tmp,
-                    poster_file=poster_tmp,
-                    job_id=job_id,
-                    timings=timings,
-                    group_id=jobs.get(session=session, job_id=job_id).group_id,
-                    stored_recipe=stored,
-                )
-                content_check.apply(video, verdict)
-                jobs.finish(session=session, job_id=job_id, timings=timings)
-        finally:
-            video_tmp.unlink(missing_ok=True)
-            poster_tmp.unlink(missing_ok=True)
+        saving.save_video(
+            db=self.db,
+            media_dir=self.media_dir,
+            job_id=job_id,
+            recipe=recipe,
+            result=result,
+            load_s=self.load_s,
+            content_check=self.content_check,
+        )
 
     def _fail(self, job_id: int, error: str, kind: str) -> None:
         if self.metrics:

@@ -19,6 +19,7 @@ from studio.store.rows import Video
 from studio.ui import sync_grid
 from studio.ui.create import CreatePage
 from studio.ui.errors import note, toast
+from studio.ui.recipe_form import request_from
 from studio.ui.status import owner_of
 
 log = logging.getLogger(__name__)
@@ -62,7 +63,7 @@ class ComparePage:
         *create_values, mode, seeds_text, count, start = values
         try:
             group_id, views = self.studio.compare(
-                self.create.request_from(*create_values),
+                request_from(self.studio.preset, *create_values),
                 mode=MODES[mode],
                 seeds=seeds_text or "",
                 count=int(count),

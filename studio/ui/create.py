@@ -13,31 +13,16 @@ import gradio as gr
 
 from studio.domain import geometry
 from studio.domain.errors import InvalidInput, Refused
-from studio.domain.recipe import RecipeRequest, build_recipe
+from studio.domain.recipe import build_recipe
 from studio.services.studio import Studio
 from studio.services.worker import ModelState
 from studio.store.rows import JobStatus
 from studio.ui.errors import note, on_controls, toast
+from studio.ui.recipe_form import INPUT_FIELDS, request_from, speed_defaults
 from studio.ui.status import describe_job, model_status, owner_of, preview_banner, resolved_summary
 
 FOLLOW_TIMEOUT_S = 5.0  # longest a following handler waits for news of its job before it looks again
 RECENT_COUNT = 12
-
-# The order of the Generate inputs; the validator answers one gr.validate per input, in this order.
-INPUT_FIELDS = (
-    "prompt",
-    "negative_prompt",
-    "seed",
-    "random_seed",
-    "aspect_ratio",
-    "duration_s",
-    "quality",
-    "steps",
-    "guidance",
-    "guidance_2",
-    "flow_shift",
-    "speed",
-)
 
 
 class CreatePage:
@@ -47,39 +32,10 @@ class CreatePage:
 
     # -- handlers --------------------------------------------------------------------------------
 
-    def request_from(
-        self,
-        prompt: str,
-        negative_prompt: str,
-        seed: float | None,
-        random_seed: bool,
-        aspect_ratio: str,
-        duration_s: float,
-        quality: str,
-        steps: float,
-        guidance: float,
-        guidance_2: float | None,
-        flow_shift: float,
-        speed: str = "Quality",
-    ) -> RecipeRequest:
-        return RecipeRequest(
-            prompt=prompt or "",
-            negative_prompt=negative_prompt or "",
-            seed=-1 if random_seed or seed is None else int(seed),
-            aspect_ratio=aspect_ratio,
-            quality=quality,
-            duration_s=duration_s,
-            steps=int(steps),
-            guidance=guidance,
-            guidance_2=guidance_2 if self.preset.layout_info.two_experts else None,
-            flow_shift=flow_shift,
-            speed="fast" if speed == "Fast" else "quality",
-        )
-
     def validate(self, *values: Any) -> list[dict[str, Any]]:
         """Runs before Generate: a bad field gets its message on its own control, and nothing is queued."""
         try:
-            build_recipe(self.request_from(*values), self.preset, seed_source=lambda: 0)
+            build_recipe(request_from(self.preset, *values), self.preset, seed_source=lambda: 0)
         except InvalidInput as exc:
             return on_controls(exc, INPUT_FIELDS)
         return on_controls(None, INPUT_FIELDS)
@@ -133,7 +89,8 @@ class CreatePage:
 
         Following holds no thread: many tabs can wait on their jobs at once.
         """
-        recipe_request = self.request_from(
+        recipe_request = request_from(
+            self.preset,
             prompt,
             negative_prompt,
             seed,
@@ -182,18 +139,6 @@ class CreatePage:
         if view.status is JobStatus.RUNNING:
             return f"Canceling job {job_id} at its next step…"
         return describe_job(view)
-
-    def speed_defaults(self, speed: str) -> tuple[Any, ...]:
-        """Fast mode (a distilled LoRA) samples in a few steps without guidance; Quality uses the model's own."""
-        preset = self.preset
-        if speed == "Fast":
-            return (
-                preset.fast_steps,
-                preset.fast_guidance,
-                preset.fast_guidance,
-                preset.fast_flow_shift or preset.flow_shift,
-            )
-        return preset.steps, preset.guidance, preset.guidance_2 or preset.guidance, preset.flow_shift
 
     def toggle_seed(self, random_seed: bool) -> dict[str, Any]:
         return gr.update(interactive=not random_seed)
@@ -344,7 +289,7 @@ class CreatePage:
             queue=False,
         )
         self.speed_radio.input(
-            self.speed_defaults,
+            lambda speed: speed_defaults(self.preset, speed),
             inputs=self.speed_radio,
             outputs=[self.steps_slider, self.guidance_slider, self.guidance_2_slider, self.flow_shift_slider],
             api_visibility="private",

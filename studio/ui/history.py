@@ -8,19 +8,17 @@ from __future__ import annotations
 
 import logging
 import math
-from pathlib import Path
 from typing import Any
 
 import gradio as gr
-from gradio.utils import get_upload_folder
 
 from studio.domain.errors import Refused
 from studio.services.studio import Studio
 from studio.ui.create import CreatePage
 from studio.ui.errors import note, toast
+from studio.ui.import_panel import ImportPanel
 from studio.ui.share_panel import SharePanel
 from studio.ui.status import owner_of
-from studio.ui.text import plain
 from studio.ui.video_details import describe_video
 
 log = logging.getLogger(__name__)
@@ -154,30 +152,6 @@ class HistoryPage:
             landed = f" The lossless cut landed at {trim['actual_start_s']:.3f}–{trim['actual_end_s']:.3f} s."
         return self.show(child.id, f"Saved trimmed copy #{child.id} of #{video_id}.{landed}")
 
-    def import_file(self, upload: str | None) -> dict[Any, Any]:
-        """Read the recipe of an uploaded MP4 back into the Create page. Only files in Gradio's upload folder."""
-        if not upload:
-            return {self.import_note: ""}
-        path = Path(upload).resolve()
-        if not path.is_relative_to(Path(get_upload_folder()).resolve()) or not path.is_file():
-            log.warning("import refused a file outside the upload folder")
-            return {self.import_note: "⚠️ Upload the MP4 with the box above."}
-        try:
-            recipe = self.studio.videos.read_recipe(path)
-        except Refused as exc:
-            return {self.import_note: note(exc)}
-        if recipe is None:
-            return {self.import_note: "No recipe found: this MP4 was not made by Wan Studio."}
-        try:
-            filled = self.create.fill_from_recipe(recipe)
-        except (TypeError, ValueError):
-            return {self.import_note: "⚠️ This MP4's recipe has values the Create page cannot use."}
-        read = (
-            f"Recipe read (seed {plain(recipe.get('seed'))}, model {plain(recipe.get('model'))}): "
-            "the Create page is filled in."
-        )
-        return {**filled, self.import_note: read, self.tabs: gr.Tabs(selected="create")}
-
     # -- layout ----------------------------------------------------------------------------------
 
     def build(self) -> None:
@@ -221,9 +195,8 @@ class HistoryPage:
         with gr.Accordion("Compare videos side by side", open=False):
             self.compare_pick = gr.Dropdown(label="Videos to compare (2–4)", multiselect=True, choices=[])
             self.compare_btn = gr.Button("Compare selected", size="sm")
-        with gr.Accordion("Import an MP4", open=False):
-            self.import_box = gr.File(label="Drop an MP4 made by this studio", file_types=[".mp4"], type="filepath")
-            self.import_note = gr.Markdown("", elem_id="import-note")
+        self.import_panel = ImportPanel(self.studio, self.create, self.tabs)
+        self.import_panel.build()
         self.ids_state = gr.State([])
         self.offset_state = gr.State(0)
         self.selected_state = gr.State(None)
@@ -307,12 +280,7 @@ class HistoryPage:
             **private,
         )
         self.share_panel.wire(self.selected_state)
-        self.import_box.upload(
-            self.import_file,
-            inputs=self.import_box,
-            outputs=[*self.create.fill_targets, self.tabs, self.import_note],
-            **private,
-        )
+        self.import_panel.wire()
 
 
 # Plays only the chosen range in the detail player: seek to the start, pause at the end.

@@ -82,7 +82,8 @@ def test_the_handler_itself_refuses_a_path_outside_the_upload_folder(web: TestCl
         create.build(demo)
         page = HistoryPage(studio, create, tabs)
         page.build()
-    note = page.import_file(str(foreign_mp4))[page.import_note]
+    panel = page.import_panel
+    note = panel.import_file(str(foreign_mp4))[panel.import_note]
     assert note == "⚠️ Upload the MP4 with the box above." and "private" not in note
 
 

@@ -15,7 +15,8 @@ from diffusers.pipelines.wan.pipeline_wan import WanPipeline
 from studio.domain.presets import PRESETS, TINY_PRESETS
 from studio.domain.recipe import Recipe, RecipeRequest, build_recipe
 from studio.engine.contract import Canceled, GenerationResult, GpuOutOfMemory, StepInfo
-from studio.engine.pipeline import ResidentPipeline, component_dtypes, detect_device
+from studio.engine.devices import component_dtypes, detect_device
+from studio.engine.pipeline import ResidentPipeline
 from studio.engine.tiny_models import ensure_tiny_model
 
 Loader = Callable[[str], ResidentPipeline]

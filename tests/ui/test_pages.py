@@ -15,8 +15,9 @@ from studio.services.studio import Studio
 from studio.store import jobs
 from studio.store.rows import JobStatus
 from studio.ui import build_ui
-from studio.ui.create import INPUT_FIELDS, CreatePage
+from studio.ui.create import CreatePage
 from studio.ui.queue import QueuePanel
+from studio.ui.recipe_form import INPUT_FIELDS, speed_defaults
 from studio.ui.status import describe_job
 from tests.fakes import FakePipeline
 from tests.helpers import drain, first, wait_final, wait_for
@@ -169,8 +170,8 @@ def test_speed_choice_sets_the_modes_sampling_defaults(studio: Studio) -> None:
     with gr.Blocks() as demo:
         page.build(demo)
     preset = studio.preset
-    assert page.speed_defaults("Quality") == (preset.steps, preset.guidance, preset.guidance, preset.flow_shift)
-    assert page.speed_defaults("Fast")[:2] == (preset.fast_steps, preset.fast_guidance)
+    assert speed_defaults(preset, "Quality") == (preset.steps, preset.guidance, preset.guidance, preset.flow_shift)
+    assert speed_defaults(preset, "Fast")[:2] == (preset.fast_steps, preset.fast_guidance)
     with pytest.raises(gr.Error, match="speed: fast mode needs a distilled LoRA"):
         first(page.generate(*ordered({**GOOD, "speed": "Fast"})))
 

@@ -1,0 +1,67 @@
+"""A finished generation into the history: the MP4 and poster written, scored, and saved with the job's end as one unit.
+
+The files are encoded into `incoming/` first; the row and the job's end commit together, and if that transaction rolls
+back the moved files go with it (studio.store.library.add).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from studio.domain.recipe import Recipe
+from studio.engine.contract import GenerationResult
+from studio.media import content_check as content
+from studio.media import mp4
+from studio.store import jobs, library
+from studio.store.database import Database
+
+
+def save_video(
+    *,
+    db: Database,
+    media_dir: Path,
+    job_id: int,
+    recipe: Recipe,
+    result: GenerationResult,
+    load_s: float | None,
+    content_check: content.ContentChecker | None,
+) -> None:
+    """Encode the frames, score them, then add the video row and close the job as succeeded in one transaction."""
+    frames = result.frames
+    started = time.perf_counter()
+    incoming = library.incoming_dir(media_dir)
+    video_tmp, poster_tmp = incoming / f"job-{job_id}.mp4", incoming / f"job-{job_id}.jpg"
+    try:
+        # What the MP4 and the row carry: the recipe, plus the precision of the weights that made it
+        stored = recipe.to_dict() | ({"precision": result.precision} if result.precision else {})
+        mp4.write_mp4(frames, video_tmp, fps=recipe.fps, recipe=stored)
+        mp4.write_poster(frames, poster_tmp)
+        timings = {
+            "load_s": load_s or 0.0,
+            "text_encode_s": result.text_encode_s,
+            "denoise_s": result.denoise_s,
+            "decode_s": result.decode_s,
+            "encode_s": time.perf_counter() - started,
+        }
+        if result.peak_memory_gb is not None:
+            timings["peak_memory_gb"] = result.peak_memory_gb
+        # Scored before the row exists, so a flagged video is never seen unflagged; never raises (None: no score).
+        verdict = content_check.check_frames(frames) if content_check else None
+        with db.write() as session:
+            video = library.add(
+                session=session,
+                media_dir=media_dir,
+                recipe=recipe,
+                video_file=video_tmp,
+                poster_file=poster_tmp,
+                job_id=job_id,
+                timings=timings,
+                group_id=jobs.get(session=session, job_id=job_id).group_id,
+                stored_recipe=stored,
+            )
+            content.apply(video, verdict)
+            jobs.finish(session=session, job_id=job_id, timings=timings)
+    finally:
+        video_tmp.unlink(missing_ok=True)
+        poster_tmp.unlink(missing_ok=True)
