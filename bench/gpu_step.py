@@ -12,7 +12,7 @@ would make matrix products look faster) and times transformer forwards at the re
   (d) studio + fp8 (with --fp8, torchao installed, compute capability ≥ 8.9): the best of the above with the block
       linear layers quantized as `--quantize fp8` does (torchao FP8 dynamic activations and weights, per-row scales)
 It prints seconds per forward and per step (quality: two forwards with CFG; fast: one), the achieved TFLOP/s by the
-FLOP formula of shared/FACTS.md, the ratio to the 800 TFLOP/s floor and peak memory; then the VAE decode time at
+FLOP formula below (`flops_per_forward`), the ratio to the 800 TFLOP/s floor and peak memory; then the VAE decode time at
 the same sizes, the UMT5-XXL text encode (when transformers is installed) and the fast-mode clip these add up to.
 
 Needs only torch, diffusers and the standard library (no network, no studio imports); --fp8 also needs torchao,
@@ -33,7 +33,7 @@ from typing import Any
 
 import torch
 
-FLOOR_TFLOPS = 800.0  # the physical limit this project measures against (FACTS.md)
+FLOOR_TFLOPS = 800.0  # the physical limit this project measures against (dense BF16 of one H100/H200)
 TEXT_TOKENS = 512  # UMT5 sequence the cross-attention reads
 INIT_STD = 0.02
 # Parameters diffusers keeps in fp32 when it loads these models in bf16 (WanTransformer3DModel._keep_in_fp32_modules)
@@ -46,7 +46,7 @@ FAST_CLIP_GOAL_S = 45.0
 
 @dataclass(frozen=True)
 class Arch:
-    """One Wan transformer layout (FACTS.md)."""
+    """One Wan transformer layout (from the official diffusers configs)."""
 
     name: str
     heads: int
@@ -121,7 +121,7 @@ DRY_CASES = [Case("a14b-720p", TINY_A14B, 160, 96, 9, "wan2.1"), Case("ti2v-720p
 
 
 def flops_per_forward(arch: Arch, tokens: int) -> float:
-    """FACTS.md: per block 8·L·d² (self-attn projections) + 4·L²·d (attention core) + 4·L·d² (cross-attn Q, O) +
+    """Per block 8·L·d² (self-attn projections) + 4·L²·d (attention core) + 4·L·d² (cross-attn Q, O) +
     4·L·d·f (FFN), plus the cross-attention core over the 512 text tokens, 4·L·512·d (it makes 6.52 PFLOP of 6.49)."""
     L, d, f = tokens, arch.dim, arch.ffn
     per_block = 8 * L * d * d + 4 * L * L * d + 4 * L * d * d + 4 * L * d * f + 4 * L * TEXT_TOKENS * d
