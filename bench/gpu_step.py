@@ -12,8 +12,9 @@ would make matrix products look faster) and times transformer forwards at the re
   (d) studio + fp8 (with --fp8, torchao installed, compute capability ≥ 8.9): the best of the above with the block
       linear layers quantized as `--quantize fp8` does (torchao FP8 dynamic activations and weights, per-row scales)
 It prints seconds per forward and per step (quality: two forwards with CFG; fast: one), the achieved TFLOP/s by the
-FLOP formula below (`flops_per_forward`), the ratio to the 800 TFLOP/s floor and peak memory; then the VAE decode time at
-the same sizes, the UMT5-XXL text encode (when transformers is installed) and the fast-mode clip these add up to.
+FLOP formula below (`flops_per_forward`), the ratio to the 800 TFLOP/s floor and peak memory; then the VAE decode
+time at the same sizes, the UMT5-XXL text encode (when transformers is installed) and the fast-mode clip these add
+up to.
 
 Needs only torch, diffusers and the standard library (no network, no studio imports); --fp8 also needs torchao,
 the text-encode timing transformers (each skipped, and said so, without its package).

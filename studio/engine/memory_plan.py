@@ -1,8 +1,8 @@
 """Memory strategy: where the weights live on a CUDA GPU, chosen from free memory and the largest job (pure).
 
-Sizes are decimal GB (1e9 bytes), as the model cards give them. Weights are the published bf16 sizes. The activation, text-encode
-and VAE-decode figures are traced: the real diffusers and transformers modules at full size run under PyTorch's
-FakeTensorMode on the CPU and studio.engine.memory_trace adds up the tensor bytes alive at each operation
+Sizes are decimal GB (1e9 bytes), as the model cards give them. Weights are the published bf16 sizes. The activation,
+text-encode and VAE-decode figures are traced: the real diffusers and transformers modules at full size run under
+PyTorch's FakeTensorMode on the CPU and studio.engine.memory_trace adds up the tensor bytes alive at each operation
 (`python bench/memory_trace.py` prints them; tests/engine/test_memory_trace.py re-traces smaller sizes against these
 constants). They are not GPU measurements: the CUDA context, library workspaces and allocator fragmentation are
 HEADROOM_GB, to be checked against `GenerationResult.peak_memory_gb` on a real GPU.

@@ -23,7 +23,8 @@ from torch.utils._pytree import tree_flatten
 
 from studio.domain.presets import LayoutName
 
-# The full-size architectures (the official Wan2.1/Wan2.2 diffusers configs), as (attention heads, head width, FFN width, latent channels).
+# The full-size architectures (the official Wan2.1/Wan2.2 diffusers configs), as (attention heads, head width,
+# FFN width, latent channels).
 TRANSFORMER_SHAPES: dict[LayoutName, tuple[int, int, int, int]] = {
     "a14b": (40, 128, 13824, 16),
     "ti2v-5b": (24, 128, 14336, 48),
