@@ -4,12 +4,12 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 export GRADIO_ANALYTICS_ENABLED := False
 
-.PHONY: run test lint chromium bench clean
+.PHONY: run test lint chromium postgres bench clean
 
 run: $(VENV)/.runtime
 	$(PY) app.py $(ARGS)
 
-test: $(VENV)/.dev chromium lint
+test: $(VENV)/.dev chromium postgres lint
 	HF_HUB_OFFLINE=1 $(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.dev
@@ -20,6 +20,9 @@ lint: $(VENV)/.dev
 
 chromium:
 	@sh scripts/ensure-chromium.sh
+
+postgres:
+	@sh scripts/ensure-postgres.sh
 
 bench: $(VENV)/.dev
 	HF_HUB_OFFLINE=1 $(PY) bench/overhead.py

@@ -7,11 +7,15 @@ import logging
 import os
 import sys
 import threading
+from typing import TYPE_CHECKING
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 from studio.config import Settings, load_settings
 from studio.domain import presets
+
+if TYPE_CHECKING:
+    from studio.services.studio import Studio
 
 log = logging.getLogger("studio")
 
@@ -77,13 +81,33 @@ def check_model_files(settings: Settings, preset: presets.Preset) -> int | None:
     return None
 
 
+COMMANDS = ("serve", "worker")  # `serve` (UI + API, the default) or `worker` (a generation worker of the fleet)
+
+
+def split_command(argv: list[str]) -> tuple[str, list[str]]:
+    """`app.py [serve|worker] [flags]` → the command and its flags; no command means serve."""
+    if argv and argv[0] in COMMANDS:
+        return argv[0], argv[1:]
+    return "serve", argv
+
+
+def check_command(command: str, settings: Settings) -> str | None:
+    """Why the command cannot run with these settings, or None."""
+    if command == "worker" and not settings.uses_fleet:
+        return "worker: a fleet worker needs --database-url postgresql+psycopg://… (the queue it serves)"
+    if command == "worker" and settings.workers == 0:
+        return "worker: --workers 0 leaves nothing to run"
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for noisy in ("alembic", "httpx"):
+    for noisy in ("alembic", "httpx", "procrastinate"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    settings = load_settings(sys.argv[1:] if argv is None else argv)
+    command, flags = split_command(sys.argv[1:] if argv is None else argv)
+    settings = load_settings(flags)
     try:
-        problem = check_sharing(settings)
+        problem = check_sharing(settings) or check_command(command, settings)
         if problem:
             raise ValueError(problem)
         preset = resolve_preset(settings)
@@ -95,9 +119,13 @@ def main(argv: list[str] | None = None) -> int:
     if stop is not None:
         return stop
 
+    from studio.services.studio import Studio
+
+    if command == "worker":
+        return run_worker(Studio(settings, preset=preset), settings)
+
     import uvicorn
 
-    from studio.services.studio import Studio
     from studio.web import build_app
 
     log.info("model %s (%s), data in %s", preset.key, preset.label, settings.data_dir.resolve())
@@ -114,6 +142,31 @@ def main(argv: list[str] | None = None) -> int:
         threading.Thread(target=share, name="studio-share", daemon=True).start()
     # Proxy headers are applied by the app itself, from `trusted_proxies` only (uvicorn trusts 127.0.0.1 by default)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", proxy_headers=False)
+    return 0
+
+
+def run_worker(studio: Studio, settings: Settings) -> int:
+    """A generation worker of the fleet: load the model, serve its queue until SIGTERM or SIGINT, then leave."""
+    import signal
+
+    from prometheus_client import start_http_server
+
+    assert studio.fleet_worker is not None
+    if settings.device != "cpu":
+        from studio.engine.devices import detect_device
+
+        studio.fleet_worker.gpu_memory_gb = detect_device()[1]
+    if settings.metrics_port:
+        start_http_server(settings.metrics_port, registry=studio.metrics.registry)
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    log.info("worker %s serves %s on %s", studio.fleet_worker.name, studio.preset.key, settings.device)
+    studio.start()
+    while not stop.wait(1.0):  # wakes for signals: they run on the main thread
+        pass
+    log.info("stopping: the running job (if any) finishes first")
+    studio.stop()
     return 0
 
 

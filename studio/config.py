@@ -31,7 +31,7 @@ class Settings(BaseSettings):
         default_factory=hosting.default_data_dir, description="Database, media and tiny models (/data on Spaces)"
     )
     database_url: str | None = Field(None, description="SQLAlchemy URL; default sqlite:///<data-dir>/studio.db")
-    device: Literal["auto", "cuda", "cpu"] = Field("auto", description="Where the pipeline runs")
+    device: str = Field("auto", description="Where the pipeline runs: auto, cpu, cuda or cuda:N (a worker's GPU)")
     share: bool = Field(False, description="Also open a Gradio public link (needs --auth)")
     share_without_auth: bool = Field(False, description="Allow --share without --auth: anyone with the link can use it")
     auth: Annotated[list[str], NoDecode] = Field(
@@ -102,6 +102,26 @@ class Settings(BaseSettings):
         default_factory=hosting.default_public_url,
         description="The studio's public address (https://studio.example.com) for share links and previews",
     )
+    workers: int = Field(
+        1, ge=0, le=1, description="Generation workers inside this process: 1, or 0 to serve UI and API only (fleet)"
+    )
+    media_url: str | None = Field(
+        None, description="Where videos are stored: file:///path or s3://bucket/prefix; default <data-dir>/media"
+    )
+    s3_endpoint_url: str | None = Field(
+        None, description="S3-compatible endpoint for s3:// media (MinIO, R2…); credentials from the AWS variables"
+    )
+    media_redirect: bool = Field(
+        False,
+        description="s3:// media: send players to short-lived presigned URLs of the store (clients must reach it) "
+        "instead of serving the files from this server's local copy",
+    )
+    max_attempts: int = Field(
+        2, ge=1, le=10, description="Runs a fleet job gets when its worker dies mid-job before it ends interrupted"
+    )
+    metrics_port: int | None = Field(
+        None, ge=1, le=65535, description="A fleet worker's Prometheus port (/metrics); none: no metrics server"
+    )
 
     @field_validator("auth", "api_tokens", "cors_origins", "callback_allow", "trusted_proxies", mode="before")
     @classmethod
@@ -130,6 +150,23 @@ class Settings(BaseSettings):
         if scheme not in ("http", "https") or not sep or not rest or any(c in rest for c in "?#@ "):
             raise ValueError(f"public_url: {value!r} must look like https://studio.example.com (optionally a path)")
         return url
+
+    @field_validator("media_url")
+    @classmethod
+    def _check_media_url(cls, value: str | None) -> str | None:
+        from studio.domain.media_url import parse_media_url
+
+        if value is not None:
+            parse_media_url(value)  # raises "media_url: must be file:///path or s3://bucket[/prefix]; …"
+        return value
+
+    @field_validator("device")
+    @classmethod
+    def _check_device(cls, value: str) -> str:
+        kind, _, index = value.partition(":")
+        if kind not in ("auto", "cpu", "cuda") or (index and (kind != "cuda" or not index.isdigit())):
+            raise ValueError(f"device: {value!r} must be auto, cpu, cuda or cuda:N")
+        return value
 
     @field_validator("trusted_proxies")
     @classmethod
@@ -165,7 +202,15 @@ class Settings(BaseSettings):
 
     @property
     def media_dir(self) -> Path:
+        """The media folder: the store itself for file:// media, the local cache of an s3:// store."""
+        if self.media_url and self.media_url.startswith("file://"):
+            return Path(self.media_url.removeprefix("file://")).resolve()
         return (self.data_dir / "media").resolve()
+
+    @property
+    def uses_fleet(self) -> bool:
+        """Jobs go through the distributed job engine (Postgres) rather than this process's own worker thread."""
+        return self.resolved_database_url.startswith("postgresql")
 
     @property
     def models_dir(self) -> Path:

@@ -15,6 +15,7 @@ from studio.config import Settings
 from studio.services.studio import Studio
 from studio.store.database import Database
 from tests.fakes import PRESET, FakePipeline
+from tests.local_services import Postgres, S3Server
 
 
 @pytest.fixture
@@ -45,3 +46,32 @@ def studio(tmp_path: Path, fake: FakePipeline) -> Iterator[Studio]:
     instance.start()
     yield instance
     instance.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Postgres]:
+    """One throwaway PostgreSQL cluster for the whole run; each test that wants it takes a fresh database."""
+    cluster = Postgres().start()
+    yield cluster
+    cluster.destroy()
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[S3Server]:
+    """One moto S3 endpoint for the whole run; each test that wants it takes a fresh bucket."""
+    server = S3Server().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def any_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    """A migrated database of each kind the studio runs on: the embedded SQLite file and a Postgres database."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'studio.db'}"
+    else:
+        url = request.getfixturevalue("postgres").create_database()
+    database = Database(url)
+    database.upgrade()
+    yield database
+    database.dispose()

@@ -37,6 +37,18 @@ def test_a_bad_flag_names_the_field(tmp_path: Path) -> None:
     assert result.returncode != 0 and "port" in result.stderr
 
 
+def test_a_worker_needs_the_fleet_s_database_and_says_so(tmp_path: Path) -> None:
+    result = run_app("worker", "--model", "tiny-1.3b", "--data-dir", str(tmp_path))
+    assert result.returncode == 2
+    assert "worker: a fleet worker needs --database-url postgresql+psycopg://" in result.stderr
+    assert not (tmp_path / "studio.db").exists()
+
+
+def test_a_bad_device_names_the_field_and_the_allowed_values(tmp_path: Path) -> None:
+    result = run_app("worker", "--device", "gpu:1", "--data-dir", str(tmp_path))
+    assert result.returncode != 0 and "device: 'gpu:1' must be auto, cpu, cuda or cuda:N" in result.stderr
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StudioProcess]:
     process = StudioProcess(tmp_path_factory.mktemp("api") / "data", "tiny-ti2v-5b").start()

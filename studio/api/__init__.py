@@ -7,6 +7,7 @@ the webhook sender, and the re-sending of callbacks a restart cut off.
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -26,7 +27,9 @@ from studio.services.studio import Studio
 from studio.services.webhooks import CallbackSender
 
 SWAGGER_ASSETS = Path(__file__).resolve().parents[2] / "assets" / "swagger"
+log = logging.getLogger(__name__)
 CALLBACK_REDELIVERY_WINDOW = timedelta(days=1)  # older owed callbacks are left alone: nobody is waiting for them
+CALLBACK_POLL_S = 1.0  # fleet: how often a server looks for ended jobs whose callback is owed
 
 
 def create_app(studio: Studio) -> FastAPI:
@@ -102,6 +105,8 @@ def _send_callbacks(app: FastAPI, studio: Studio) -> None:
         with lock:
             if not view.callback_url or not view.is_final or job_id in queued:
                 return
+            if not studio.claim_callback(job_id):  # fleet: another server sends it
+                return
             queued.add(job_id)
         sender.send(
             view.callback_url,
@@ -112,3 +117,14 @@ def _send_callbacks(app: FastAPI, studio: Studio) -> None:
     studio.job_end_listeners.append(send)
     for job_id in studio.owed_callbacks(within=CALLBACK_REDELIVERY_WINDOW):
         send(job_id)
+    if studio.engine is not None:  # fleet: jobs end in worker processes; servers find them and share the sending
+
+        def follow() -> None:
+            while not sender.stopped.wait(CALLBACK_POLL_S):
+                try:
+                    for job_id in studio.owed_callbacks(within=CALLBACK_REDELIVERY_WINDOW):
+                        send(job_id)
+                except Exception:
+                    log.warning("could not look for callbacks to send", exc_info=True)
+
+        threading.Thread(target=follow, name="studio-callback-follower", daemon=True).start()

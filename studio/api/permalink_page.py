@@ -87,11 +87,17 @@ def _csp_hash(source: str) -> str:
     return "'sha256-" + base64.b64encode(hashlib.sha256(source.encode()).digest()).decode() + "'"
 
 
-CONTENT_SECURITY_POLICY = (
-    "default-src 'none'; media-src 'self'; img-src 'self'; "
-    f"style-src {_csp_hash(_STYLE)}; script-src {_csp_hash(_SCRIPT)}; "
-    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
-)
+def content_security_policy(media_origin: str | None = None) -> str:
+    """The page's policy; `media_origin` is a remote media store's origin, where its media routes redirect."""
+    media = "'self'" if media_origin is None else f"'self' {media_origin}"
+    return (
+        f"default-src 'none'; media-src {media}; img-src {media}; "
+        f"style-src {_csp_hash(_STYLE)}; script-src {_csp_hash(_SCRIPT)}; "
+        "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    )
+
+
+CONTENT_SECURITY_POLICY = content_security_policy()
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",  # the token is the secret: never hand it to another site
@@ -99,6 +105,15 @@ SECURITY_HEADERS = {
 }
 # Short and private: a revocation reaches viewers within a minute, and shared caches never keep a copy.
 PAGE_HEADERS = {**SECURITY_HEADERS, "Cache-Control": "private, max-age=60"}
+
+
+def page_headers(*, media_origin: str | None) -> dict[str, str]:
+    """PAGE_HEADERS, with the media store's origin allowed for the player and the poster when it is remote."""
+    if media_origin is None:
+        return PAGE_HEADERS
+    return {**PAGE_HEADERS, "Content-Security-Policy": content_security_policy(media_origin)}
+
+
 NOT_FOUND_HEADERS = {**SECURITY_HEADERS, "Cache-Control": "no-store"}
 
 NOT_FOUND_PAGE = f"""<!doctype html>

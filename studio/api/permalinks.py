@@ -3,7 +3,8 @@
 The page is self-contained (inline CSS and one inline script, both allowed by hash in its Content-Security-Policy;
 no external assets, no Gradio). Its media come through the same token (`/v/<token>/video.mp4`, `/poster.jpg`),
 with file paths taken from the video row, never from the request. An unknown, malformed, revoked or expired token
-gets the same 404 page, so a URL says nothing about why it stopped working.
+gets the same 404 page, so a URL says nothing about why it stopped working. With a remote media store the media
+routes redirect (307) to a short-lived presigned URL of the store, and the page's policy allows the store's origin.
 
 A video flagged by the content check (studio/content.py) is blurred, poster included, behind a "Show anyway" button,
 and its link preview carries neither poster, video nor prompt.
@@ -15,19 +16,19 @@ carries `require_auth` itself so that no inclusion can leave it open.
 from __future__ import annotations
 
 from datetime import datetime
-from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Request, status
 from fastapi import Path as PathParam
-from fastapi.responses import FileResponse, HTMLResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from studio.api.deps import StudioDep, public_base_url
-from studio.api.permalink_page import NOT_FOUND_HEADERS, NOT_FOUND_PAGE, PAGE_HEADERS, render_page
+from studio.api.permalink_page import NOT_FOUND_HEADERS, NOT_FOUND_PAGE, PAGE_HEADERS, page_headers, render_page
 from studio.api.schemas import VideoId
 from studio.api.security import require_auth
 from studio.services.studio import Studio
+from studio.services.videos import MediaMissing
 from studio.store import share_links
 from studio.store.rows import ShareLink, as_utc
 
@@ -49,32 +50,35 @@ def share_page(token: str, request: Request, studio: StudioDep) -> HTMLResponse:
     page = render_page(
         video, token=token, base_url=public_base_url(request), root_path=request.scope.get("root_path", "")
     )
-    return HTMLResponse(page, headers=PAGE_HEADERS)
+    return HTMLResponse(page, headers=page_headers(media_origin=studio.videos.direct_url_origin()))
 
 
-def _shared_file(studio: Studio, token: str, which: str) -> Path | None:
+def _shared_media(studio: Studio, token: str, which: Literal["file", "poster"], media_type: str) -> Response:
+    """The shared video's MP4 or poster: the local file, or a redirect to the remote store; else the 404 page."""
     video = studio.shares.video(token)
     if video is None:
-        return None
-    path = studio.videos.file(video) if which == "video" else studio.videos.poster(video)  # from the row, never the URL
-    return path if path is not None and path.is_file() else None
+        return _not_found()
+    if studio.videos.media_is_remote:
+        try:
+            url = studio.videos.direct_url(video, which)  # the key comes from the row, never the URL
+        except MediaMissing:
+            return _not_found()
+        return RedirectResponse(url, status_code=status.HTTP_307_TEMPORARY_REDIRECT, headers=PAGE_HEADERS)
+    path = studio.videos.file(video) if which == "file" else studio.videos.poster(video)
+    if path is None or not path.is_file():
+        return _not_found()
+    return FileResponse(path, media_type=media_type, headers=PAGE_HEADERS)
 
 
 @router.api_route("/v/{token}/video.mp4", methods=["GET", "HEAD"], include_in_schema=False)
 def share_video(token: str, studio: StudioDep) -> Response:
     """The MP4, with `Range` requests so the player can seek."""
-    path = _shared_file(studio, token, "video")
-    if path is None:
-        return _not_found()
-    return FileResponse(path, media_type="video/mp4", headers=PAGE_HEADERS)
+    return _shared_media(studio, token, "file", "video/mp4")
 
 
 @router.api_route("/v/{token}/poster.jpg", methods=["GET", "HEAD"], include_in_schema=False)
 def share_poster(token: str, studio: StudioDep) -> Response:
-    path = _shared_file(studio, token, "poster")
-    if path is None:
-        return _not_found()
-    return FileResponse(path, media_type="image/jpeg", headers=PAGE_HEADERS)
+    return _shared_media(studio, token, "poster", "image/jpeg")
 
 
 # -- management API: behind the same auth as the rest of the API ----------------------------------

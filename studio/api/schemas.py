@@ -181,6 +181,7 @@ class JobOut(BaseModel):
     total_steps: int
     eta_s: float | None
     queue_position: int | None
+    waiting_for: str | None = Field(None, description="fleet: why a queued job is not running yet")
     error: str | None
     error_kind: str | None
     seed: int
@@ -208,6 +209,7 @@ class JobOut(BaseModel):
             total_steps=view.total_steps,
             eta_s=view.eta_s,
             queue_position=view.queue_position,
+            waiting_for=view.waiting_for,
             error=view.error,
             error_kind=view.error_kind,
             seed=recipe.seed,
@@ -238,8 +240,29 @@ class RecipeReadOut(BaseModel):
     recipe: dict[str, Any] | None = Field(description="the recipe the MP4 carries; null: not made by this studio")
 
 
+class FleetWorkerOut(BaseModel):
+    name: str = Field(description="host:pid of the worker process")
+    model: str = Field(description="the model whose queue it serves")
+    device: str
+    gpu_memory_gb: float | None
+    state: str = Field(description="loading, ready or failed")
+    error: str | None
+    current_job_id: int | None
+    heartbeat_age_s: float = Field(description="seconds since its last heartbeat")
+    live: bool = Field(description="it heartbeat recently enough to be counted as serving")
+    metrics_url: str | None
+
+
+class FleetOut(BaseModel):
+    workers: list[FleetWorkerOut]
+    queued_by_model: dict[str, int]
+    models_without_worker: list[str] = Field(description="models with jobs (or this server's) and no live worker")
+
+
 class HealthOut(BaseModel):
-    status: Literal["ok", "loading", "error"]
+    status: Literal["ok", "loading", "waiting", "error"] = Field(
+        description="waiting: a fleet server whose model no live worker serves yet (jobs queue meanwhile)"
+    )
     gpu_available: bool
     device: str
     model: str
@@ -251,6 +274,11 @@ class HealthOut(BaseModel):
     precision: str | None = Field(None, description="the experts' weights: fp32 (CPU), bf16 or fp8")
     memory_strategy: str | None = Field(None, description="where the weights live and why (studio.engine.memory_plan)")
     attention_backend: str | None = Field(None, description="the attention kernel chosen at load")
-    worker_alive: bool = Field(True, description="the worker thread is serving the queue (false: 503)")
-    worker_heartbeat_s: float = Field(0.0, description="seconds since the worker loop (or its running job) last ran")
+    worker_alive: bool | None = Field(
+        True, description="this process's worker is serving the queue (false: 503; null: it runs none, a fleet server)"
+    )
+    worker_heartbeat_s: float | None = Field(
+        0.0, description="seconds since the worker loop (or its running job) last ran"
+    )
     worker_error: str | None = Field(None, description="the worker loop's last error, while it retries after one")
+    fleet: FleetOut | None = Field(None, description="Postgres only: every generation worker, and the queue per model")

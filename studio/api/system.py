@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from functools import partial
-from typing import Any
+from typing import Any, Literal
 
 import anyio
 from fastapi import APIRouter, Depends, Request, status
@@ -12,8 +12,9 @@ from fastapi.responses import JSONResponse, Response
 
 from studio import __version__
 from studio.api.deps import OwnerDep, StudioDep, public_base_url
-from studio.api.schemas import GenerateIn, HealthOut
+from studio.api.schemas import FleetOut, FleetWorkerOut, GenerateIn, HealthOut
 from studio.api.security import require_auth
+from studio.services.health import FleetState
 from studio.services.metrics import CONTENT_TYPE
 from studio.services.worker import ModelState
 from studio.store import jobs
@@ -61,7 +62,7 @@ async def health(studio: StudioDep) -> JSONResponse:
     model = now.model
     torch = sys.modules.get("torch")  # imported by the engine when a real pipeline runs here
     body = HealthOut(
-        status=("ok" if model.state is ModelState.READY else "loading") if now.ok else "error",
+        status=_status(model.state) if now.ok else "error",
         gpu_available=bool(torch is not None and torch.cuda.is_available()),
         device=model.pipeline.device,
         model=model.key,
@@ -76,6 +77,7 @@ async def health(studio: StudioDep) -> JSONResponse:
         worker_alive=now.worker_alive,
         worker_heartbeat_s=now.worker_heartbeat_s,
         worker_error=now.worker_error,
+        fleet=_fleet(now.fleet),
     )
     code = status.HTTP_200_OK if now.ok else status.HTTP_503_SERVICE_UNAVAILABLE
     return JSONResponse(body.model_dump(mode="json"), status_code=code)
@@ -85,3 +87,20 @@ async def health(studio: StudioDep) -> JSONResponse:
 def metrics(studio: StudioDep) -> Response:
     """Prometheus text format."""
     return Response(studio.metrics_text(), media_type=CONTENT_TYPE)
+
+
+def _fleet(fleet: FleetState | None) -> FleetOut | None:
+    if fleet is None:
+        return None
+    workers = [
+        FleetWorkerOut(**{name: getattr(view, name) for name in FleetWorkerOut.model_fields}) for view in fleet.workers
+    ]
+    return FleetOut(
+        workers=workers, queued_by_model=fleet.queued_by_model, models_without_worker=fleet.models_without_worker
+    )
+
+
+def _status(state: ModelState) -> Literal["ok", "loading", "waiting"]:
+    if state is ModelState.READY:
+        return "ok"
+    return "waiting" if state is ModelState.WAITING else "loading"

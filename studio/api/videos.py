@@ -1,13 +1,17 @@
 """/api/v1/videos: the history: search, details, the MP4 (with Range requests for seeking), poster, favorite, trim,
-delete."""
+delete.
+
+With a remote media store (`media_url` s3://…) the MP4 and poster routes answer, after the same auth, with a
+307 redirect to a short-lived presigned URL of the store, which serves `Range` requests itself.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, status
-from fastapi.responses import FileResponse, Response
+from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from studio.api.deps import OwnerDep, StudioDep
 from studio.api.schemas import TrimIn, VideoId, VideoOut, VideoPageOut
@@ -38,9 +42,13 @@ def get_video(video_id: VideoId, studio: StudioDep) -> VideoOut:
     return VideoOut.from_row(studio.videos.get(video_id))
 
 
-def _stored_file(studio: Studio, video_id: int, which: str) -> Path:
+def _stored_file(studio: Studio, video_id: int, which: Literal["file", "poster"]) -> Path | str:
+    """The local file to send, or (remote store) the presigned URL to redirect to; the key comes from the row."""
     video = studio.videos.get(video_id)
-    path = studio.videos.file(video) if which == "file" else studio.videos.poster(video)  # from the row, never the URL
+    if studio.videos.media_is_remote:
+        name = f"wan-studio-{video_id}.mp4" if which == "file" else None
+        return studio.videos.direct_url(video, which, download_name=name)  # MediaMissing (404) when it is not there
+    path = studio.videos.file(video) if which == "file" else studio.videos.poster(video)
     if path is None:
         raise NotFound("video_id", f"video {video_id} has no {which}")
     if not path.is_file():
@@ -49,17 +57,22 @@ def _stored_file(studio: Studio, video_id: int, which: str) -> Path:
 
 
 @router.get("/{video_id}/file", response_class=FileResponse)
-def video_file(video_id: VideoId, studio: StudioDep) -> FileResponse:
-    """The MP4. Supports `Range` requests, so players can seek."""
-    path = _stored_file(studio, video_id, "file")
+def video_file(video_id: VideoId, studio: StudioDep) -> Response:
+    """The MP4. Supports `Range` requests, so players can seek (a remote store: 307 to a presigned URL)."""
+    found = _stored_file(studio, video_id, "file")
+    if isinstance(found, str):
+        return RedirectResponse(found, status_code=status.HTTP_307_TEMPORARY_REDIRECT)
     return FileResponse(
-        path, media_type="video/mp4", filename=f"wan-studio-{video_id}.mp4", content_disposition_type="inline"
+        found, media_type="video/mp4", filename=f"wan-studio-{video_id}.mp4", content_disposition_type="inline"
     )
 
 
 @router.get("/{video_id}/poster", response_class=FileResponse)
-def video_poster(video_id: VideoId, studio: StudioDep) -> FileResponse:
-    return FileResponse(_stored_file(studio, video_id, "poster"), media_type="image/jpeg")
+def video_poster(video_id: VideoId, studio: StudioDep) -> Response:
+    found = _stored_file(studio, video_id, "poster")
+    if isinstance(found, str):
+        return RedirectResponse(found, status_code=status.HTTP_307_TEMPORARY_REDIRECT)
+    return FileResponse(found, media_type="image/jpeg")
 
 
 @router.post("/{video_id}/favorite", response_model=VideoOut)

@@ -1,4 +1,8 @@
-"""Edits that make new videos from stored ones: trims and tiled comparisons. Sources are only ever read."""
+"""Edits that make new videos from stored ones: trims and tiled comparisons. Sources are only ever read.
+
+Sources are read from local copies (a remote store downloads them into its cache first); the new files are encoded
+locally, then published to the media store with their row (studio.store.library.add).
+"""
 
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ from studio.domain import comparisons
 from studio.domain.errors import InvalidInput
 from studio.domain.recipe import Recipe
 from studio.media import content_check, mp4, tiles, trims
+from studio.media.storage import MediaStore
 from studio.store import jobs, library
 from studio.store.database import Database
 from studio.store.rows import Video
@@ -24,10 +29,10 @@ class Editor:
     """Writes edited copies into the history (new rows and files; the originals never change)."""
 
     def __init__(
-        self, *, db: Database, media_dir: Path, content_check: content_check.ContentChecker | None = None
+        self, *, db: Database, media: MediaStore, content_check: content_check.ContentChecker | None = None
     ) -> None:
         self.db = db
-        self.media_dir = media_dir
+        self.media = media
         self.content_check = content_check
 
     def _verdict(self, path: Path, sources: list[Video]) -> content_check.Verdict | None:
@@ -100,7 +105,7 @@ class Editor:
         # The recipe is the first clip's (its generation settings, without any edit of it) plus what was tiled.
         first = Recipe.from_dict(members[0].recipe)
         stored = {**first.to_dict(), **info}
-        sources = [library.file_path(self.media_dir, video.path) for video in members]
+        sources = [self._source(video) for video in members]
         video_tmp, poster_tmp = self._incoming("comparison")
         try:
             tiled = tiles.tile(sources, labels, video_tmp, recipe=stored)
@@ -126,7 +131,7 @@ class Editor:
         # 1. The source: its row, and its file, which is only ever read
         with self.db.read() as session:
             parent = library.get(session=session, video_id=video_id)
-        source = library.file_path(self.media_dir, parent.path)
+        source = self._source(parent)
         video_tmp, poster_tmp = self._incoming(f"trim-{video_id}")
         cut = video_tmp.with_name(f"cut-{video_tmp.name}")
         try:
@@ -178,7 +183,7 @@ class Editor:
                 library.get(session=session, video_id=source.id)
             video = library.add(
                 session=session,
-                media_dir=self.media_dir,
+                store=self.media,
                 recipe=row_recipe,
                 video_file=video_file,
                 poster_file=poster_file,
@@ -190,10 +195,14 @@ class Editor:
             content_check.apply(video, verdict)
             return video
 
+    def _source(self, video: Video) -> Path:
+        """A local copy of a source's MP4; where it would be when the store lacks it (the edit then says so)."""
+        return self.media.local_path(video.path, missing_ok=True)
+
     def _incoming(self, prefix: str) -> tuple[Path, Path]:
-        """Fresh temp paths for an edit's MP4 and poster in `incoming/` (emptied at startup)."""
+        """Fresh temp paths for an edit's MP4 and poster in the local `incoming/` (emptied at startup)."""
         stem = f"{prefix}-{uuid.uuid4().hex[:12]}"
-        folder = library.incoming_dir(self.media_dir)
+        folder = library.incoming_dir(self.media.local_dir)
         return folder / f"{stem}.mp4", folder / f"{stem}.jpg"
 
 

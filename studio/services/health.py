@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from studio.domain.presets import Preset
 from studio.engine.contract import PipelineInfo
 from studio.services.worker import ModelState
+from studio.store.fleet import WorkerView
 
 
 @dataclass(frozen=True)
 class ModelInfo:
-    """The model and its pipeline as the model line shows them (Studio.model_info; no database read)."""
+    """The model and its pipeline as the model line shows them (Studio.model_info)."""
 
     key: str
     label: str
@@ -22,16 +24,64 @@ class ModelInfo:
 
 
 @dataclass(frozen=True)
+class FleetState:
+    """The fleet as any server sees it: every worker, the queue per model, and the models nobody serves."""
+
+    workers: list[WorkerView]
+    queued_by_model: dict[str, int]
+    models_without_worker: list[str]
+
+    @classmethod
+    def of(cls, workers: list[WorkerView], queued_by_model: dict[str, int], own_model: str) -> FleetState:
+        served = {worker.model for worker in workers if worker.live and worker.state != ModelState.FAILED}
+        wanted = {own_model, *queued_by_model, *(worker.model for worker in workers)}
+        return cls(workers, queued_by_model, sorted(wanted - served))
+
+
+def fleet_model_info(preset: Preset, workers: list[WorkerView]) -> ModelInfo:
+    """The model line of a server that runs no model itself: the best state among the live workers of its model."""
+    mine = [worker for worker in workers if worker.model == preset.key and worker.live]
+    ready = [worker for worker in mine if worker.state == ModelState.READY]
+    if ready:
+        state, source = ModelState.READY, ready[0]
+    elif loading := [worker for worker in mine if worker.state == ModelState.LOADING]:
+        state, source = ModelState.LOADING, loading[0]
+    elif mine:
+        state, source = ModelState.FAILED, mine[0]
+    else:
+        state, source = ModelState.WAITING, None
+    pipeline = PipelineInfo(device="fleet: no worker")
+    if source is not None:
+        device = f"fleet: {len(ready)} worker(s) ready, {source.device}" if ready else f"fleet: {source.device}"
+        pipeline = PipelineInfo(**{**(source.pipeline or {}), "device": device})
+    return ModelInfo(
+        key=preset.key,
+        label=preset.label,
+        preview_mode=preset.tiny,
+        state=state,
+        error=source.error if source else None,
+        load_s=None,
+        pipeline=pipeline,
+    )
+
+
+@dataclass(frozen=True)
 class Health:
-    """The studio's state at a glance (Studio.health): the model, the worker and the queue."""
+    """The studio's state at a glance (Studio.health): the model, this process's worker, the queue, the fleet."""
 
     model: ModelInfo
-    worker_alive: bool
-    worker_heartbeat_s: float
+    worker_alive: bool | None  # None: this process runs no worker (a fleet server)
+    worker_heartbeat_s: float | None
     worker_error: str | None
     queue_depth: int
+    fleet: FleetState | None = None  # Postgres only
 
     @property
     def ok(self) -> bool:
-        """False when the model failed to load or the worker thread is dead (/health answers 503)."""
+        """False when this process's model failed to load or its worker thread is dead (/health answers 503).
+
+        A fleet server is healthy while it serves: a model without a worker is a state of the fleet, not of it.
+        """
+        if self.worker_alive is None:
+            return True
         return self.model.state is not ModelState.FAILED and self.worker_alive

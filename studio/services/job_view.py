@@ -33,14 +33,21 @@ class JobView:
     timings: dict[str, float | None]
     callback_url: str | None
     group_id: str | None = None  # set for the jobs of a seed comparison (`Studio.submit_group`)
+    waiting_for: str | None = None  # fleet: a queued job's model has no live worker ("waiting for a worker …")
 
     @property
     def is_final(self) -> bool:
         return self.status.is_final
 
     @classmethod
-    def of(cls, session: Session, job: Job) -> JobView:
-        """The view of `job`, read in `session` (its queue position and video included)."""
+    def of(cls, session: Session, job: Job, *, served: set[str] | None = None) -> JobView:
+        """The view of `job`, read in `session` (its queue position and video included).
+
+        `served`: in the fleet, the models some live worker serves; a queued job of another model says so.
+        """
+        waiting_for = None
+        if served is not None and job.status is JobStatus.QUEUED and job.model not in served:
+            waiting_for = f"waiting for a worker that serves {job.model}"
         return cls(
             id=job.id,
             status=job.status,
@@ -59,4 +66,5 @@ class JobView:
             timings={name: getattr(job, name) for name in TIMINGS},
             callback_url=job.callback_url,
             group_id=job.group_id,
+            waiting_for=waiting_for,
         )

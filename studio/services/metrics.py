@@ -24,8 +24,11 @@ def resolution(recipe: Recipe) -> str:
 class _QueueCollector(Collector):
     """Reads job counts at scrape time, so every process sharing the database reports the same numbers."""
 
-    def __init__(self, counts: Callable[[], dict[JobStatus, int]]) -> None:
+    def __init__(
+        self, counts: Callable[[], dict[JobStatus, int]], by_model: Callable[[], dict[str, int]] | None = None
+    ) -> None:
         self._counts = counts
+        self._by_model = by_model
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         counts = self._counts()
@@ -34,6 +37,11 @@ class _QueueCollector(Collector):
             by_status.add_metric([status.value], counts.get(status, 0))
         yield by_status
         yield GaugeMetricFamily("studio_queue_depth", "Jobs waiting to run", value=counts.get(JobStatus.QUEUED, 0))
+        if self._by_model is not None:
+            per_model = GaugeMetricFamily("studio_queue_depth_by_model", "Jobs waiting, per model", labels=["model"])
+            for model, count in sorted(self._by_model().items()):
+                per_model.add_metric([model], count)
+            yield per_model
 
 
 class _GpuCollector(Collector):
@@ -52,7 +60,11 @@ class _GpuCollector(Collector):
 class Metrics:
     """One registry per Studio (not the global one), so several studios in one process never collide."""
 
-    def __init__(self, job_counts: Callable[[], dict[JobStatus, int]]) -> None:
+    def __init__(
+        self,
+        job_counts: Callable[[], dict[JobStatus, int]],
+        queued_by_model: Callable[[], dict[str, int]] | None = None,
+    ) -> None:
         self.registry = CollectorRegistry()
         labels = ["model", "resolution"]
         self.job_seconds = Histogram(
@@ -63,7 +75,7 @@ class Metrics:
         )
         self.model_load_seconds = Gauge("studio_model_load_seconds", "Model load time", registry=self.registry)
         self.errors = Counter("studio_errors", "Failed jobs by kind", ["kind"], registry=self.registry)
-        self.registry.register(_QueueCollector(job_counts))
+        self.registry.register(_QueueCollector(job_counts, queued_by_model))
         self.registry.register(_GpuCollector())
 
     def observe_step(self, recipe: Recipe, seconds: float) -> None:

@@ -1,18 +1,19 @@
 """A finished generation into the history: the MP4 and poster written, scored, and saved with the job's end as one unit.
 
-The files are encoded into `incoming/` first; the row and the job's end commit together, and if that transaction rolls
-back the moved files go with it (studio.store.library.add).
+The files are encoded into the local `incoming/` folder first, then published to the media store inside the
+transaction that adds the row and ends the job; if that transaction rolls back, what was published is removed again
+(studio.store.library.add), so there is never a row without its files in the store.
 """
 
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 from studio.domain.recipe import Recipe
 from studio.engine.contract import GenerationResult
 from studio.media import content_check as content
 from studio.media import mp4
+from studio.media.storage import MediaStore
 from studio.store import jobs, library
 from studio.store.database import Database
 
@@ -20,7 +21,7 @@ from studio.store.database import Database
 def save_video(
     *,
     db: Database,
-    media_dir: Path,
+    media: MediaStore,
     job_id: int,
     recipe: Recipe,
     result: GenerationResult,
@@ -30,7 +31,7 @@ def save_video(
     """Encode the frames, score them, then add the video row and close the job as succeeded in one transaction."""
     frames = result.frames
     started = time.perf_counter()
-    incoming = library.incoming_dir(media_dir)
+    incoming = library.incoming_dir(media.local_dir)
     video_tmp, poster_tmp = incoming / f"job-{job_id}.mp4", incoming / f"job-{job_id}.jpg"
     try:
         # What the MP4 and the row carry: the recipe, plus the precision of the weights that made it
@@ -51,7 +52,7 @@ def save_video(
         with db.write() as session:
             video = library.add(
                 session=session,
-                media_dir=media_dir,
+                store=media,
                 recipe=recipe,
                 video_file=video_tmp,
                 poster_file=poster_tmp,

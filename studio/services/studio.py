@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import socket
+import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -12,21 +14,24 @@ from pathlib import Path
 
 from studio import hosting
 from studio.config import Settings
-from studio.domain import comparisons, destinations
+from studio.domain import comparisons, destinations, errors
 from studio.domain.presets import Preset
 from studio.domain.recipe import RecipeRequest, build_recipe, check_length
 from studio.engine.contract import Pipeline
 from studio.engine.zero_gpu import ZeroGpuPipeline
-from studio.media import content_check
+from studio.media import content_check, storage
 from studio.services.admission import Admission
 from studio.services.editor import Editor
-from studio.services.health import Health, ModelInfo
+from studio.services.fleet_worker import FleetWorker
+from studio.services.health import FleetState, Health, ModelInfo, fleet_model_info
+from studio.services.job_engine import UPKEEP_EVERY_S, JobEngine
 from studio.services.job_view import JobView
 from studio.services.metrics import Metrics
 from studio.services.shares import Shares
+from studio.services.updates import Updates
 from studio.services.videos import Videos
 from studio.services.worker import ModelState, Worker
-from studio.store import jobs, library
+from studio.store import fleet, jobs, library
 from studio.store.database import Database
 from studio.store.rows import JobStatus, utcnow
 
@@ -43,43 +48,65 @@ class Studio:
         self.settings = settings
         self.preset = preset
         self.media_dir: Path = settings.media_dir
+        self.media = storage.open_store(settings)  # the videos' files: media_dir itself, or a bucket it caches
         self.db = Database(settings.resolved_database_url)
-        if pipeline is None:
-            from studio.engine.pipeline import ResidentPipeline
-
-            device = None if settings.device == "auto" else settings.device
-            pipeline = ResidentPipeline(
-                preset,
-                models_dir=settings.models_dir,
-                device=device,
-                memory_strategy=settings.memory_strategy,
-                attention_backend=settings.attention_backend,
-                compile_blocks=settings.compile,
-                quantize=settings.quantize,
-            )
-        if hosting.on_zero_gpu():  # a GPU exists only inside spaces.GPU: every job's generation runs through it
+        if pipeline is None and settings.workers > 0:
+            pipeline = self._resident_pipeline(settings, preset)
+        if pipeline is not None and hosting.on_zero_gpu():  # a GPU exists only inside spaces.GPU: jobs run there
             pipeline = ZeroGpuPipeline(pipeline, preset=preset, channel_dir=library.incoming_dir(self.media_dir))
-        self.pipeline = pipeline
-        self.metrics = Metrics(self.job_counts)
+        self.pipeline = pipeline  # None: this process runs no jobs (a fleet server, `--workers 0`)
+        self.metrics = Metrics(self.job_counts, self._queued_by_model)
         self.job_end_listeners: list[Callable[[int], None]] = []  # e.g. the REST API's callbacks
         self.admission = Admission(settings, media_dir=self.media_dir, retry_after=self._retry_after)
         self.callback_allow = destinations.parse_allow_list(settings.callback_allow)
         self.content = content_check.ContentChecker.from_settings(settings)
-        self.worker = Worker(
-            db=self.db,
-            pipeline=pipeline,
-            media_dir=self.media_dir,
-            metrics=self.metrics,
-            on_job_end=self._job_ended,
-            content_check=self.content,
-            batch=self._batch_seeds(settings, pipeline),
+        self.worker: Worker | None = None
+        if pipeline is not None:
+            self.worker = Worker(
+                db=self.db,
+                pipeline=pipeline,
+                media=self.media,
+                metrics=self.metrics,
+                on_job_end=self._job_ended,
+                content_check=self.content,
+                batch=self._batch_seeds(settings, pipeline) and not settings.uses_fleet,
+            )
+        self.updates = self.worker.updates if self.worker else Updates()
+        # The fleet (Postgres): the job engine hands jobs to workers; this process's worker, if any, is one of them.
+        self.engine = JobEngine(settings.resolved_database_url, max_attempts=settings.max_attempts) if (
+            settings.uses_fleet
+        ) else None  # fmt: skip
+        self.fleet_worker: FleetWorker | None = None
+        if self.engine is not None and self.worker is not None:
+            metrics_url = (
+                f"http://{socket.gethostname()}:{settings.metrics_port}/metrics" if settings.metrics_port else None
+            )
+            self.fleet_worker = FleetWorker(
+                db=self.db, engine=self.engine, runner=self.worker, model=preset.key, metrics_url=metrics_url
+            )
+        self._upkeep_stop = threading.Event()
+        self.editor = Editor(db=self.db, media=self.media, content_check=self.content)
+        self.videos = Videos(
+            db=self.db, media=self.media, editor=self.editor, admission=self.admission, redirect=settings.media_redirect
         )
-        self.editor = Editor(db=self.db, media_dir=self.media_dir, content_check=self.content)
-        self.videos = Videos(db=self.db, media_dir=self.media_dir, editor=self.editor, admission=self.admission)
         self.shares = Shares(db=self.db)
         self.interrupted_at_start: list[int] = []
         self._opened = self._started = self._stopped = False
         self.public_link: str | None = None  # set by app.py when --share opens (or fails to open) a link
+
+    @staticmethod
+    def _resident_pipeline(settings: Settings, preset: Preset) -> Pipeline:
+        from studio.engine.pipeline import ResidentPipeline
+
+        return ResidentPipeline(
+            preset,
+            models_dir=settings.models_dir,
+            device=None if settings.device == "auto" else settings.device,
+            memory_strategy=settings.memory_strategy,
+            attention_backend=settings.attention_backend,
+            compile_blocks=settings.compile,
+            quantize=settings.quantize,
+        )
 
     @staticmethod
     def _batch_seeds(settings: Settings, pipeline: Pipeline) -> bool:
@@ -101,15 +128,17 @@ class Studio:
         # 1. Schema
         self.media_dir.mkdir(parents=True, exist_ok=True)
         self.db.upgrade()
-        # 2. Recovery: jobs left running become interrupted; files without a row are set aside
+        # 2. Recovery: files without a row are set aside; with one process owning the queue, jobs it left running
+        # died with it (interrupted). In the fleet, workers run jobs elsewhere: dead ones are found by their heartbeat.
         with self.db.write() as session:
-            self.interrupted_at_start = jobs.recover_interrupted(session=session)
-            library.sweep(session=session, media_dir=self.media_dir)
+            if self.engine is None:
+                self.interrupted_at_start = jobs.recover_interrupted(session=session)
+            library.sweep(session=session, store=self.media, shared=self.engine is not None)
         if self.interrupted_at_start:
             log.warning("jobs interrupted by the last shutdown: %s", self.interrupted_at_start)
 
     def start(self) -> None:
-        """Open the studio, then start the worker (the model loads in the background).
+        """Open the studio, then start the worker (the model loads in the background) or join the fleet.
 
         Starting a started studio does nothing (the API's lifespan starts it; tests may have already).
         """
@@ -117,29 +146,53 @@ class Studio:
             return
         self.open()
         self._started = True
-        self.worker.start()
+        if self.engine is not None:
+            self.engine.start()
+            threading.Thread(target=self._upkeep_loop, name="studio-fleet-upkeep", daemon=True).start()
+            if self.fleet_worker is not None:
+                self.fleet_worker.start()
+        elif self.worker is not None:
+            self.worker.start()
 
     def stop(self) -> None:
         """Stop the worker after its current job and close the database; a second stop does nothing."""
         if not self._started or self._stopped:
             return
         self._stopped = True
-        self.worker.stop()
+        self._upkeep_stop.set()
+        if self.fleet_worker is not None:
+            self.fleet_worker.stop()
+        elif self.worker is not None:
+            self.worker.stop()
+        if self.engine is not None:
+            self.engine.stop()
         self.db.dispose()
+
+    def _upkeep_loop(self) -> None:
+        """Fleet: hand over jobs the engine never got and re-run the jobs of dead workers, every few seconds."""
+        assert self.engine is not None
+        while not self._upkeep_stop.wait(UPKEEP_EVERY_S):
+            try:
+                self.engine.upkeep(self.db)
+            except Exception as exc:  # the database or the engine is unreachable: the next round tries again
+                log.warning("fleet upkeep failed: %s", errors.public_message(exc))
 
     # -- model ---------------------------------------------------------------------------------
 
     @property
     def model_state(self) -> ModelState:
-        return self.worker.state
+        return self.model_info().state
 
     @property
     def model_error(self) -> str | None:
-        return self.worker.load_error
+        return self.model_info().error
 
     def model_info(self) -> ModelInfo:
-        """The model, its state and how its pipeline runs (the model line); reads no database."""
+        """The model, its state and how its pipeline runs (the model line): this process's worker, or the fleet's."""
         worker = self.worker
+        if worker is None:
+            with self.db.read() as session:
+                return fleet_model_info(self.preset, fleet.workers(session=session))
         return ModelInfo(
             key=self.preset.key,
             label=self.preset.label,
@@ -147,18 +200,26 @@ class Studio:
             state=worker.state,
             error=worker.load_error,
             load_s=worker.load_s,
-            pipeline=self.pipeline.info(),
+            pipeline=worker.pipeline.info(),
         )
 
     def health(self) -> Health:
-        """The model, the worker and the queue in one value: what /health shows."""
+        """The model, the worker, the queue and (Postgres) the fleet in one value: what /health shows."""
         worker = self.worker
+        counts = self.job_counts()
+        fleet_state: FleetState | None = None
+        if self.engine is not None:
+            with self.db.read() as session:
+                fleet_state = FleetState.of(
+                    fleet.workers(session=session), fleet.queued_by_model(session=session), self.preset.key
+                )
         return Health(
             model=self.model_info(),
-            worker_alive=worker.alive,
-            worker_heartbeat_s=round(time.monotonic() - worker.heartbeat, 1),
-            worker_error=worker.loop_error,
-            queue_depth=self.job_counts().get(JobStatus.QUEUED, 0),
+            worker_alive=worker.alive if worker else None,
+            worker_heartbeat_s=round(time.monotonic() - worker.heartbeat, 1) if worker else None,
+            worker_error=worker.loop_error if worker else None,
+            queue_depth=counts.get(JobStatus.QUEUED, 0),
+            fleet=fleet_state,
         )
 
     def count_tokens(self, text: str) -> int | None:
@@ -168,9 +229,9 @@ class Studio:
             InvalidInput: field "prompt": longer than any prompt may be; nothing was tokenized.
         """
         check_length("prompt", text)
-        if self.worker.state is not ModelState.READY:
-            return None
-        return self.pipeline.count_tokens(text)
+        if self.worker is None or self.worker.state is not ModelState.READY:
+            return None  # no model here (a fleet server), or not loaded yet
+        return self.worker.pipeline.count_tokens(text)
 
     # -- jobs ----------------------------------------------------------------------------------
 
@@ -188,7 +249,7 @@ class Studio:
         with self.db.write() as session:  # the checks and the insert are one transaction: limits hold under load
             self.admission.check_jobs(session, count=1, owner=owner)
             job = jobs.enqueue(session=session, recipe=recipe, callback_url=callback_url, owner=owner)
-        self.worker.wake()
+        self._dispatch([job.id])
         return self.job(job.id)
 
     def submit_group(
@@ -213,7 +274,7 @@ class Studio:
             ids = [
                 jobs.enqueue(session=session, recipe=recipe, group_id=group_id, owner=owner).id for recipe in recipes
             ]
-        self.worker.wake()
+        self._dispatch(ids)
         with self.db.read() as session:
             return group_id, [JobView.of(session, jobs.get(session=session, job_id=job_id)) for job_id in ids]
 
@@ -234,10 +295,27 @@ class Studio:
         chosen = comparisons.seeds_for(mode, seeds=seeds, count=count, start=start)
         return self.submit_group(request, chosen, owner=owner)
 
+    def _dispatch(self, job_ids: list[int]) -> None:
+        """Saved jobs are handed to whoever runs them: the job engine (fleet), or this process's worker."""
+        if self.engine is not None:
+            try:
+                self.engine.dispatch([(job_id, self.preset.key) for job_id in job_ids])
+            except Exception as exc:  # saved all the same: the upkeep hands them over once the engine answers
+                log.warning("jobs %s saved but not yet handed to the engine: %s", job_ids, errors.public_message(exc))
+        elif self.worker is not None:
+            self.worker.wake()
+
     def owed_callbacks(self, *, within: timedelta) -> list[int]:
         """Jobs that ended in the last `within` whose callback was never delivered or given up (a restart cut it)."""
         with self.db.read() as session:
             return jobs.owed_callbacks(session=session, since=utcnow() - within)
+
+    def claim_callback(self, job_id: int) -> bool:
+        """Whether this process sends the job's callback: always alone; in the fleet, the one server that claims it."""
+        if self.engine is None:
+            return True
+        with self.db.write() as session:
+            return jobs.claim_callback(session=session, job_id=job_id)
 
     def callback_done(self, job_id: int) -> None:
         with self.db.write() as session:
@@ -250,6 +328,10 @@ class Studio:
     def job_counts(self) -> dict[JobStatus, int]:
         with self.db.read() as session:
             return jobs.count_by_status(session=session)
+
+    def _queued_by_model(self) -> dict[str, int]:
+        with self.db.read() as session:
+            return fleet.queued_by_model(session=session)
 
     def _retry_after(self) -> int:
         """Seconds until a queue slot is likely free: one typical recent job (10 s before any has run)."""
@@ -268,7 +350,7 @@ class Studio:
         """A queued job is canceled at once; a running one stops before its next transformer block."""
         with self.db.write() as session:
             running = jobs.request_cancel(session=session, job_id=job_id).status is JobStatus.RUNNING
-        if running:
+        if running and self.worker is not None:  # on another worker, its next check reads the request
             self.worker.cancel_soon(job_id)
         return self.job(job_id)
 
@@ -280,23 +362,23 @@ class Studio:
         """
         deadline = time.monotonic() + timeout
         while True:
-            seen = self.worker.update_count
+            seen = self.updates.count
             view = self.job(job_id)
             left = deadline - time.monotonic()
             if view.is_final or (since is not None and view != since) or left <= 0:
                 return view
-            self.worker.wait_for_update(seen, min(left, 0.5))
+            self.updates.wait(seen, min(left, 0.5))
 
     async def wait_async(self, job_id: int, *, timeout: float, since: JobView | None = None) -> JobView:
         """`wait` for the event loop: holds no thread while it waits (event streams, /generate, the UI's followers)."""
         deadline = time.monotonic() + timeout
         while True:
-            seen = self.worker.update_count
+            seen = self.updates.count
             view = self.job(job_id)  # an indexed read of one row: about a millisecond
             left = deadline - time.monotonic()
             if view.is_final or (since is not None and view != since) or left <= 0:
                 return view
-            await self.worker.wait_for_update_async(seen, min(left, 0.5))
+            await self.updates.wait_async(seen, min(left, 0.5))
 
     def retry(self, job_id: int, *, owner: str | None = None) -> JobView:
         """Queue a failed, interrupted or canceled job again, admitted like any new job of `owner`.
@@ -308,13 +390,14 @@ class Studio:
         with self.db.write() as session:
             self.admission.check_jobs(session, count=1, owner=owner)
             job = jobs.retry(session=session, job_id=job_id, owner=owner)
-        self.worker.wake()
+        self._dispatch([job.id])
         return self.job(job.id)
 
     def job(self, job_id: int) -> JobView:
         with self.db.read() as session:
             job = jobs.get(session=session, job_id=job_id)
-            return JobView.of(session, job)
+            served = fleet.live_models(session=session) if self.engine and job.status is JobStatus.QUEUED else None
+            return JobView.of(session, job, served=served)
 
     def list_jobs(self, *, status: JobStatus | None = None, limit: int = 50, offset: int = 0) -> list[JobView]:
         with self.db.read() as session:

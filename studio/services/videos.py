@@ -1,16 +1,18 @@
 """The history as the surfaces use it: search, read, favorite, delete, trim, export, and recipes read from MP4s.
 
 Part of the facade: `studio.videos`. Every operation opens its own transaction; edits pass the same admission as
-jobs (edits per hour, free disk).
+jobs (edits per hour, free disk). Files come from the media store: local paths for the UI and edits (a remote
+store downloads into its cache first), short-lived direct URLs for browsers when the store is remote.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from studio.domain.errors import InvalidInput
+from studio.domain.errors import InvalidInput, NotFound
 from studio.media import mp4, trims
+from studio.media.storage import MediaStore
 from studio.services.admission import Admission
 from studio.services.editor import Editor
 from studio.store import library
@@ -19,14 +21,24 @@ from studio.store.rows import Video
 from studio.store.search import VideoPage
 
 MAX_QUERY_CHARS = 500  # a search longer than this is refused before the database sees it
+# How long a direct link to a remote store's file works: a viewer can open a page, wait, then play and seek a clip
+# of a few seconds; a link that leaked, or that a revoked share handed out, stops working soon after.
+DIRECT_URL_SECONDS = 900
+
+
+class MediaMissing(NotFound):
+    """A video's row names a file the media store does not hold."""
 
 
 class Videos:
     """The studio's videos: rows, their files, and edits that make new ones (the originals never change)."""
 
-    def __init__(self, *, db: Database, media_dir: Path, editor: Editor, admission: Admission) -> None:
+    def __init__(
+        self, *, db: Database, media: MediaStore, editor: Editor, admission: Admission, redirect: bool = False
+    ) -> None:
         self.db = db
-        self.media_dir = media_dir
+        self.media = media
+        self.redirect = redirect  # a remote store's files: a redirect to the store (else this server sends them)
         self.editor = editor
         self.admission = admission
 
@@ -68,11 +80,42 @@ class Videos:
             return library.get(session=session, video_id=video_id)
 
     def file(self, video: Video) -> Path:
-        """The video's MP4 (its path comes from the row, never from a request)."""
-        return library.file_path(self.media_dir, video.path)
+        """A local copy of the video's MP4 (its key comes from the row, never from a request).
+
+        Where it would be when the store lacks it: the players and the API check for the file, as they always did.
+        """
+        return self.media.local_path(video.path, missing_ok=True)
 
     def poster(self, video: Video) -> Path | None:
-        return library.file_path(self.media_dir, video.poster_path) if video.poster_path else None
+        return self.media.local_path(video.poster_path, missing_ok=True) if video.poster_path else None
+
+    @property
+    def media_is_remote(self) -> bool:
+        """Whether browsers get the files from the store itself (`media_url` s3://… and `media_redirect`), not from
+        this server (which otherwise sends them from its local copy, fetched from the store on first use)."""
+        return self.media.is_remote and self.redirect
+
+    def direct_url(self, video: Video, which: Literal["file", "poster"], *, download_name: str | None = None) -> str:
+        """A direct link to a remote store's MP4 or poster, good for DIRECT_URL_SECONDS; players may send `Range`.
+
+        Only for a remote store (`media_is_remote`). `download_name` is the file name a browser saves it as.
+
+        Raises:
+            MediaMissing: the video has no poster, or the store does not hold the file.
+        """
+        key = video.path if which == "file" else video.poster_path
+        if key is None:
+            raise MediaMissing("video_id", f"video {video.id} has no {which}")
+        if not self.media.exists(key):  # a HEAD request: a 404 here beats a player's opaque error at the store
+            raise MediaMissing("video_id", f"the {which} of video {video.id} is missing from the media store")
+        url = self.media.presigned_url(key, expires_s=DIRECT_URL_SECONDS, download_name=download_name)
+        if url is None:
+            raise ValueError("direct_url: the media store is local; serve file() or poster()")
+        return url
+
+    def direct_url_origin(self) -> str | None:
+        """Where direct links point (scheme://host[:port]): a page that plays them must allow it. None: local."""
+        return self.media.url_origin if self.media_is_remote else None
 
     def of_group(self, group_id: str) -> list[Video]:
         """The group's generated videos (not its exported comparison), in the order their seeds were submitted."""
@@ -123,7 +166,7 @@ class Videos:
             VideoNotFound: no video with that id.
         """
         with self.db.write() as session:
-            library.delete(session=session, media_dir=self.media_dir, video_id=video_id)
+            library.delete(session=session, store=self.media, video_id=video_id)
 
     def trim(
         self, video_id: int, *, start_s: float, end_s: float, lossless: bool = False, owner: str | None = None

@@ -99,6 +99,11 @@ class CallbackSender:
             return
         self._pool.submit(self._run, url, payload, on_done)
 
+    @property
+    def stopped(self) -> threading.Event:
+        """Set once the sender stops."""
+        return self._stop
+
     def stop(self) -> None:
         """Stop sending (callbacks in flight get their current try); a second stop does nothing."""
         if self._stop.is_set():

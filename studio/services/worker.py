@@ -15,12 +15,14 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
+
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from studio.domain import errors
 from studio.domain.recipe import Recipe
 from studio.engine.contract import Canceled, GenerationResult, GpuOutOfMemory, Pipeline, StepInfo
 from studio.media import content_check
+from studio.media.storage import MediaStore
 from studio.services import saving
 from studio.services.metrics import Metrics
 from studio.services.updates import Updates
@@ -33,12 +35,16 @@ log = logging.getLogger(__name__)
 IDLE_POLL_S = 1.0  # also picks up jobs queued by other processes sharing the database
 CANCEL_POLL_S = 1.0  # between blocks, a cancel asked in another process is read from the database this often
 BACKOFF_S = (1.0, 2.0, 5.0, 10.0, 30.0)  # waits after consecutive failures of the loop itself
+OUTAGE_S = 180.0  # how long the write that closes a job waits for an unreachable database to come back
+# Errors of a database that cannot be reached right now (Postgres restarting, a dropped connection, SQLite locked)
+DATABASE_OUTAGE = (OperationalError, InterfaceError)
 
 
 class ModelState(enum.StrEnum):
     LOADING = "loading"
     READY = "ready"
     FAILED = "failed"
+    WAITING = "waiting"  # fleet server: no live worker serves the model yet
 
 
 def eta_seconds(step: int, total: int, elapsed_s: float) -> float | None:
@@ -56,7 +62,7 @@ class Worker:
         *,
         db: Database,
         pipeline: Pipeline,
-        media_dir: Path,
+        media: MediaStore,
         metrics: Metrics | None = None,
         on_job_end: Callable[[int], None] | None = None,
         batch: bool = False,
@@ -64,7 +70,7 @@ class Worker:
     ) -> None:
         self.db = db
         self.pipeline = pipeline
-        self.media_dir = media_dir
+        self.media = media  # where finished videos are published
         self.metrics = metrics
         self.on_job_end = on_job_end  # called in the worker thread after a job closes: keep it quick
         self.batch = batch  # run a comparison's queued seeds in one pipeline call (see Studio: when it is faster)
@@ -113,18 +119,24 @@ class Worker:
     async def wait_for_update_async(self, seen: int, timeout: float) -> int:
         return await self.updates.wait_async(seen, timeout)
 
-    def _run(self) -> None:
-        # 1. Load the model once; it stays resident for the life of the process.
+    def load_model(self) -> bool:
+        """Load the model once (it stays resident for the life of the process); False when it failed to load."""
         try:
             self.load_s = self.pipeline.load()
             if self.metrics:
                 self.metrics.model_load_seconds.set(self.load_s)
             self.state = ModelState.READY
             log.info("model ready in %.1f s", self.load_s)
+            return True
         except Exception as exc:
             self.load_error = errors.public_message(exc)  # before the state: a reader of FAILED finds the reason
             self.state = ModelState.FAILED
             log.exception("model failed to load; jobs stay queued")
+            return False
+
+    def _run(self) -> None:
+        # 1. Load the model once.
+        if not self.load_model():
             return
         # 2. Serve the queue until stopped; an error of the loop itself is retried with back-off.
         failures = 0
@@ -234,8 +246,11 @@ class Worker:
                 self.on_job_end(job_id)
 
     def _cancel(self, job_id: int) -> None:
-        with self.db.write() as session:
-            jobs.mark_canceled(session=session, job_id=job_id)
+        def write() -> None:
+            with self.db.write() as session:
+                jobs.mark_canceled(session=session, job_id=job_id)
+
+        self._durably(write, f"closing job {job_id} as canceled")
         log.info("job %s canceled", job_id)
 
     def _interrupter(self, job_ids: list[int]) -> Callable[[], None]:
@@ -254,8 +269,11 @@ class Worker:
                 raise Canceled(f"jobs {job_ids} canceled between blocks")
             if now - last_read >= CANCEL_POLL_S:
                 last_read = now
-                with self.db.read() as session:
-                    asked = [job_id for job_id in job_ids if jobs.cancel_requested(session=session, job_id=job_id)]
+                try:
+                    with self.db.read() as session:
+                        asked = [job_id for job_id in job_ids if jobs.cancel_requested(session=session, job_id=job_id)]
+                except DATABASE_OUTAGE:  # asked again at the next poll
+                    return
                 self._cancels.update(asked)
                 if len(asked) == len(job_ids):
                     raise Canceled(f"jobs {job_ids} canceled between blocks")
@@ -272,20 +290,42 @@ class Worker:
                 self.metrics.observe_step(recipe, info.elapsed_s - last_elapsed)
             last_elapsed = info.elapsed_s
             eta = eta_seconds(info.step, info.total, info.elapsed_s)
-            with self.db.write() as session:
-                cancel = jobs.report_progress(
-                    session=session, job_id=job_id, step=info.step, total=info.total, eta_s=eta
-                )
+            try:
+                with self.db.write() as session:
+                    cancel = jobs.report_progress(
+                        session=session, job_id=job_id, step=info.step, total=info.total, eta_s=eta
+                    )
+            except DATABASE_OUTAGE:  # the run goes on; the next step reports again
+                log.warning("job %s: step %d not recorded, the database is unreachable", job_id, info.step)
+                cancel = False
             self.updates.announce()
             if cancel or job_id in self._cancels:
                 raise Canceled(f"job {job_id} canceled at step {info.step}/{info.total}")
 
         return on_step
 
+    def _durably(self, write: Callable[[], None], what: str) -> None:
+        """Run a write that closes a job, waiting out a database outage (Postgres restarting) of up to OUTAGE_S."""
+        deadline = time.monotonic() + OUTAGE_S
+        wait = 0.5
+        while True:
+            try:
+                write()
+                return
+            except DATABASE_OUTAGE:
+                if time.monotonic() > deadline:
+                    raise
+                log.warning("the database is unreachable while %s; again in %.1f s", what, wait)
+                time.sleep(wait)
+                wait = min(wait * 2, 5.0)
+
     def _persist(self, job_id: int, recipe: Recipe, result: GenerationResult) -> None:
+        self._durably(lambda: self._save(job_id, recipe, result), f"saving the video of job {job_id}")
+
+    def _save(self, job_id: int, recipe: Recipe, result: GenerationResult) -> None:
         saving.save_video(
             db=self.db,
-            media_dir=self.media_dir,
+            media=self.media,
             job_id=job_id,
             recipe=recipe,
             result=result,
@@ -296,5 +336,9 @@ class Worker:
     def _fail(self, job_id: int, error: str, kind: str) -> None:
         if self.metrics:
             self.metrics.count_error(kind)
-        with self.db.write() as session:
-            jobs.fail(session=session, job_id=job_id, error=error, kind=kind)
+
+        def write() -> None:
+            with self.db.write() as session:
+                jobs.fail(session=session, job_id=job_id, error=error, kind=kind)
+
+        self._durably(write, f"closing job {job_id} as failed")

@@ -16,6 +16,7 @@ log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 BUSY_TIMEOUT_MS = 30_000
+MIGRATION_LOCK = 0x57414E  # a Postgres advisory lock key ("WAN"): one migrating process at a time
 
 
 def _prepare_sqlite(engine: Engine) -> None:
@@ -64,6 +65,8 @@ class Database:
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS_DIR))
         with self.engine.begin() as connection:
+            if connection.dialect.name == "postgresql":  # servers and workers starting together migrate one at a time
+                connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
 

@@ -6,7 +6,7 @@ Functions are keyword-only and take the session explicitly; the caller owns the 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -17,10 +17,17 @@ from studio.store.rows import TIMINGS, Job, JobStatus, utcnow
 
 _ALLOWED: dict[JobStatus, set[JobStatus]] = {
     JobStatus.QUEUED: {JobStatus.RUNNING, JobStatus.CANCELED},
-    JobStatus.RUNNING: {JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELED, JobStatus.INTERRUPTED},
+    JobStatus.RUNNING: {
+        JobStatus.SUCCEEDED,
+        JobStatus.FAILED,
+        JobStatus.CANCELED,
+        JobStatus.INTERRUPTED,
+        JobStatus.QUEUED,  # fleet: its worker died mid-job and it runs again (store/fleet.py requeue_stalled)
+    },
 }
 RETRYABLE = (JobStatus.FAILED, JobStatus.INTERRUPTED, JobStatus.CANCELED)
 OUT_OF_MEMORY = "out_of_memory"
+CALLBACK_LEASE = timedelta(minutes=10)  # fleet: a claimed callback is another server's to send for this long
 
 
 class InvalidTransition(Conflict):
@@ -41,6 +48,7 @@ def transition(job: Job, to: JobStatus) -> None:
     job.status = to
     if to is JobStatus.RUNNING:
         job.started_at = utcnow()
+        job.attempts = (job.attempts or 0) + 1
     if to.is_final:
         job.finished_at = utcnow()
         job.eta_s = None
@@ -263,10 +271,12 @@ def count_by_status(*, session: Session) -> dict[JobStatus, int]:
 
 
 def owed_callbacks(*, session: Session, since: datetime) -> list[int]:
-    """Ids of jobs that ended at or after `since` with a callback_url whose POST was never delivered or given up."""
+    """Ids of jobs that ended at or after `since` with a callback_url whose POST was never delivered or given up
+    (and that no server of the fleet is sending now)."""
     query = (
         select(Job.id)
         .where(Job.callback_url.is_not(None), Job.callback_done_at.is_(None), Job.finished_at >= since)
+        .where(Job.callback_claimed_at.is_(None) | (Job.callback_claimed_at < utcnow() - CALLBACK_LEASE))
         .where(Job.status.in_([s for s in JobStatus if s.is_final]))
         .order_by(Job.id)
     )
@@ -276,3 +286,18 @@ def owed_callbacks(*, session: Session, since: datetime) -> list[int]:
 def callback_done(*, session: Session, job_id: int) -> None:
     """Record that the job's callback was delivered or given up: a restart will not send it again."""
     get(session=session, job_id=job_id).callback_done_at = utcnow()
+
+
+def claim_callback(*, session: Session, job_id: int, lease: timedelta = CALLBACK_LEASE) -> bool:
+    """Take on sending the job's callback unless it was sent, or another server took it on less than `lease` ago.
+
+    One conditional UPDATE: of several servers asking at once, exactly one gets True.
+    """
+    now = utcnow()
+    claimed = session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.callback_done_at.is_(None))
+        .where((Job.callback_claimed_at.is_(None)) | (Job.callback_claimed_at < now - lease))
+        .values(callback_claimed_at=now)
+    )
+    return bool(getattr(claimed, "rowcount", 0) == 1)

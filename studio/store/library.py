@@ -1,7 +1,8 @@
-"""The video history: a file on disk and its row are saved, and deleted, as one unit.
+"""The video history: a video's files in the media store and its row are saved, and deleted, as one unit.
 
-Files live under the media folder as `videos/<id>.mp4` and `posters/<id>.jpg`: names come from ids,
-never from prompts.
+Files are stored under the keys `videos/<id>.mp4` and `posters/<id>.jpg`: names come from ids, never from prompts.
+The store is the local media folder or a bucket shared by many machines (studio.media.storage); the store layer
+cannot import the media layer, so `MediaFiles` says what this module needs of one.
 
 Searching it is studio.store.search; `search` and `VideoPage` are re-exported here as part of the history's API.
 """
@@ -11,9 +12,9 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
@@ -32,10 +33,38 @@ INCOMING = "incoming"  # encoder output waiting to be added; emptied at startup
 TRASH = "trash"  # files of a deletion that has not committed yet; emptied (or put back) at startup
 ORPHANS = "orphans"  # files found without a row at startup: kept aside ORPHAN_KEEP_DAYS, never deleted at once
 ORPHAN_KEEP_DAYS = 14
+# A remote store is shared: a machine publishes a video's files before its row commits, so the sweep leaves younger
+# files alone (a row never takes anywhere near this long to commit after its upload).
+PUBLISH_GRACE_S = 3600
 
 
 class VideoNotFound(NotFound):
     """No video with that id."""
+
+
+class StoredFile(Protocol):
+    @property
+    def key(self) -> str: ...
+
+    @property
+    def modified(self) -> float: ...  # seconds since the epoch
+
+
+class MediaFiles(Protocol):
+    """What the history needs of a media store; studio.media.storage.MediaStore is one (see its docstrings)."""
+
+    local_dir: Path  # local copies: the store itself, or a remote store's cache
+    is_remote: bool
+
+    def publish(self, key: str, local_file: Path) -> None: ...
+
+    def delete(self, key: str) -> None: ...
+
+    def exists(self, key: str) -> bool: ...
+
+    def objects(self, prefix: str) -> Iterable[StoredFile]: ...
+
+    def move(self, key: str, new_key: str) -> None: ...
 
 
 def incoming_dir(media_dir: Path) -> Path:
@@ -47,7 +76,7 @@ def incoming_dir(media_dir: Path) -> Path:
 def add(
     *,
     session: Session,
-    media_dir: Path,
+    store: MediaFiles,
     recipe: Recipe,
     video_file: Path,
     poster_file: Path | None,
@@ -58,7 +87,10 @@ def add(
     kind: str = "generated",
     stored_recipe: dict[str, Any] | None = None,
 ) -> Video:
-    """Insert the row and move the files into place; if the transaction rolls back, the files go too.
+    """Insert the row and publish the files to the store; if the transaction rolls back, the files go too.
+
+    The files are published before the commit (their keys come from the row's id) and the row is seen only once it
+    commits, so no reader ever finds a row whose files are not in the store.
 
     The row's size, frames and duration come from `recipe`. An edit passes a copy that describes its own file, and
     as `stored_recipe` what its MP4 carries (the source's recipe plus what the edit did; for a generated video, the
@@ -95,11 +127,11 @@ def add(
     session.add(video)
     session.flush()  # assigns the id the file names come from
 
-    moved: list[Path] = []
-    event.listen(session, "after_rollback", lambda _s: _remove(moved), once=True)
-    video.path = _move(video_file, media_dir, f"{VIDEOS}/{video.id}.mp4", moved)
+    published: list[str] = []
+    event.listen(session, "after_rollback", lambda _s: _unpublish(store, published), once=True)
+    video.path = _publish(store, video_file, f"{VIDEOS}/{video.id}.mp4", published)
     if poster_file is not None:
-        video.poster_path = _move(poster_file, media_dir, f"{POSTERS}/{video.id}.jpg", moved)
+        video.poster_path = _publish(store, poster_file, f"{POSTERS}/{video.id}.jpg", published)
     session.flush()
     return video
 
@@ -145,12 +177,13 @@ def set_favorite(*, session: Session, video_id: int, favorite: bool) -> Video:
     return video
 
 
-def delete(*, session: Session, media_dir: Path, video_id: int) -> None:
+def delete(*, session: Session, store: MediaFiles, video_id: int) -> None:
     """Delete the row and its files as one unit; videos made from it stay (their parent_id becomes NULL).
 
-    The files move into `trash/` inside the transaction: they are deleted once it commits and put back if it
+    The local files move into `trash/` inside the transaction: they are deleted once it commits and put back if it
     rolls back. A crash in between leaves them in `trash/`, where `sweep` puts back the files whose row survived
-    and deletes the rest.
+    and deletes the rest. A remote store's objects cannot move with the transaction: they are deleted once it
+    commits, and a crash in between leaves objects without a row, which `sweep` sets aside.
 
     Raises:
         VideoNotFound: no video with that id.
@@ -163,15 +196,22 @@ def delete(*, session: Session, media_dir: Path, video_id: int) -> None:
 
     # 2. The files, into the trash; the transaction's outcome decides where they end up.
     trashed: list[tuple[Path, Path]] = []  # (home, in the trash)
-    _on_outcome(session, committed=lambda: _purge(trashed), rolled_back=lambda: _restore(trashed))
+
+    def committed() -> None:
+        _purge(trashed)
+        if store.is_remote:
+            _delete_objects(store, relatives)
+
+    _on_outcome(session, committed=committed, rolled_back=lambda: _restore(trashed))
     for relative in relatives:
-        home = file_path(media_dir, relative)
-        in_trash = file_path(media_dir, f"{TRASH}/{relative}")
+        home = file_path(store.local_dir, relative)
+        in_trash = file_path(store.local_dir, f"{TRASH}/{relative}")
         in_trash.parent.mkdir(parents=True, exist_ok=True)
         try:
             os.replace(home, in_trash)
         except FileNotFoundError:
-            log.warning("video %d: %s was already missing", video_id, relative)
+            if not store.is_remote:  # a remote store's local copy is only a cache: often there is none
+                log.warning("video %d: %s was already missing", video_id, relative)
             continue
         trashed.append((home, in_trash))
 
@@ -184,20 +224,26 @@ def file_path(media_dir: Path, relative: str) -> Path:
     return path
 
 
-def sweep(*, session: Session, media_dir: Path) -> list[Path]:
+def sweep(*, session: Session, store: MediaFiles, shared: bool = False) -> list[Path]:
     """At startup: delete encoder leftovers; set aside files that no row owns; settle the trash.
 
     A video or poster without a row (a crash between the move and the commit, or rows the database lost) is moved to
     `orphans/`, not deleted: a row may still exist in a write-ahead log this process cannot see, and each MP4 carries
     its recipe, so History's import brings it back. Orphans older than ORPHAN_KEEP_DAYS are deleted. A file in
     `trash/` whose row still exists (a crash before a deletion committed) is put back; the rest of the trash is
-    emptied. Returns the files deleted.
+    emptied. Returns the local files deleted.
+
+    With a remote store the same goes for its objects, and for the local cache; files younger than PUBLISH_GRACE_S
+    are left alone, since another machine (or process) may be publishing them right now. The same grace holds for a
+    local folder that several processes share (`shared`: the fleet on file:// media).
     """
     owned = set()
     for path, poster in session.execute(select(Video.path, Video.poster_path)):
         owned.add(path)
         if poster:
             owned.add(poster)
+    media_dir = store.local_dir
+    grace_s = PUBLISH_GRACE_S if store.is_remote or shared else 0.0
     removed: list[Path] = []
 
     # 1. The trash first, so that the files it puts back count as owned below.
@@ -220,12 +266,13 @@ def sweep(*, session: Session, media_dir: Path) -> list[Path]:
 
     # 2. Encoder leftovers go; files no row owns are set aside.
     set_aside: list[Path] = []
+    settled = time.time() - grace_s
     for sub in (INCOMING, VIDEOS, POSTERS):
         folder = media_dir / sub
         if not folder.is_dir():
             continue
         for file in folder.iterdir():
-            if not file.is_file():
+            if not file.is_file() or (grace_s and file.stat().st_mtime > settled):
                 continue
             if sub == INCOMING:
                 file.unlink(missing_ok=True)
@@ -244,7 +291,40 @@ def sweep(*, session: Session, media_dir: Path) -> list[Path]:
     removed += _purge_old(media_dir / ORPHANS, older_than_s=ORPHAN_KEEP_DAYS * 86_400)
     if removed:
         log.warning("removed %d leftover media files: %s", len(removed), [p.name for p in removed])
+
+    # 4. The same for a remote store's objects (the local folder above is only its cache).
+    if store.is_remote:
+        _sweep_objects(store, owned, settled=settled)
     return removed
+
+
+def _sweep_objects(store: MediaFiles, owned: set[str], *, settled: float) -> None:
+    """Set aside a remote store's objects that no row owns and that were written before `settled`; delete the
+    orphans kept ORPHAN_KEEP_DAYS."""
+    set_aside: list[str] = []
+    for sub in (VIDEOS, POSTERS):
+        for item in list(store.objects(f"{sub}/")):
+            if item.key not in owned and item.modified < settled:
+                target = f"{ORPHANS}/{item.key}"
+                if store.exists(target):  # an id can be used again after a lost row
+                    stem, dot, suffix = target.rpartition(".")
+                    target = f"{stem}-{time.time_ns()}{dot}{suffix}"
+                store.move(item.key, target)
+                set_aside.append(item.key)
+    if set_aside:
+        log.error(
+            "%d stored media files have no video row; moved to %s/ in the store (import an MP4 in History to "
+            "restore it): %s",
+            len(set_aside),
+            ORPHANS,
+            set_aside,
+        )
+    cutoff = time.time() - ORPHAN_KEEP_DAYS * 86_400
+    expired = [item.key for item in store.objects(f"{ORPHANS}/") if item.modified < cutoff]
+    for key in expired:
+        store.delete(key)
+    if expired:
+        log.warning("removed %d orphaned stored media files: %s", len(expired), expired)
 
 
 def _set_aside(file: Path, folder: Path) -> Path:
@@ -267,17 +347,26 @@ def _purge_old(folder: Path, *, older_than_s: float) -> list[Path]:
     return old
 
 
-def _move(source: Path, media_dir: Path, relative: str, moved: list[Path]) -> str:
-    target = media_dir / relative
-    target.parent.mkdir(parents=True, exist_ok=True)
-    os.replace(source, target)
-    moved.append(target)
-    return relative
+def _publish(store: MediaFiles, source: Path, key: str, published: list[str]) -> str:
+    published.append(key)  # before the upload: a rollback also clears one that failed half-way
+    store.publish(key, source)
+    return key
 
 
-def _remove(paths: list[Path]) -> None:
-    for path in paths:
-        path.unlink(missing_ok=True)
+def _unpublish(store: MediaFiles, keys: list[str]) -> None:
+    for key in keys:
+        try:
+            store.delete(key)
+        except Exception as error:  # the row never committed: the next start's sweep sets the file aside
+            log.error("could not remove %s after a rollback (%s); the next start will set it aside", key, error)
+
+
+def _delete_objects(store: MediaFiles, keys: list[str]) -> None:
+    for key in keys:
+        try:
+            store.delete(key)
+        except Exception as error:  # the row is gone: the next start's sweep sets the object aside
+            log.error("could not delete %s from the media store (%s); the next start will set it aside", key, error)
 
 
 def _on_outcome(session: Session, *, committed: Callable[[], None], rolled_back: Callable[[], None]) -> None:

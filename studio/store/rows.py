@@ -62,8 +62,11 @@ class Job(Base):
     callback_url: Mapped[str | None] = mapped_column(Text)  # POSTed once when the job ends (REST API)
     # When that POST was delivered or given up; NULL while a finished job's callback is still owed (re-sent at start)
     callback_done_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Fleet: when a server took on sending it (a lease: another server sends it if this one died meanwhile)
+    callback_claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     owner: Mapped[str | None] = mapped_column(String(200), index=True)  # "user:…", "token:…" or "ip:…"
     worker: Mapped[str | None] = mapped_column(String(100))
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # runs begun (fleet: retried)
     retry_of: Mapped[int | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"))
     group_id: Mapped[str | None] = mapped_column(String(64), index=True)  # jobs submitted together (a seed group)
     load_s: Mapped[float | None] = mapped_column(Float)
@@ -124,10 +127,17 @@ VIDEO_KINDS = ("generated", "trim", "comparison")
 SEARCH_INDEX_TABLE = "videos_fts"
 
 
+TRIGRAM_INDEX_SUFFIX = "_trgm"  # Postgres's search indexes (migration 0011), raw SQL too
+JOB_ENGINE_PREFIX = "procrastinate_"  # the job engine's own schema on Postgres (studio/fleet), not ours to compare
+
+
 def include_in_autogenerate(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
-    """Alembic `include_object` hook: compare the mapped schema, not the search index beside it."""
-    is_search_index = name == SEARCH_INDEX_TABLE or (name or "").startswith(f"{SEARCH_INDEX_TABLE}_")
-    return not (type_ == "table" and is_search_index)
+    """Alembic `include_object` hook: compare the mapped schema, not the search indexes or job engine beside it."""
+    name = name or ""
+    is_search_index = name == SEARCH_INDEX_TABLE or name.startswith(f"{SEARCH_INDEX_TABLE}_")
+    if type_ == "table" and (is_search_index or name.startswith(JOB_ENGINE_PREFIX)):
+        return False
+    return not (type_ == "index" and name.endswith(TRIGRAM_INDEX_SUFFIX))
 
 
 class ShareLink(Base):
@@ -141,3 +151,21 @@ class ShareLink(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # None: until revoked
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class FleetWorker(Base):
+    """A generation worker process of the fleet (`app.py worker`): what it serves and when it was last alive."""
+
+    __tablename__ = "fleet_workers"
+
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)  # host:pid
+    model: Mapped[str] = mapped_column(String(200), index=True)  # the preset whose queue it serves
+    device: Mapped[str] = mapped_column(String(64))
+    gpu_memory_gb: Mapped[float | None] = mapped_column(Float)
+    state: Mapped[str] = mapped_column(String(16))  # ModelState: loading, ready, failed
+    error: Mapped[str | None] = mapped_column(Text)
+    pipeline: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # PipelineInfo's fields once loaded
+    current_job_id: Mapped[int | None] = mapped_column(Integer)
+    metrics_url: Mapped[str | None] = mapped_column(String(300))
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    heartbeat_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)

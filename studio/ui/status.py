@@ -32,6 +32,8 @@ def owner_of(request: gr.Request | None) -> str | None:
 def describe_job(view: JobView) -> str:
     """One status line for a job, e.g. "Step 3 / 10 · ETA 4 s"."""
     if view.status is JobStatus.QUEUED:
+        if view.waiting_for:
+            return f"Queued (position {view.queue_position}): {view.waiting_for}"
         return f"Queued (position {view.queue_position})"
     if view.status is JobStatus.RUNNING:
         if view.step == 0:
@@ -51,10 +53,13 @@ def model_status(studio: Studio) -> str:
     model = studio.model_info()
     if model.state is ModelState.LOADING:
         line = f"⏳ Loading **{model.label}**… you can queue jobs now; they start when it is ready."
+    elif model.state is ModelState.WAITING:
+        line = f"⏳ Waiting for a worker that serves **{model.label}**: jobs queue now and start when one joins."
     elif model.state is ModelState.FAILED:
         line = f"❌ The model failed to load: {plain(model.error)}"
     else:
-        line = f"✅ **{model.label}** is ready (loaded in {model.load_s or 0:.1f} s)."
+        loaded = f" (loaded in {model.load_s:.1f} s)" if model.load_s is not None else ""  # None: on fleet workers
+        line = f"✅ **{model.label}** is ready{loaded}."
         if setup := model.pipeline.describe():
             line += f"  \n⚙️ {setup}"
     link = studio.public_link

@@ -130,7 +130,7 @@ def test_a_recipe_too_deep_or_too_large_is_not_stored(client: TestClient) -> Non
         with pytest.raises(InvalidInput, match="recipe: "), studio.db.write() as session:
             library.add(
                 session=session,
-                media_dir=studio.media_dir,
+                store=studio.media,
                 recipe=recipe,
                 video_file=file,
                 poster_file=None,

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from tests.server import StudioProcess
+from tests.local_services import Postgres, S3Server
+from tests.server import StudioProcess, WorkerProcess
 
 CHROMIUM = os.environ.get("STUDIO_CHROMIUM", "/usr/bin/chromium")
 # A loaded 2-core CI machine can take seconds to answer a click: assertions wait up to 30 s, not Playwright's 5 s.
@@ -52,3 +53,21 @@ def studio_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StudioPr
     server = StudioProcess(tmp_path_factory.mktemp("browser") / "data", "tiny-a14b").start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def fleet_server(
+    tmp_path_factory: pytest.TempPathFactory, postgres: Postgres, s3_server: S3Server
+) -> Iterator[StudioProcess]:
+    """A server of the fleet (Postgres, videos in an S3 bucket, no model) with one tiny-a14b worker process."""
+    for name, value in s3_server.env.items():  # the processes read the standard AWS variables
+        os.environ[name] = value
+    url = postgres.create_database()
+    shared = ["--database-url", url, "--media-url", f"s3://{s3_server.create_bucket()}/media"]
+    shared += ["--s3-endpoint-url", s3_server.endpoint_url]
+    folder = tmp_path_factory.mktemp("fleet-browser")
+    server = StudioProcess(folder / "server" / "data", "tiny-a14b", "--workers", "0", *shared).start()
+    worker = WorkerProcess(folder / "worker" / "data", "tiny-a14b", url, *shared[2:]).start()
+    yield server
+    server.stop()
+    worker.stop()

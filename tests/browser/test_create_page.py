@@ -22,7 +22,12 @@ PORTRAIT_AND_PLAYING = """
 """
 
 
-def test_generate_a_portrait_clip_and_find_it_after_reload(page: Page, studio_server: StudioProcess) -> None:
+@pytest.mark.parametrize("where", ["studio_server", "fleet_server"])
+def test_generate_a_portrait_clip_and_find_it_after_reload(
+    page: Page, where: str, request: pytest.FixtureRequest
+) -> None:
+    # The embedded studio, and a server of the fleet whose worker is another process and whose videos are in S3.
+    studio_server: StudioProcess = request.getfixturevalue(where)
     page.goto(studio_server.url)
     expect(page.locator("#preview-banner")).to_contain_text("random-weight")
     expect(page.locator("#model-status")).to_contain_text("ready", timeout=120_000)

@@ -12,6 +12,7 @@ from sqlalchemy.exc import OperationalError
 
 from studio.api import create_app
 from studio.config import Settings
+from studio.media.storage import FileStore
 from studio.services import worker
 from studio.services.studio import Studio
 from studio.services.worker import ModelState, Worker
@@ -109,7 +110,7 @@ def test_the_load_error_is_readable_as_soon_as_the_state_says_failed(tmp_path: P
     fake.load_error = OSError("no such repo")
     db = Database(f"sqlite:///{tmp_path / 'studio.db'}")
     db.upgrade()
-    watching = _Watching(db=db, pipeline=fake, media_dir=tmp_path / "media")  # type: ignore[arg-type]
+    watching = _Watching(db=db, pipeline=fake, media=FileStore(tmp_path / "media"))  # type: ignore[arg-type]
     watching.seen_at_failure = []
     watching.start()
     wait_for(lambda: watching.state is ModelState.FAILED)

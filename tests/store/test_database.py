@@ -15,7 +15,8 @@ def test_migrations_build_exactly_the_models(db: Database) -> None:
         assert compare_metadata(context, Base.metadata) == []
 
 
-def test_sqlite_is_configured_for_concurrency(db: Database) -> None:
+def test_sqlite_is_configured_for_concurrency(sqlite_db: Database) -> None:
+    db = sqlite_db
     with db.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
@@ -23,7 +24,8 @@ def test_sqlite_is_configured_for_concurrency(db: Database) -> None:
     assert db.integrity_ok()
 
 
-def test_writes_take_the_lock_up_front_and_reads_do_not(db: Database) -> None:
+def test_writes_take_the_lock_up_front_and_reads_do_not(sqlite_db: Database) -> None:
+    db = sqlite_db
     # A write session holds the write lock from BEGIN: a second writer waits its turn instead of failing later.
     other = sqlite3.connect(db.engine.url.database or "", isolation_level=None, timeout=0)
     try:
@@ -38,3 +40,20 @@ def test_writes_take_the_lock_up_front_and_reads_do_not(db: Database) -> None:
             other.execute("ROLLBACK")
     finally:
         other.close()
+
+
+def test_migrations_go_down_to_nothing_and_up_again(db: Database) -> None:
+    from sqlalchemy import inspect
+
+    from tests.helpers import migrate
+
+    migrate(db, "base", down=True)
+    with db.engine.connect() as conn:
+        left = [name for name in inspect(conn).get_table_names() if name != "alembic_version"]
+    assert left == []  # the job engine's tables (Postgres) went with ours
+    db.upgrade()
+    with db.engine.connect() as conn:
+        tables = set(inspect(conn).get_table_names())
+    assert {"jobs", "videos", "share_links", "fleet_workers"} <= tables
+    if db.engine.dialect.name == "postgresql":
+        assert {"procrastinate_jobs", "procrastinate_workers"} <= tables

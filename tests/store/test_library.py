@@ -1,15 +1,17 @@
 import dataclasses
 import os
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import event, update
+from sqlalchemy import event, text, update
 
 from studio.domain.presets import PRESETS
 from studio.domain.recipe import RecipeRequest, build_recipe
+from studio.media.storage import FileStore
 from studio.store import library, search
 from studio.store.database import MIGRATIONS_DIR, Database
 from studio.store.rows import Video
@@ -30,7 +32,7 @@ def test_add_moves_files_into_id_named_places_with_the_row(db: Database, media_d
     with db.write() as session:
         video = library.add(
             session=session,
-            media_dir=media_dir,
+            store=FileStore(media_dir),
             recipe=RECIPE,
             video_file=video_file,
             poster_file=poster_file,
@@ -55,7 +57,7 @@ def test_a_rolled_back_transaction_takes_the_moved_files_with_it(db: Database, m
     video_file, poster_file = _incoming(media_dir, "job-2")
     with pytest.raises(RuntimeError, match="commit failed"), db.write() as session:
         video = library.add(
-            session=session, media_dir=media_dir, recipe=RECIPE, video_file=video_file, poster_file=poster_file
+            session=session, store=FileStore(media_dir), recipe=RECIPE, video_file=video_file, poster_file=poster_file
         )
         assert (media_dir / video.path).exists()
         raise RuntimeError("commit failed")
@@ -69,7 +71,9 @@ def test_recent_is_newest_first(db: Database, media_dir: Path) -> None:
     for name in ("a", "b", "c"):
         video_file, _ = _incoming(media_dir, name)
         with db.write() as session:
-            library.add(session=session, media_dir=media_dir, recipe=RECIPE, video_file=video_file, poster_file=None)
+            library.add(
+                session=session, store=FileStore(media_dir), recipe=RECIPE, video_file=video_file, poster_file=None
+            )
     with db.read() as session:
         ids = [v.id for v in library.recent(session=session, limit=2)]
     assert ids == [3, 2]
@@ -79,13 +83,13 @@ def test_sweep_removes_leftovers_and_orphans_but_keeps_owned_files(db: Database,
     video_file, poster_file = _incoming(media_dir, "kept")
     with db.write() as session:
         kept = library.add(
-            session=session, media_dir=media_dir, recipe=RECIPE, video_file=video_file, poster_file=poster_file
+            session=session, store=FileStore(media_dir), recipe=RECIPE, video_file=video_file, poster_file=poster_file
         )
     orphan = media_dir / library.VIDEOS / "999.mp4"
     orphan.write_bytes(b"no row")
     leftover, _ = _incoming(media_dir, "job-7")
     with db.write() as session:
-        removed = library.sweep(session=session, media_dir=media_dir)
+        removed = library.sweep(session=session, store=FileStore(media_dir))
     assert leftover in removed and not leftover.exists()
     # A file without a row is never deleted at once: its row may be in a write-ahead log this process cannot see
     assert orphan not in removed and not orphan.exists()
@@ -93,6 +97,23 @@ def test_sweep_removes_leftovers_and_orphans_but_keeps_owned_files(db: Database,
     assert (media_dir / kept.path).exists() and (media_dir / str(kept.poster_path)).exists()
     with db.read() as session:
         assert session.get(Video, kept.id) is not None
+
+
+def test_a_shared_folder_s_sweep_leaves_files_another_process_may_be_writing(db: Database, media_dir: Path) -> None:
+    # The fleet on file:// media: a worker elsewhere is encoding (incoming/) or has just moved its MP4 into
+    # videos/ and not yet committed its row. A server starting now must not touch either.
+    encoding, _ = _incoming(media_dir, "job-8")
+    publishing = media_dir / library.VIDEOS / "1000.mp4"
+    publishing.parent.mkdir(parents=True, exist_ok=True)
+    publishing.write_bytes(b"row not yet committed")
+    old = media_dir / library.VIDEOS / "998.mp4"
+    old.write_bytes(b"an old orphan")
+    hours_ago = time.time() - 2 * library.PUBLISH_GRACE_S
+    os.utime(old, (hours_ago, hours_ago))
+    with db.write() as session:
+        library.sweep(session=session, store=FileStore(media_dir), shared=True)
+    assert encoding.exists() and publishing.exists()
+    assert not old.exists() and (media_dir / library.ORPHANS / library.VIDEOS / "998.mp4").exists()
 
 
 def test_file_path_refuses_to_leave_the_media_folder(media_dir: Path) -> None:
@@ -125,7 +146,7 @@ def _add(
     with db.write() as session:
         video = library.add(
             session=session,
-            media_dir=media_dir,
+            store=FileStore(media_dir),
             recipe=recipe,
             video_file=video_file,
             poster_file=poster_file,
@@ -314,7 +335,7 @@ def test_search_follows_edits_and_deletions(db: Database, media_dir: Path) -> No
     assert _search_ids(db, "lighthouse") == []
     assert _search_ids(db, "灯塔在") == [video_id]
     with db.write() as session:
-        library.delete(session=session, media_dir=media_dir, video_id=video_id)
+        library.delete(session=session, store=FileStore(media_dir), video_id=video_id)
     assert _search_ids(db, "灯塔在") == []
 
 
@@ -340,8 +361,9 @@ def _statements(db: Database, **arguments: Any) -> list[tuple[str, Any]]:
     [({}, None), ({"model": "tiny-1.3b"}, "ix_videos_model"), ({"favorite": True}, "ix_videos_favorite")],
 )
 def test_history_pages_walk_an_index_in_id_order(
-    db: Database, media_dir: Path, filters: dict[str, Any], index: str | None
+    sqlite_db: Database, media_dir: Path, filters: dict[str, Any], index: str | None
 ) -> None:
+    db = sqlite_db
     for n in range(3):
         _add(db, media_dir, f"video {n}")
     with db.write() as session:
@@ -354,6 +376,23 @@ def test_history_pages_walk_an_index_in_id_order(
             assert "TEMP B-TREE" not in plan, plan  # never sorts the history
             if index is not None:
                 assert index in plan, plan
+
+
+def test_postgres_search_reads_the_trigram_index_chinese_included(postgres: Any, media_dir: Path) -> None:
+    db = Database(postgres.create_database())
+    db.upgrade()
+    try:
+        snow = _add(db, media_dir, "一只狐狸在雪地中奔跑")
+        _add(db, media_dir, "a cat asleep")
+        assert _search_ids(db, "雪地中") == [snow]
+        with db.engine.connect() as conn:
+            conn.exec_driver_sql("SET enable_seqscan = off")  # a tiny table: show what the planner can use
+            pattern = search.like_pattern("雪地中")
+            explain = text("EXPLAIN SELECT id FROM videos WHERE prompt ILIKE :pattern")
+            plan = " / ".join(row[0] for row in conn.execute(explain, {"pattern": pattern}))
+        assert "ix_videos_prompt_trgm" in plan, plan
+    finally:
+        db.dispose()
 
 
 # -- favorites, children, groups, models -------------------------------------------------------------------------
@@ -404,7 +443,7 @@ def test_delete_removes_the_row_and_both_files_and_keeps_the_children(db: Databa
     assert video_file.exists() and poster_file.exists()
 
     with db.write() as session:
-        library.delete(session=session, media_dir=media_dir, video_id=parent)
+        library.delete(session=session, store=FileStore(media_dir), video_id=parent)
         assert not video_file.exists() and len(_trash_files(media_dir)) == 2  # until the commit
 
     assert not video_file.exists() and not poster_file.exists()
@@ -421,7 +460,7 @@ def test_a_rolled_back_delete_keeps_the_row_and_the_files(db: Database, media_di
     before = video_file.read_bytes()
 
     with pytest.raises(RuntimeError, match="commit failed"), db.write() as session:
-        library.delete(session=session, media_dir=media_dir, video_id=video_id)
+        library.delete(session=session, store=FileStore(media_dir), video_id=video_id)
         assert not video_file.exists()
         raise RuntimeError("commit failed")
 
@@ -446,7 +485,7 @@ def test_a_delete_whose_file_move_fails_changes_nothing(
 
     monkeypatch.setattr(os, "replace", poster_move_fails)
     with pytest.raises(PermissionError, match="poster is locked"), db.write() as session:
-        library.delete(session=session, media_dir=media_dir, video_id=video_id)
+        library.delete(session=session, store=FileStore(media_dir), video_id=video_id)
 
     assert video_file.exists() and poster_file.exists() and _trash_files(media_dir) == []
     with db.read() as session:
@@ -466,14 +505,14 @@ def test_a_delete_whose_file_removal_fails_still_commits_and_sweep_finishes_it(
 
     monkeypatch.setattr(Path, "unlink", trash_is_locked)
     with db.write() as session:
-        library.delete(session=session, media_dir=media_dir, video_id=video_id)
+        library.delete(session=session, store=FileStore(media_dir), video_id=video_id)
     monkeypatch.undo()
 
     with db.read() as session:
         assert session.get(Video, video_id) is None
     assert len(_trash_files(media_dir)) == 2
     with db.write() as session:
-        removed = library.sweep(session=session, media_dir=media_dir)
+        removed = library.sweep(session=session, store=FileStore(media_dir))
     assert len(removed) == 2 and _trash_files(media_dir) == []
 
 
@@ -482,13 +521,13 @@ def test_a_delete_in_a_savepoint_waits_for_the_outer_transaction(db: Database, m
 
     with pytest.raises(RuntimeError, match="outer rolls back"), db.write() as session:
         with session.begin_nested():
-            library.delete(session=session, media_dir=media_dir, video_id=kept)
+            library.delete(session=session, store=FileStore(media_dir), video_id=kept)
         assert len(_trash_files(media_dir)) == 2  # the savepoint is released, the transaction is not over
         raise RuntimeError("outer rolls back")
     assert all(path.exists() for path in _files(media_dir, kept))
 
     with db.write() as session, session.begin_nested():
-        library.delete(session=session, media_dir=media_dir, video_id=deleted)
+        library.delete(session=session, store=FileStore(media_dir), video_id=deleted)
     assert not any(path.exists() for path in _files(media_dir, deleted))
     assert _trash_files(media_dir) == []
     with db.read() as session:
@@ -499,13 +538,13 @@ def test_delete_tolerates_a_missing_file(db: Database, media_dir: Path) -> None:
     video_id = _add(db, media_dir, "a fox")
     _files(media_dir, video_id)[1].unlink()
     with db.write() as session:
-        library.delete(session=session, media_dir=media_dir, video_id=video_id)
+        library.delete(session=session, store=FileStore(media_dir), video_id=video_id)
     assert not any(path.exists() for path in _files(media_dir, video_id))
 
 
 def test_delete_unknown_video(db: Database, media_dir: Path) -> None:
     with pytest.raises(library.VideoNotFound, match="video_id: no video 42"), db.write() as session:
-        library.delete(session=session, media_dir=media_dir, video_id=42)
+        library.delete(session=session, store=FileStore(media_dir), video_id=42)
 
 
 def test_sweep_empties_the_trash_but_puts_back_files_whose_row_survived(db: Database, media_dir: Path) -> None:
@@ -521,7 +560,7 @@ def test_sweep_empties_the_trash_but_puts_back_files_whose_row_survived(db: Data
         session.delete(session.get(Video, gone))
 
     with db.write() as session:
-        removed = library.sweep(session=session, media_dir=media_dir)
+        removed = library.sweep(session=session, store=FileStore(media_dir))
 
     assert all(path.exists() for path in _files(media_dir, survivor))
     assert sorted(removed) == sorted(trash / path.parent.name / path.name for path in _files(media_dir, gone))

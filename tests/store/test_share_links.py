@@ -147,7 +147,7 @@ def test_deleting_a_video_deletes_its_links(studio: Studio) -> None:
         token = share_links.create(session=session, video_id=video_id).token
         kept = share_links.create(session=session, video_id=kept_id).token
     with studio.db.write() as session:
-        library.delete(session=session, media_dir=studio.media_dir, video_id=video_id)
+        library.delete(session=session, store=studio.media, video_id=video_id)
     with studio.db.read() as session:
         assert session.scalar(select(func.count()).select_from(ShareLink)) == 1  # the cascade, not a dead row
         assert share_links.resolve(session=session, token=token) is None
