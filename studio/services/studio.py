@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import socket
-import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -14,7 +12,7 @@ from pathlib import Path
 
 from studio import hosting
 from studio.config import Settings
-from studio.domain import comparisons, destinations, errors
+from studio.domain import comparisons, destinations
 from studio.domain.presets import Preset
 from studio.domain.recipe import RecipeRequest, build_recipe, check_length
 from studio.engine.contract import Pipeline
@@ -22,16 +20,14 @@ from studio.engine.zero_gpu import ZeroGpuPipeline
 from studio.media import content_check, storage
 from studio.services.admission import Admission
 from studio.services.editor import Editor
-from studio.services.fleet_worker import FleetWorker
 from studio.services.health import FleetState, Health, ModelInfo, fleet_model_info
-from studio.services.job_engine import UPKEEP_EVERY_S, JobEngine
 from studio.services.job_view import JobView
 from studio.services.metrics import Metrics
+from studio.services.runners import Runners
 from studio.services.shares import Shares
-from studio.services.updates import Updates
 from studio.services.videos import Videos
 from studio.services.worker import ModelState, Worker
-from studio.store import fleet, jobs, library
+from studio.store import fleet, housekeeping, jobs, library
 from studio.store.database import Database
 from studio.store.rows import JobStatus, utcnow
 
@@ -71,20 +67,10 @@ class Studio:
                 content_check=self.content,
                 batch=self._batch_seeds(settings, pipeline) and not settings.uses_fleet,
             )
-        self.updates = self.worker.updates if self.worker else Updates()
-        # The fleet (Postgres): the job engine hands jobs to workers; this process's worker, if any, is one of them.
-        self.engine = JobEngine(settings.resolved_database_url, max_attempts=settings.max_attempts) if (
-            settings.uses_fleet
-        ) else None  # fmt: skip
-        self.fleet_worker: FleetWorker | None = None
-        if self.engine is not None and self.worker is not None:
-            metrics_url = (
-                f"http://{socket.gethostname()}:{settings.metrics_port}/metrics" if settings.metrics_port else None
-            )
-            self.fleet_worker = FleetWorker(
-                db=self.db, engine=self.engine, runner=self.worker, model=preset.key, metrics_url=metrics_url
-            )
-        self._upkeep_stop = threading.Event()
+        self.runners = Runners(settings=settings, model=preset.key, db=self.db, worker=self.worker)
+        self.updates = self.runners.updates
+        self.engine = self.runners.engine  # the fleet's job engine (Postgres), else None
+        self.fleet_worker = self.runners.fleet_worker
         self.editor = Editor(db=self.db, media=self.media, content_check=self.content)
         self.videos = Videos(
             db=self.db, media=self.media, editor=self.editor, admission=self.admission, redirect=settings.media_redirect
@@ -133,7 +119,7 @@ class Studio:
         with self.db.write() as session:
             if self.engine is None:
                 self.interrupted_at_start = jobs.recover_interrupted(session=session)
-            library.sweep(session=session, store=self.media, shared=self.engine is not None)
+            housekeeping.sweep(session=session, store=self.media, shared=self.engine is not None)
         if self.interrupted_at_start:
             log.warning("jobs interrupted by the last shutdown: %s", self.interrupted_at_start)
 
@@ -146,36 +132,15 @@ class Studio:
             return
         self.open()
         self._started = True
-        if self.engine is not None:
-            self.engine.start()
-            threading.Thread(target=self._upkeep_loop, name="studio-fleet-upkeep", daemon=True).start()
-            if self.fleet_worker is not None:
-                self.fleet_worker.start()
-        elif self.worker is not None:
-            self.worker.start()
+        self.runners.start()
 
     def stop(self) -> None:
         """Stop the worker after its current job and close the database; a second stop does nothing."""
         if not self._started or self._stopped:
             return
         self._stopped = True
-        self._upkeep_stop.set()
-        if self.fleet_worker is not None:
-            self.fleet_worker.stop()
-        elif self.worker is not None:
-            self.worker.stop()
-        if self.engine is not None:
-            self.engine.stop()
+        self.runners.stop()
         self.db.dispose()
-
-    def _upkeep_loop(self) -> None:
-        """Fleet: hand over jobs the engine never got and re-run the jobs of dead workers, every few seconds."""
-        assert self.engine is not None
-        while not self._upkeep_stop.wait(UPKEEP_EVERY_S):
-            try:
-                self.engine.upkeep(self.db)
-            except Exception as exc:  # the database or the engine is unreachable: the next round tries again
-                log.warning("fleet upkeep failed: %s", errors.public_message(exc))
 
     # -- model ---------------------------------------------------------------------------------
 
@@ -249,7 +214,7 @@ class Studio:
         with self.db.write() as session:  # the checks and the insert are one transaction: limits hold under load
             self.admission.check_jobs(session, count=1, owner=owner)
             job = jobs.enqueue(session=session, recipe=recipe, callback_url=callback_url, owner=owner)
-        self._dispatch([job.id])
+        self.runners.hand_over([job.id])
         return self.job(job.id)
 
     def submit_group(
@@ -274,7 +239,7 @@ class Studio:
             ids = [
                 jobs.enqueue(session=session, recipe=recipe, group_id=group_id, owner=owner).id for recipe in recipes
             ]
-        self._dispatch(ids)
+        self.runners.hand_over(ids)
         with self.db.read() as session:
             return group_id, [JobView.of(session, jobs.get(session=session, job_id=job_id)) for job_id in ids]
 
@@ -294,16 +259,6 @@ class Studio:
         """
         chosen = comparisons.seeds_for(mode, seeds=seeds, count=count, start=start)
         return self.submit_group(request, chosen, owner=owner)
-
-    def _dispatch(self, job_ids: list[int]) -> None:
-        """Saved jobs are handed to whoever runs them: the job engine (fleet), or this process's worker."""
-        if self.engine is not None:
-            try:
-                self.engine.dispatch([(job_id, self.preset.key) for job_id in job_ids])
-            except Exception as exc:  # saved all the same: the upkeep hands them over once the engine answers
-                log.warning("jobs %s saved but not yet handed to the engine: %s", job_ids, errors.public_message(exc))
-        elif self.worker is not None:
-            self.worker.wake()
 
     def owed_callbacks(self, *, within: timedelta) -> list[int]:
         """Jobs that ended in the last `within` whose callback was never delivered or given up (a restart cut it)."""
@@ -350,8 +305,8 @@ class Studio:
         """A queued job is canceled at once; a running one stops before its next transformer block."""
         with self.db.write() as session:
             running = jobs.request_cancel(session=session, job_id=job_id).status is JobStatus.RUNNING
-        if running and self.worker is not None:  # on another worker, its next check reads the request
-            self.worker.cancel_soon(job_id)
+        if running:
+            self.runners.cancel_soon(job_id)
         return self.job(job_id)
 
     def wait(self, job_id: int, *, timeout: float, since: JobView | None = None) -> JobView:
@@ -390,7 +345,7 @@ class Studio:
         with self.db.write() as session:
             self.admission.check_jobs(session, count=1, owner=owner)
             job = jobs.retry(session=session, job_id=job_id, owner=owner)
-        self._dispatch([job.id])
+        self.runners.hand_over([job.id])
         return self.job(job.id)
 
     def job(self, job_id: int) -> JobView:

@@ -12,7 +12,7 @@ from sqlalchemy import event, text, update
 from studio.domain.presets import PRESETS
 from studio.domain.recipe import RecipeRequest, build_recipe
 from studio.media.storage import FileStore
-from studio.store import library, search
+from studio.store import housekeeping, library, search
 from studio.store.database import MIGRATIONS_DIR, Database
 from studio.store.rows import Video
 
@@ -89,7 +89,7 @@ def test_sweep_removes_leftovers_and_orphans_but_keeps_owned_files(db: Database,
     orphan.write_bytes(b"no row")
     leftover, _ = _incoming(media_dir, "job-7")
     with db.write() as session:
-        removed = library.sweep(session=session, store=FileStore(media_dir))
+        removed = housekeeping.sweep(session=session, store=FileStore(media_dir))
     assert leftover in removed and not leftover.exists()
     # A file without a row is never deleted at once: its row may be in a write-ahead log this process cannot see
     assert orphan not in removed and not orphan.exists()
@@ -108,10 +108,10 @@ def test_a_shared_folder_s_sweep_leaves_files_another_process_may_be_writing(db:
     publishing.write_bytes(b"row not yet committed")
     old = media_dir / library.VIDEOS / "998.mp4"
     old.write_bytes(b"an old orphan")
-    hours_ago = time.time() - 2 * library.PUBLISH_GRACE_S
+    hours_ago = time.time() - 2 * housekeeping.PUBLISH_GRACE_S
     os.utime(old, (hours_ago, hours_ago))
     with db.write() as session:
-        library.sweep(session=session, store=FileStore(media_dir), shared=True)
+        housekeeping.sweep(session=session, store=FileStore(media_dir), shared=True)
     assert encoding.exists() and publishing.exists()
     assert not old.exists() and (media_dir / library.ORPHANS / library.VIDEOS / "998.mp4").exists()
 
@@ -512,7 +512,7 @@ def test_a_delete_whose_file_removal_fails_still_commits_and_sweep_finishes_it(
         assert session.get(Video, video_id) is None
     assert len(_trash_files(media_dir)) == 2
     with db.write() as session:
-        removed = library.sweep(session=session, store=FileStore(media_dir))
+        removed = housekeeping.sweep(session=session, store=FileStore(media_dir))
     assert len(removed) == 2 and _trash_files(media_dir) == []
 
 
@@ -560,7 +560,7 @@ def test_sweep_empties_the_trash_but_puts_back_files_whose_row_survived(db: Data
         session.delete(session.get(Video, gone))
 
     with db.write() as session:
-        removed = library.sweep(session=session, store=FileStore(media_dir))
+        removed = housekeeping.sweep(session=session, store=FileStore(media_dir))
 
     assert all(path.exists() for path in _files(media_dir, survivor))
     assert sorted(removed) == sorted(trash / path.parent.name / path.name for path in _files(media_dir, gone))

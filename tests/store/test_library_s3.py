@@ -10,7 +10,7 @@ import pytest
 from studio.domain.presets import PRESETS
 from studio.domain.recipe import RecipeRequest, build_recipe
 from studio.media.storage import S3Store
-from studio.store import library
+from studio.store import housekeeping, library
 from studio.store.database import Database
 from studio.store.rows import Video
 from tests.local_services import S3Server
@@ -88,19 +88,19 @@ def test_sweep_sets_aside_only_rowless_objects_older_than_the_grace_period(
 
     # 1. Just written: another machine may be about to commit its row, so it stays.
     with db.write() as session:
-        library.sweep(session=session, store=store)
+        housekeeping.sweep(session=session, store=store)
     assert store.exists("videos/999.mp4")
 
     # 2. Past the grace period: set aside in the bucket (and locally), never deleted at once.
-    monkeypatch.setattr(library, "PUBLISH_GRACE_S", 0.0)
+    monkeypatch.setattr(housekeeping, "PUBLISH_GRACE_S", 0.0)
     with db.write() as session:
-        library.sweep(session=session, store=store)
+        housekeeping.sweep(session=session, store=store)
     assert bucket_keys(store) == ["orphans/videos/999.mp4", f"posters/{owned.id}.jpg", f"videos/{owned.id}.mp4"]
     assert (store.local_dir / library.ORPHANS / "videos/999.mp4").exists()
 
     # 3. Orphans kept ORPHAN_KEEP_DAYS are deleted.
-    monkeypatch.setattr(library, "ORPHAN_KEEP_DAYS", 0)
+    monkeypatch.setattr(housekeeping, "ORPHAN_KEEP_DAYS", 0)
     with db.write() as session:
-        library.sweep(session=session, store=store)
+        housekeeping.sweep(session=session, store=store)
     assert bucket_keys(store, f"{library.ORPHANS}/") == []
     assert store.exists(owned.path) and store.exists(str(owned.poster_path))
