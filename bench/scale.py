@@ -156,7 +156,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--latency-jobs", type=int, default=50)
     parser.add_argument("--sleep-jobs-per-worker", type=int, default=6)
-    parser.add_argument("--real-jobs", type=int, default=8)
+    parser.add_argument("--real-jobs", type=int, default=16)
     parser.add_argument("--skip-real", action="store_true")
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="studio-scale-"))
