@@ -26,7 +26,7 @@ def resolve_preset(settings: Settings) -> presets.Preset:
     if settings.model == "auto" and settings.device != "cpu":
         from studio.engine.devices import detect_device
 
-        _, gpu_memory_gb = detect_device()
+        _, gpu_memory_gb = detect_device(settings.device if settings.device.startswith("cuda") else "cuda")
     preset = presets.resolve(settings.model, gpu_memory_gb=gpu_memory_gb)
     if settings.model_revision:
         preset = dataclasses.replace(preset, revision=settings.model_revision)
@@ -155,7 +155,7 @@ def run_worker(studio: Studio, settings: Settings) -> int:
     if settings.device != "cpu":
         from studio.engine.devices import detect_device
 
-        studio.fleet_worker.gpu_memory_gb = detect_device()[1]
+        studio.fleet_worker.gpu_memory_gb = detect_device(settings.device if settings.device != "auto" else "cuda")[1]
     if settings.metrics_port:
         start_http_server(settings.metrics_port, registry=studio.metrics.registry)
     stop = threading.Event()

@@ -15,10 +15,10 @@ from diffusers.pipelines.wan.pipeline_wan import WanPipeline
 from studio.engine.contract import StepInfo
 
 
-def detect_device() -> tuple[str, float | None]:
-    """("cuda", total GiB of GPU 0) when CUDA is available, else ("cpu", None)."""
+def detect_device(device: str = "cuda") -> tuple[str, float | None]:
+    """(`device`, its total GiB) when CUDA is available (`cuda` is GPU 0, `cuda:N` GPU N), else ("cpu", None)."""
     if torch.cuda.is_available():
-        return "cuda", torch.cuda.get_device_properties(0).total_memory / 2**30
+        return device, torch.cuda.get_device_properties(torch.device(device)).total_memory / 2**30
     return "cpu", None
 
 

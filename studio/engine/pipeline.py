@@ -120,6 +120,8 @@ class ResidentPipeline:
         if self._pipe is not None:
             return 0.0
         start = time.perf_counter()
+        if self.device.startswith("cuda:"):  # a fleet worker's GPU: CUDA's per-device calls (peak memory…) mean it
+            torch.cuda.set_device(torch.device(self.device))
 
         # 1. Where the weights are: a hub id or folder, or the tiny model built under models_dir
         if self.preset.tiny:
