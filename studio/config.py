@@ -116,6 +116,9 @@ class Settings(BaseSettings):
         description="s3:// media: send players to short-lived presigned URLs of the store (clients must reach it) "
         "instead of serving the files from this server's local copy",
     )
+    media_cache_gb: float = Field(
+        20.0, ge=0, le=100_000, description="s3:// media: keep this machine's copies of the bucket under this size (GB)"
+    )
     max_attempts: int = Field(
         2, ge=1, le=10, description="Runs a fleet job gets when its worker dies mid-job before it ends interrupted"
     )

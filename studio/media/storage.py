@@ -156,13 +156,16 @@ class S3Store(MediaStore):
 
     is_remote = True
 
-    def __init__(self, *, bucket: str, prefix: str, endpoint_url: str | None, cache_dir: Path) -> None:
+    def __init__(
+        self, *, bucket: str, prefix: str, endpoint_url: str | None, cache_dir: Path, cache_limit_bytes: int = 0
+    ) -> None:
         import boto3  # only a studio with s3:// media needs it
         from botocore.config import Config
 
         self.bucket = bucket
         self.prefix = prefix.strip("/")
         self.local_dir = cache_dir
+        self.cache_limit_bytes = cache_limit_bytes  # 0: the cache only shrinks when videos are deleted
         config = Config(
             signature_version="s3v4",  # what presigned URLs need on every S3-compatible service (R2 has only it)
             s3={"addressing_style": "path"} if endpoint_url else {},
@@ -180,6 +183,7 @@ class S3Store(MediaStore):
     def local_path(self, key: str, *, missing_ok: bool = False) -> Path:
         cached = self._cached(key)
         if cached.is_file():
+            os.utime(cached)  # recently used: the last to leave a full cache
             return cached
         # Downloaded under a temp name, then renamed: a reader never sees half a file, and two threads
         # downloading the same object at once each rename a whole copy.
@@ -196,7 +200,36 @@ class S3Store(MediaStore):
             raise FileNotFoundError(f"the media store has no {key!r}") from error
         finally:
             part.unlink(missing_ok=True)
+        self.trim_cache(keep=cached)
         return cached
+
+    def trim_cache(self, *, keep: Path | None = None) -> list[Path]:
+        """Delete the least recently used local copies until the cache holds at most `cache_limit_bytes` (then
+        down to 90 % of it, so that not every download trims); the bucket keeps them, a later read fetches them
+        again. Only copies of videos and posters go, never `keep`. Returns what was deleted."""
+        if not self.cache_limit_bytes:
+            return []
+        copies = []
+        for folder in ("videos", "posters"):
+            for path in (self.local_dir / folder).glob("*") if (self.local_dir / folder).is_dir() else []:
+                if path.is_file() and not path.name.startswith("."):
+                    stat = path.stat()
+                    copies.append((stat.st_mtime, stat.st_size, path))
+        total = sum(size for _, size, _ in copies)
+        if total <= self.cache_limit_bytes:
+            return []
+        removed = []
+        for _, size, path in sorted(copies, key=lambda copy: copy[0]):
+            if total <= self.cache_limit_bytes * 0.9:
+                break
+            if path != keep:
+                path.unlink(missing_ok=True)
+                total -= size
+                removed.append(path)
+        log.info(
+            "media cache over %d MB: removed %d least recently used copies", self.cache_limit_bytes >> 20, len(removed)
+        )
+        return removed
 
     def publish(self, key: str, local_file: Path) -> None:
         content_type = mimetypes.guess_type(key)[0] or "application/octet-stream"
@@ -264,5 +297,6 @@ def open_store(settings: Settings) -> MediaStore:
             prefix=location.prefix,
             endpoint_url=settings.s3_endpoint_url,
             cache_dir=settings.media_dir,
+            cache_limit_bytes=int(settings.media_cache_gb * 1e9),
         )
     return FileStore(settings.media_dir)  # the folder of file:///path (Settings.media_dir reads it)

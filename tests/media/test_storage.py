@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from pathlib import Path
@@ -189,3 +190,24 @@ def test_open_store_follows_media_url(s3_env: S3Server, tmp_path: Path) -> None:
 def test_a_bad_media_url_stops_the_studio_with_the_field_named(url: str, tmp_path: Path) -> None:
     with pytest.raises(ValidationError, match=r"media_url: must be file:///path or s3://bucket\[/prefix\]"):
         Settings(data_dir=tmp_path / "data", media_url=url)
+
+
+def test_a_full_cache_lets_the_least_recently_used_copies_go(s3_env: S3Server, tmp_path: Path) -> None:
+    bucket = s3_env.create_bucket()
+    writer = S3Store(bucket=bucket, prefix="", endpoint_url=s3_env.endpoint_url, cache_dir=tmp_path / "w")
+    for n in range(5):
+        writer.publish(f"videos/{n}.mp4", new_file(tmp_path, f"{n}.mp4"))  # 2 KiB each
+    # A server whose cache may hold 5 KiB: two copies and a half
+    reader = S3Store(
+        bucket=bucket, prefix="", endpoint_url=s3_env.endpoint_url, cache_dir=tmp_path / "r", cache_limit_bytes=5 * 1024
+    )
+    reader.local_path("videos/0.mp4")
+    reader.local_path("videos/1.mp4")
+    past = time.time() - 60
+    os.utime(reader.local_dir / "videos/1.mp4", (past, past))  # 1 was used long ago, 0 just now
+    reader.local_path("videos/0.mp4")
+    reader.local_path("videos/2.mp4")  # over the limit: the least recently used copy goes
+    kept = sorted(p.name for p in (reader.local_dir / "videos").iterdir())
+    assert kept == ["0.mp4", "2.mp4"]
+    assert reader.local_path("videos/1.mp4").read_bytes() == PAYLOAD  # fetched again when wanted
+    assert writer.exists("videos/1.mp4")  # the bucket keeps everything
