@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 export GRADIO_ANALYTICS_ENABLED := False
 
-.PHONY: run test lint chromium postgres bench clean
+.PHONY: run test lint chromium postgres bench screenshots clean
 
 run: $(VENV)/.runtime
 	$(PY) app.py $(ARGS)
@@ -27,14 +27,18 @@ postgres:
 bench: $(VENV)/.dev
 	HF_HUB_OFFLINE=1 $(PY) bench/overhead.py
 
+screenshots: $(VENV)/.dev chromium
+	HF_HUB_OFFLINE=1 $(PY) scripts/screenshots.py --out docs/screenshots
+
 $(VENV)/.runtime: requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Wan Studio needs Python 3.11 or newer")'
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -qq -r requirements.txt
+	@echo "Installing Wan Studio's requirements into $(VENV) (the first time takes a few minutes)…"
+	$(PY) -m pip install --progress-bar on -r requirements.txt
 	touch $@
 
 $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
-	$(PY) -m pip install -qq -r requirements-dev.txt
+	$(PY) -m pip install --progress-bar on -r requirements-dev.txt
 	touch $@
 
 clean:

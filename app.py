@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import os
@@ -18,6 +19,23 @@ if TYPE_CHECKING:
     from studio.services.studio import Studio
 
 log = logging.getLogger("studio")
+
+# Start-up warnings of the model libraries that mean nothing to a person using the studio (optional CUDA kernels of
+# torchao, Triton on a CPU machine, torch's deprecation notes): shown only with --log-level debug.
+# torch resets its own "torch" logger when imported, not the unregistered "torch.utils._pytree" below it.
+NOISY_LIBRARIES = ("torchao", "torch.utils._pytree", "diffusers.quantizers")
+CHATTY_LIBRARIES = ("alembic", "httpx", "procrastinate")  # their INFO lines (each migration, each request): warnings on
+
+
+def configure_logging(level: str) -> None:
+    """The console at `level`; below debug, the libraries' start-up noise is kept to their errors."""
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True)
+    logging.getLogger().setLevel(level.upper())
+    verbose = level == "debug"
+    for name in NOISY_LIBRARIES:
+        logging.getLogger(name).setLevel(logging.NOTSET if verbose else logging.ERROR)
+    for name in CHATTY_LIBRARIES:
+        logging.getLogger(name).setLevel(logging.NOTSET if verbose else logging.WARNING)
 
 
 def resolve_preset(settings: Settings) -> presets.Preset:
@@ -101,11 +119,10 @@ def check_command(command: str, settings: Settings) -> str | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for noisy in ("alembic", "httpx", "procrastinate"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    configure_logging("info")
     command, flags = split_command(sys.argv[1:] if argv is None else argv)
     settings = load_settings(flags)
+    configure_logging(settings.log_level)
     try:
         problem = check_sharing(settings) or check_command(command, settings)
         if problem:
@@ -126,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import uvicorn
 
-    from studio.web import build_app
+    from studio.web import ReadyServer, build_app, local_url
 
     log.info("model %s (%s), data in %s", preset.key, preset.label, settings.data_dir.resolve())
     studio = Studio(settings, preset=preset)
@@ -141,8 +158,11 @@ def main(argv: list[str] | None = None) -> int:
 
         threading.Thread(target=share, name="studio-share", daemon=True).start()
     # Proxy headers are applied by the app itself, from `trusted_proxies` only (uvicorn trusts 127.0.0.1 by default)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", proxy_headers=False)
-    return 0
+    config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning", proxy_headers=False)
+    server = ReadyServer(config, address=local_url(settings).rstrip("/"))
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl+C: uvicorn has already shut down gracefully
+        server.run()
+    return 0 if server.started else 3  # 3: uvicorn's "could not start" (the port in use, say)
 
 
 def run_worker(studio: Studio, settings: Settings) -> int:

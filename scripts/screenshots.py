@@ -28,7 +28,7 @@ from tests.server import StudioProcess
 VIEWPORT = {"width": 1440, "height": 900}
 PROMPTS = (
     ("A paper boat drifting down a rainy street, reflections of neon signs", 7),
-    ("A red fox running through deep snow, morning sun", 42),  # Latin only: Debian's Chromium has no CJK font
+    ("一只狐狸在雪地里奔跑，阳光明媚", 42),  # `make screenshots` installs a CJK font for Chromium
     ("A lighthouse on a cliff at night, waves crashing, slow aerial shot", 1234),
 )
 PLAYING = """

@@ -125,6 +125,9 @@ class Settings(BaseSettings):
     metrics_port: int | None = Field(
         None, ge=1, le=65535, description="A fleet worker's Prometheus port (/metrics); none: no metrics server"
     )
+    log_level: Literal["debug", "info", "warning"] = Field(
+        "info", description="How much the console says; debug also shows the libraries' start-up warnings"
+    )
 
     @field_validator("auth", "api_tokens", "cors_origins", "callback_allow", "trusted_proxies", mode="before")
     @classmethod

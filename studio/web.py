@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import ipaddress
+import logging
 import secrets
+import socket
 from typing import Any
 
 import gradio as gr
+import uvicorn
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.routing import Mount
@@ -16,7 +19,23 @@ from studio.api import create_app, recipes
 from studio.api.guards import BodyLimit, ForwardedHeaders, GradioAuth, LoginGuard, SecurityHeaders
 from studio.config import Settings
 from studio.services.studio import Studio
-from studio.ui import CSS_PATH, build_ui
+from studio.ui import CSS_PATH, HEAD_PATH, build_ui
+from studio.ui.history import HISTORY_CSS
+
+log = logging.getLogger("studio")
+
+
+class ReadyServer(uvicorn.Server):
+    """uvicorn's server that says, once it listens, the one line a newcomer needs: the address to open."""
+
+    def __init__(self, config: uvicorn.Config, *, address: str) -> None:
+        super().__init__(config)
+        self.address = address
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started:
+            log.info("Wan Studio is ready: open %s", self.address)
 
 
 def local_url(settings: Settings) -> str:
@@ -90,7 +109,8 @@ def build_app(studio: Studio) -> FastAPI:
         allowed_paths=[str(settings.media_dir)],
         blocked_paths=private_paths(settings),
         ssr_mode=False,  # Gradio 6.27–6.31: auth bypass with SSR on
-        css_paths=[CSS_PATH],
+        css_paths=[CSS_PATH, HISTORY_CSS],
+        head_paths=[HEAD_PATH],
         show_error=False,  # gr.Error messages still show; other exceptions become a generic error, not a traceback
         max_file_size=f"{settings.max_upload_mb}mb",
         run_history=False,  # the studio keeps its own history; Gradio's /gradio_api/runs page would list endpoints

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
+from studio.domain import presets
+from studio.domain.recipe import RecipeRequest, build_recipe
 from studio.services.job_view import JobView
 from studio.services.studio import Studio
+from studio.store import library
 from studio.store.database import MIGRATIONS_DIR, Database
+from studio.store.rows import Video
 
 T = TypeVar("T")
 
@@ -82,3 +87,22 @@ def database_at(path: Path, revision: str) -> Database:
             "96, 17, 16, 1.0, 4, 5.0, 3.0, '{}', '2026-01-01 00:00:00', 0)"
         )
     return database
+
+
+def add_copies(studio: Studio, source: Path, prompts: list[str]) -> list[Video]:
+    """One video per prompt (seeds 0, 1, …) sharing copies of one real MP4: a long history in a second, without
+    generating each video. The rows are real (library.add), so search, paging and the files all work."""
+    made = []
+    for seed, prompt in enumerate(prompts):
+        folder = library.incoming_dir(studio.media_dir)
+        video_file, poster_file = folder / f"copy-{seed}.mp4", folder / f"copy-{seed}.jpg"
+        shutil.copyfile(source, video_file)
+        poster_file.write_bytes(b"poster")
+        recipe = build_recipe(RecipeRequest(prompt=prompt, seed=seed), presets.PRESETS["tiny-1.3b"])
+        with studio.db.write() as session:
+            made.append(
+                library.add(
+                    session=session, store=studio.media, recipe=recipe, video_file=video_file, poster_file=poster_file
+                )
+            )
+    return made

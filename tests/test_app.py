@@ -67,7 +67,7 @@ def test_gradio_client_drives_generate(server: StudioProcess) -> None:
         steps=2,
         api_name="/generate",
     )
-    assert seed == 123 and status.startswith("Done: job") and status.endswith("seed 123")
+    assert seed == 123 and status.startswith("Done: video #") and status.endswith("seed 123")
     info = mp4.probe(Path(video))
     assert (info.width, info.height, info.num_frames, info.fps) == (128, 128, 25, 24)
     assert mp4.read_recipe(Path(video))["seed"] == 123
@@ -76,7 +76,7 @@ def test_gradio_client_drives_generate(server: StudioProcess) -> None:
 
 def test_gradio_client_gets_the_validation_message(server: StudioProcess) -> None:
     client = Client(server.url, verbose=False)
-    with pytest.raises(Exception, match="prompt: is empty; describe the video you want"):
+    with pytest.raises(Exception, match="Prompt: is empty; describe the video you want"):
         client.predict(prompt="   ", api_name="/generate")
 
 

@@ -16,6 +16,7 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 from studio.api.deps import OwnerDep, StudioDep
 from studio.api.schemas import TrimIn, VideoId, VideoOut, VideoPageOut
 from studio.domain.errors import NotFound
+from studio.domain.naming import download_name
 from studio.services.studio import Studio
 from studio.services.videos import MAX_QUERY_CHARS
 
@@ -46,7 +47,7 @@ def _stored_file(studio: Studio, video_id: int, which: Literal["file", "poster"]
     """The local file to send, or (remote store) the presigned URL to redirect to; the key comes from the row."""
     video = studio.videos.get(video_id)
     if studio.videos.media_is_remote:
-        name = f"wan-studio-{video_id}.mp4" if which == "file" else None
+        name = download_name(video.id, video.seed, video.prompt) if which == "file" else None
         return studio.videos.direct_url(video, which, download_name=name)  # MediaMissing (404) when it is not there
     path = studio.videos.file(video) if which == "file" else studio.videos.poster(video)
     if path is None:
@@ -62,9 +63,9 @@ def video_file(video_id: VideoId, studio: StudioDep) -> Response:
     found = _stored_file(studio, video_id, "file")
     if isinstance(found, str):
         return RedirectResponse(found, status_code=status.HTTP_307_TEMPORARY_REDIRECT)
-    return FileResponse(
-        found, media_type="video/mp4", filename=f"wan-studio-{video_id}.mp4", content_disposition_type="inline"
-    )
+    video = studio.videos.get(video_id)
+    name = download_name(video.id, video.seed, video.prompt)  # "wan-0042-seed1234-red-fox.mp4", not "42.mp4"
+    return FileResponse(found, media_type="video/mp4", filename=name, content_disposition_type="inline")
 
 
 @router.get("/{video_id}/poster", response_class=FileResponse)

@@ -102,6 +102,14 @@ def seed_order(seeds: Sequence[int], video_seeds: Sequence[int]) -> list[int]:
     return sorted(range(len(video_seeds)), key=lambda k: (rank.get(video_seeds[k], len(seeds)), k))
 
 
+def grid_shape(count: int) -> tuple[int, int]:
+    """Rows and columns of a comparison of `count` clips, the same on the page (ui.sync_grid) and in the exported MP4
+    (media.tiles): one row up to 3 clips, then two rows (4 → 2×2, 5–6 → 2×3, 7–8 → 2×4), filled row by row."""
+    if count <= 3:
+        return 1, max(count, 1)
+    return 2, (count + 1) // 2
+
+
 def group_label(seed: int) -> str:
     """The label of one clip in a group's comparison."""
     return f"seed {seed}"

@@ -148,7 +148,9 @@ def build_recipe(request: RecipeRequest, preset: Preset, *, seed_source: Callabl
 
     # 2. Seed: -1 means random, resolved now so it is stored with the job
     if request.seed != -1 and not 0 <= request.seed <= MAX_SEED:
-        raise InvalidInput("seed", f"{request.seed} is outside 0–{MAX_SEED} (or -1 for a random seed)")
+        raise InvalidInput(
+            "seed", f"must be a whole number from 0 to {MAX_SEED} (or -1 for a random seed); {request.seed} is not"
+        )
     seed = seed_source() if request.seed == -1 else request.seed
 
     # 3. Size: explicit width/height, or aspect ratio × quality
@@ -166,7 +168,9 @@ def build_recipe(request: RecipeRequest, preset: Preset, *, seed_source: Callabl
         frames = preset.default_frames
     else:
         low, high = geometry.duration_range(preset)
-        _check_range("duration_s", round(request.duration_s, 4), round(low, 2), round(high, 2), " s")
+        low, high = round(low, 2), round(high, 2)
+        if not low <= round(request.duration_s, 4) <= high:
+            raise InvalidInput("duration_s", f"must be from {low:g} to {high:g} s; {request.duration_s:g} s is not")
         frames = geometry.frames_for(preset, request.duration_s)
 
     # 5. Speed: quality runs the model's own sampling; fast a step-distilled LoRA without guidance

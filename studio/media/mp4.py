@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -133,6 +134,24 @@ def write_poster(frames: np.ndarray, path: Path) -> None:
         Image.fromarray(first).save(tmp, format="JPEG", quality=90)
 
 
+class UnreadableVideo(ValueError):
+    """A file that cannot be read as a video with a recipe. The message keeps ffmpeg's words for the server's log;
+    `reason` is a few words without paths that a person may see ("moov atom not found")."""
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+def _ffmpeg_reason(log: str) -> str:
+    """ffmpeg's first error line, without its "[mov @ 0x…]" prefix or any path: "moov atom not found"."""
+    for line in log.splitlines():
+        text = re.sub(r"^(\[[^\]]*\]\s*)+", "", line).strip()
+        if text and "/" not in text and "\\" not in text:
+            return text[:80].rstrip(" .:")
+    return "ffmpeg cannot read it"
+
+
 def _unescape_ffmetadata(value: str) -> str:
     """Undo ffmetadata's escaping: a backslash makes the next character literal ('=', ';', '#', '\\', newline)."""
     out: list[str] = []
@@ -150,7 +169,7 @@ def _global_metadata(path: Path) -> dict[str, str]:
     result = subprocess.run([*cmd, "-"], capture_output=True, check=False)
     if result.returncode != 0:
         log = result.stderr.decode(errors="replace").strip()
-        raise ValueError(f"{path.name} is not a readable video: {log}")
+        raise UnreadableVideo(f"{path.name} is not a readable video: {log}", _ffmpeg_reason(log))
     tags: dict[str, str] = {}
     # ffmetadata escapes "\n" in values, so one line is one tag. Not splitlines(): it also splits on U+2028 and U+0085,
     # which ensure_ascii=False JSON keeps raw. [CHAPTER]/[STREAM] sections follow the global tags.
@@ -174,13 +193,18 @@ def read_recipe(path: Path) -> dict[str, Any] | None:
     if comment is None:
         return None
     if len(comment) > 2 * MAX_STORED_RECIPE_BYTES:
-        raise ValueError(f"{path.name} carries a comment of {len(comment):,} characters, too large for a recipe")
+        raise UnreadableVideo(
+            f"{path.name} carries a comment of {len(comment):,} characters, too large for a recipe",
+            "its recipe is too large",
+        )
     try:
         payload = json.loads(comment)
     except json.JSONDecodeError:
         return None  # someone else's free-text comment
     except RecursionError as exc:
-        raise ValueError(f"{path.name} carries a comment nested too deeply to be a recipe") from exc
+        raise UnreadableVideo(
+            f"{path.name} carries a comment nested too deeply to be a recipe", "its recipe is nested too deeply"
+        ) from exc
     if not isinstance(payload, dict) or not isinstance(payload.get(FORMAT_KEY), int):
         return None
     if payload[FORMAT_KEY] > FORMAT_VERSION:
@@ -191,7 +215,9 @@ def read_recipe(path: Path) -> dict[str, Any] | None:
     try:
         return check_stored(recipe)
     except InvalidInput as exc:
-        raise ValueError(f"{path.name} carries a recipe this studio does not read: {exc}") from exc
+        raise UnreadableVideo(
+            f"{path.name} carries a recipe this studio does not read: {exc}", f"its recipe has a bad {exc.field}"
+        ) from exc
 
 
 def probe(path: Path) -> VideoInfo:

@@ -10,13 +10,12 @@ from typing import Any
 
 from PIL import Image, ImageDraw, ImageFont
 
+from studio.domain.comparisons import MAX_SEEDS, MIN_SEEDS, grid_shape
 from studio.domain.errors import InvalidInput
 from studio.media import mp4, streams
 from studio.media.mp4 import VideoInfo
 
 logger = logging.getLogger(__name__)
-
-_GRIDS = {2: (1, 2), 3: (2, 2), 4: (2, 2), 5: (2, 3), 6: (2, 3), 7: (2, 4), 8: (2, 4)}  # clips → (rows, columns)
 
 
 def tile(sources: list[Path], labels: list[str], target: Path, *, recipe: dict[str, Any] | None = None) -> VideoInfo:
@@ -30,7 +29,7 @@ def tile(sources: list[Path], labels: list[str], target: Path, *, recipe: dict[s
         RuntimeError: ffmpeg failed.
     """
     # 1. Check inputs
-    if len(sources) not in _GRIDS:
+    if not MIN_SEEDS <= len(sources) <= MAX_SEEDS:
         raise InvalidInput("sources", f"a comparison takes 2–8 clips, got {len(sources)}")
     if len(labels) != len(sources):
         raise InvalidInput("labels", f"need one label per clip: {len(sources)} clips, {len(labels)} labels")
@@ -38,7 +37,7 @@ def tile(sources: list[Path], labels: list[str], target: Path, *, recipe: dict[s
     streams.check_target(target, sources)
 
     # 2. Size the grid: cells the size of the first clip (even, for yuv420p), as long as the longest clip
-    rows, cols = _GRIDS[len(sources)]
+    rows, cols = grid_shape(len(sources))  # as the page lays the tiles out
     width, height, rate = clips[0].info.width // 2 * 2, clips[0].info.height // 2 * 2, clips[0].rate
     num_frames = max(math.ceil(s.info.num_frames * rate / s.rate) for s in clips)
 

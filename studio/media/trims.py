@@ -62,18 +62,19 @@ def plan_trim(*, start_s: float, end_s: float, fps: float, num_frames: int) -> T
     if num_frames < 1:
         raise InvalidInput("num_frames", f"the clip needs at least one frame, got {num_frames}")
     duration = num_frames / fps
-    for field, value in (("start_s", start_s), ("end_s", end_s)):
+    # The messages are for a person at the Trim sliders (labelled Start and End); `field` names the input for code.
+    for field, name, value in (("start_s", "Start", start_s), ("end_s", "End", end_s)):
         if not math.isfinite(value):
-            raise InvalidInput(field, f"must be a finite number of seconds, got {value}")
+            raise InvalidInput(field, f"{name} must be a number of seconds, got {value}")
         if not -_SLACK_S <= value <= duration + _SLACK_S:
-            raise InvalidInput(field, f"{_secs(value)} s is outside 0–{_secs(duration)} s")
+            raise InvalidInput(field, f"{name} ({_secs(value)} s) is outside the clip (0–{_secs(duration)} s)")
     if end_s <= start_s:
-        raise InvalidInput("end_s", f"{_secs(end_s)} s must be after start_s {_secs(start_s)} s")
+        raise InvalidInput("end_s", f"End must be after start ({_secs(end_s)} s ≤ {_secs(start_s)} s)")
     # Frame i spans [i/fps, (i+1)/fps); a point goes to the nearest boundary, halves up.
     start_frame = min(max(math.floor(start_s * fps + 0.5), 0), num_frames)
     end_frame = min(math.floor(end_s * fps + 0.5), num_frames)
     if end_frame <= start_frame:
-        raise InvalidInput("end_s", f"the range is shorter than one frame (1/{fps:g} s)")
+        raise InvalidInput("end_s", f"The range is shorter than one frame (1/{fps:g} s)")
     return TrimPlan(start_frame, end_frame, end_frame - start_frame, start_frame / fps, end_frame / fps)
 
 

@@ -7,10 +7,15 @@ store downloads into its cache first), short-lived direct URLs for browsers when
 
 from __future__ import annotations
 
+import logging
+import os
+import shutil
+import uuid
 from pathlib import Path
 from typing import Any, Literal
 
 from studio.domain.errors import InvalidInput, NotFound
+from studio.domain.naming import download_name
 from studio.media import mp4, trims
 from studio.media.storage import MediaStore
 from studio.services.admission import Admission
@@ -20,6 +25,8 @@ from studio.store.database import Database
 from studio.store.rows import Video
 from studio.store.search import VideoPage
 
+logger = logging.getLogger(__name__)
+DOWNLOADS = "downloads"  # in the local media folder: each video's MP4 linked under its download name
 MAX_QUERY_CHARS = 500  # a search longer than this is refused before the database sees it
 # How long a direct link to a remote store's file works: a viewer can open a page, wait, then play and seek a clip
 # of a few seconds; a link that leaked, or that a revoked share handed out, stops working soon after.
@@ -86,6 +93,26 @@ class Videos:
         """
         return self.media.local_path(video.path, missing_ok=True)
 
+    def download_file(self, video: Video) -> Path:
+        """The video's MP4 under the name a download should get ("wan-0042-seed1234-red-fox.mp4", naming.download_name).
+
+        Gradio's download button names the file after its path, so this is a hard link (a copy where links are not
+        possible) at `downloads/<id>/<name>` in the local media folder, the one folder Gradio serves; `delete` removes
+        it with the video. Where the store lacks the file, the path of the missing MP4 (as `file`).
+        """
+        source = self.file(video)
+        target = self.media.local_dir / DOWNLOADS / str(video.id) / download_name(video.id, video.seed, video.prompt)
+        if target.is_file() or not source.is_file():
+            return target if target.is_file() else source
+        target.parent.mkdir(parents=True, exist_ok=True)
+        scratch = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}")
+        try:
+            os.link(source, scratch)
+        except OSError:
+            shutil.copyfile(source, scratch)
+        os.replace(scratch, target)
+        return target
+
     def poster(self, video: Video) -> Path | None:
         return self.media.local_path(video.poster_path, missing_ok=True) if video.poster_path else None
 
@@ -145,7 +172,10 @@ class Videos:
         try:
             return mp4.read_recipe(upload)
         except (ValueError, FileNotFoundError) as exc:
-            raise InvalidInput("file", "not a video this studio can read, or its recipe is malformed") from exc
+            # A person sees this: a short reason, never ffmpeg's log or the server's temp paths (the log keeps them).
+            logger.info("reading the recipe of an upload failed: %s", exc)
+            reason = exc.reason if isinstance(exc, mp4.UnreadableVideo) else "the upload could not be read"
+            raise InvalidInput("file", f"This file is not a playable MP4 made by Wan Studio ({reason})") from exc
 
     # -- changing --------------------------------------------------------------------------------
 
@@ -167,6 +197,8 @@ class Videos:
         """
         with self.db.write() as session:
             library.delete(session=session, store=self.media, video_id=video_id)
+        # Its named download link holds the MP4's bytes too: it goes with the video.
+        shutil.rmtree(self.media.local_dir / DOWNLOADS / str(video_id), ignore_errors=True)
 
     def trim(
         self, video_id: int, *, start_s: float, end_s: float, lossless: bool = False, owner: str | None = None

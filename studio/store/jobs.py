@@ -206,8 +206,8 @@ def retry(*, session: Session, job_id: int, owner: str | None = None) -> Job:
     """
     old = get(session=session, job_id=job_id)
     if old.status not in RETRYABLE:
-        allowed = ", ".join(s.value for s in RETRYABLE)
-        raise InvalidTransition(f"job {job_id} is {old.status.value}; only {allowed} jobs can be retried")
+        state = "already finished" if old.status.is_final else f"is still {old.status.value}"
+        raise InvalidTransition(f"Job {job_id} {state}; only failed, canceled or interrupted jobs can be retried")
     return enqueue(
         session=session,
         recipe=Recipe.from_dict(old.recipe),

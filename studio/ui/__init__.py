@@ -16,6 +16,7 @@ from studio.ui.tools import Tools
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
 CSS_PATH = ASSETS / "studio.css"
+HEAD_PATH = ASSETS / "studio-head.html"  # Ctrl/Cmd+Enter to generate, progress in the tab title
 UPLOAD_MAX_AGE_S = 3600
 
 

@@ -14,6 +14,7 @@ import gradio as gr
 
 from studio.domain.comparisons import MAX_SEEDS, MIN_SEEDS
 from studio.domain.errors import Refused
+from studio.domain.naming import seed_title
 from studio.services.studio import Studio
 from studio.store.rows import Video
 from studio.ui import sync_grid
@@ -36,6 +37,11 @@ def file_url(studio: Studio, video: Video) -> str:
     return f"/gradio_api/file={studio.videos.file(video)}"
 
 
+def label(video: Video) -> str:
+    """A tile's label: "seed 7 · #12" (an exported comparison: "Comparison of seeds 1, 2, 3 · #12")."""
+    return f"{seed_title(video.seed, video.recipe or {})} · #{video.id}"
+
+
 class ComparePage:
     def __init__(self, studio: Studio, create: CreatePage, tabs: gr.Tabs) -> None:
         self.studio = studio
@@ -45,7 +51,7 @@ class ComparePage:
     # -- handlers --------------------------------------------------------------------------------
 
     def grid(self, videos: list[Video], note: str = "") -> str:
-        tiles = [sync_grid.Tile(file_url(self.studio, v), f"seed {v.seed} · #{v.id}") for v in videos]
+        tiles = [sync_grid.Tile(file_url(self.studio, v), label(v)) for v in videos]
         duration = max((v.num_frames / v.fps for v in videos), default=0.0)
         return sync_grid.render(tiles, duration, note=note)
 
@@ -54,7 +60,7 @@ class ComparePage:
             self.grid_html: self.grid(videos, "" if videos else note),  # the status line above says it once
             self.ids_state: [v.id for v in videos],
             self.group_state: group_id,
-            self.keep_pick: gr.update(choices=[(f"seed {v.seed} · #{v.id}", v.id) for v in videos], value=None),
+            self.keep_pick: gr.update(choices=[(label(v), v.id) for v in videos], value=None),
             self.status_box: note,
         }
 
@@ -95,7 +101,7 @@ class ComparePage:
     def compare_videos(self, video_ids: list[int] | None) -> dict[Any, Any]:
         ids = list(video_ids or [])
         if not 2 <= len(ids) <= 4:
-            raise gr.Error(f"video_ids: choose 2–4 videos to compare (got {len(ids)})")
+            raise gr.Error(f"Choose 2–4 videos to compare (you chose {len(ids)}).")
         videos = [self.studio.videos.get(i) for i in ids]
         return {
             **self.shown(videos, f"Comparing {len(videos)} videos from History", None),

@@ -11,14 +11,15 @@ from typing import Any
 
 import gradio as gr
 
-from studio.domain import geometry
-from studio.domain.errors import InvalidInput, Refused
-from studio.domain.recipe import build_recipe
+from studio.domain import geometry, naming
+from studio.domain.errors import Refused
 from studio.services.studio import Studio
 from studio.services.worker import ModelState
 from studio.store.rows import JobStatus
-from studio.ui.errors import note, on_controls, toast
-from studio.ui.recipe_form import INPUT_FIELDS, request_from, speed_defaults
+from studio.ui import controls
+from studio.ui.errors import note, on_controls, toast, warn
+from studio.ui.follow import TabJobs, tab_line
+from studio.ui.recipe_form import FIELD_LABELS, INPUT_FIELDS, first_problem, request_from, speed_defaults
 from studio.ui.status import describe_job, model_status, owner_of, preview_banner, resolved_summary
 
 FOLLOW_TIMEOUT_S = 5.0  # longest a following handler waits for news of its job before it looks again
@@ -29,16 +30,19 @@ class CreatePage:
     def __init__(self, studio: Studio) -> None:
         self.studio = studio
         self.preset = studio.preset
+        self.tabs: dict[str, TabJobs] = {}  # the jobs each open tab (Gradio session) follows; gone when all end
 
     # -- handlers --------------------------------------------------------------------------------
 
     def validate(self, *values: Any) -> list[dict[str, Any]]:
         """Runs before Generate: a bad field gets its message on its own control, and nothing is queued."""
-        try:
-            build_recipe(request_from(self.preset, *values), self.preset, seed_source=lambda: 0)
-        except InvalidInput as exc:
-            return on_controls(exc, INPUT_FIELDS)
-        return on_controls(None, INPUT_FIELDS)
+        return on_controls(first_problem(self.preset, *values), INPUT_FIELDS)
+
+    def warn_if_invalid(self, *values: Any) -> None:
+        """Runs beside the validator on Generate: the same refusal as a toast near the button, naming the field (the
+        control may be out of sight, and Gradio drops the validator's messages of a fresh page's first click)."""
+        if (problem := first_problem(self.preset, *values)) is not None:
+            warn(problem, FIELD_LABELS)
 
     def summarize(self, aspect_ratio: str, quality: str, duration_s: float) -> str:
         """The size, frames and fps the current choices resolve to, shown before Generate."""
@@ -64,7 +68,7 @@ class CreatePage:
 
     def recent(self) -> list[tuple[str, str]]:
         return [
-            (str(self.studio.videos.file(v)), f"#{v.id} · seed {v.seed} · {v.prompt[:60]}")
+            (str(self.studio.videos.file(v)), f"#{v.id} · {naming.seed_title(v.seed, v.recipe)} · {v.prompt[:60]}")
             for v in self.studio.videos.recent(RECENT_COUNT)
         ]
 
@@ -72,7 +76,7 @@ class CreatePage:
         self,
         prompt: str,
         negative_prompt: str,
-        seed: float | None,
+        seed: str | float | None,
         random_seed: bool,
         aspect_ratio: str,
         duration_s: float,
@@ -87,45 +91,52 @@ class CreatePage:
     ) -> AsyncIterator[dict[Any, Any]]:
         """Queue a job, then follow it until it ends; the last update carries the video and the seed used.
 
-        Following holds no thread: many tabs can wait on their jobs at once.
+        Following holds no thread: many tabs, and many clicks of one tab, can wait on their jobs at once.
         """
-        recipe_request = request_from(
-            self.preset,
-            prompt,
-            negative_prompt,
-            seed,
-            random_seed,
-            aspect_ratio,
-            duration_s,
-            quality,
-            steps,
-            guidance,
-            guidance_2,
-            flow_shift,
-            speed,
-        )
         try:
+            recipe_request = request_from(
+                self.preset,
+                prompt,
+                negative_prompt,
+                seed,
+                random_seed,
+                aspect_ratio,
+                duration_s,
+                quality,
+                steps,
+                guidance,
+                guidance_2,
+                flow_shift,
+                speed,
+            )
             view = self.studio.submit(recipe_request, owner=owner_of(request))
         except Refused as exc:
             raise toast(exc) from exc
+        session = request.session_hash if request is not None else None
+        tab = self.tabs.setdefault(session, TabJobs()) if session else TabJobs()
+        tab.add(view.id)
         yield {
             self.job_state: view.id,
-            self.used_seed: view.recipe.seed,
+            self.used_seed: gr.update(value=view.recipe.seed, visible=True),  # hidden until the first run
             self.result_video: None,
-            self.status_box: describe_job(view),
+            self.status_box: tab_line(self.studio, tab, view) or describe_job(view),
         }
         last = ""
         while not view.is_final:
             view = await self.studio.wait_async(view.id, since=view, timeout=FOLLOW_TIMEOUT_S)
-            line = describe_job(view)
+            line = tab_line(self.studio, tab, view)
+            if line is None:  # an earlier job of this tab is what the person waits on now: its follower reports
+                continue
             if view.status is JobStatus.RUNNING and view.total_steps:
                 progress((view.step, view.total_steps), desc=line, unit="steps")
             if line != last:
                 last = line
                 yield {self.status_box: line}
+        if session and not tab.ids:
+            self.tabs.pop(session, None)
         update: dict[Any, Any] = {
             self.status_box: describe_job(view),
-            self.used_seed: view.recipe.seed,
+            self.used_seed: view.recipe.seed,  # a plain value: gradio_client's /generate returns the seed as a number
             self.recent_gallery: self.recent(),
         }
         if view.video is not None:
@@ -151,13 +162,13 @@ class CreatePage:
         update: dict[Any, Any] = {
             self.prompt_box: recipe.get("prompt", ""),
             self.negative_box: recipe.get("negative_prompt", preset.negative_prompt),
-            self.duration_slider: duration,
+            self.duration_box: duration,
             self.steps_slider: recipe.get("steps", preset.steps),
             self.guidance_slider: recipe.get("guidance", preset.guidance),
             self.flow_shift_slider: recipe.get("flow_shift", preset.flow_shift),
             self.random_seed_box: seed == "new",
             self.seed_box: gr.update(
-                value=int(recipe.get("seed", 0)) + (1 if seed == "plus1" else 0), interactive=seed != "new"
+                value=str(int(recipe.get("seed", 0)) + (1 if seed == "plus1" else 0)), interactive=seed != "new"
             ),
         }
         if recipe.get("guidance_2") is not None:
@@ -183,28 +194,33 @@ class CreatePage:
         preset = self.preset
         if preset.tiny:
             gr.HTML(preview_banner(preset))
-        self.model_box = gr.Markdown(self.model_status(), elem_id="model-status")
+        # A callable: each page load renders the state of now, not the "Loading…" of when the UI was built.
+        self.model_box = gr.Markdown(self.model_status, elem_id="model-status")
         low, high = geometry.duration_range(preset)
-        # Quarter-second slider stops inside the model's range; each snaps to 4k+1 frames (shown below it).
+        # Quarter-second steps inside the model's range; each snaps to 4k+1 frames (shown below the box).
         low, high = math.ceil(low * 4) / 4, math.floor(high * 4) / 4
         default_s = round(geometry.seconds_for(preset, preset.default_frames) * 4) / 4
         with gr.Row():
             with gr.Column(scale=1):
-                self.prompt_box = gr.Textbox(label="Prompt", lines=3, placeholder="A corgi surfing a wave at sunset…")
+                self.prompt_box = gr.Textbox(
+                    label="Prompt", lines=3, placeholder="A corgi surfing a wave at sunset…", elem_id="prompt-box"
+                )
                 self.token_box = gr.Markdown("", elem_id="token-note")
+                # Generate right under the prompt: on the first screen of a laptop and of a phone, settings below.
+                with gr.Row():
+                    self.generate_btn = gr.Button("Generate", variant="primary", elem_id="generate-btn")
+                    self.cancel_btn = gr.Button("Cancel", variant="stop")
                 self.negative_box = gr.Textbox(label="Negative prompt", value=preset.negative_prompt, lines=2)
                 with gr.Row():
-                    self.seed_box = gr.Number(
-                        label="Seed", value=0, precision=0, minimum=-1, interactive=False, elem_id="seed"
-                    )
+                    # Text, not gr.Number: what was typed (letters, 20 digits) reaches the validator unrounded, and
+                    # the refusal shows on the box (Gradio's number box shows no validation message).
+                    self.seed_box = gr.Textbox(label="Seed", value="0", max_lines=1, interactive=False, elem_id="seed")
                     self.random_seed_box = gr.Checkbox(label="Random seed", value=True)
                 self.aspect_radio = gr.Radio(label="Aspect ratio", choices=list(geometry.ASPECT_RATIOS), value="16:9")
-                self.duration_slider = gr.Slider(
-                    label="Duration (s)",
-                    minimum=low,
-                    maximum=high,
-                    step=0.25,
-                    value=default_s,
+                # A number box, not a slider: Gradio's slider silently clamps a typed 30 or 0 to its ends, and a box
+                # without bounds lets the validator say what is allowed. The range is in its info line.
+                self.duration_box = gr.Number(
+                    label="Duration (s)", value=default_s, step=0.25, info=f"{low:g}–{high:g} s", elem_id="duration"
                 )
                 self.quality_radio = gr.Radio(
                     label="Quality", choices=list(preset.qualities), value=preset.default_quality
@@ -221,11 +237,13 @@ class CreatePage:
                     elem_id="resolved-size",
                 )
                 with gr.Accordion("Advanced", open=False):
-                    self.steps_slider = gr.Slider(label="Steps", minimum=1, maximum=100, step=1, value=preset.steps)
-                    self.guidance_slider = gr.Slider(
+                    self.steps_slider = controls.slider(
+                        label="Steps", minimum=1, maximum=100, step=1, value=preset.steps
+                    )
+                    self.guidance_slider = controls.slider(
                         label="Guidance", minimum=0, maximum=20, step=0.5, value=preset.guidance
                     )
-                    self.guidance_2_slider = gr.Slider(
+                    self.guidance_2_slider = controls.slider(
                         label="Guidance (low noise)",
                         minimum=0,
                         maximum=20,
@@ -233,19 +251,21 @@ class CreatePage:
                         value=preset.guidance_2 or preset.guidance,
                         visible=preset.layout_info.two_experts,
                     )
-                    self.flow_shift_slider = gr.Slider(
+                    self.flow_shift_slider = controls.slider(
                         label="Flow shift", minimum=0.5, maximum=30, step=0.5, value=preset.flow_shift
                     )
-                with gr.Row():
-                    self.generate_btn = gr.Button("Generate", variant="primary")
-                    self.cancel_btn = gr.Button("Cancel", variant="stop")
             with gr.Column(scale=1):
                 self.result_video = gr.Video(
-                    label="Result", autoplay=True, loop=True, interactive=False, height=420, elem_id="result-video"
+                    label="Result", autoplay=True, loop=True, interactive=False, height=360, elem_id="result-video"
                 )
                 self.status_box = gr.Textbox(label="Status", interactive=False, elem_id="job-status")
                 self.used_seed = gr.Number(
-                    label="Seed used", value=None, precision=0, interactive=False, elem_id="used-seed"
+                    label="Seed used",
+                    value=None,
+                    visible=False,  # until the first run: Gradio's number box shows "no value" as 0
+                    precision=0,
+                    interactive=False,
+                    elem_id="used-seed",
                 )
         self.recent_gallery = gr.Gallery(
             label="Recent videos", columns=6, height=240, fit_columns=False, elem_id="recent-strip"
@@ -262,7 +282,7 @@ class CreatePage:
             self.seed_box,
             self.random_seed_box,
             self.aspect_radio,
-            self.duration_slider,
+            self.duration_box,
             self.quality_radio,
             self.steps_slider,
             self.guidance_slider,
@@ -270,6 +290,9 @@ class CreatePage:
             self.flow_shift_slider,
             self.speed_radio,
         ]
+        self.generate_btn.click(  # before the validator: the refusal as a toast too (a validator cannot toast)
+            self.warn_if_invalid, inputs=inputs, outputs=None, show_progress="hidden", api_visibility="private"
+        )
         self.generate_btn.click(
             self.generate,
             inputs=inputs,
@@ -278,12 +301,13 @@ class CreatePage:
             show_progress_on=[self.result_video],  # the status line and the seed stay readable
             api_name="generate",
             concurrency_limit=None,  # following a job is cheap polling; the worker serializes the GPU work
+            trigger_mode="multiple",  # each click queues a job, even while an earlier one runs
         )
         self.cancel_btn.click(self.cancel, inputs=self.job_state, outputs=self.status_box, api_name="cancel")
         gr.on(
-            [self.aspect_radio.change, self.quality_radio.change, self.duration_slider.change],
+            [self.aspect_radio.change, self.quality_radio.change, self.duration_box.change],
             self.summarize,
-            inputs=[self.aspect_radio, self.quality_radio, self.duration_slider],
+            inputs=[self.aspect_radio, self.quality_radio, self.duration_box],
             outputs=self.summary_box,
             api_visibility="private",
             queue=False,

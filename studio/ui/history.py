@@ -8,17 +8,20 @@ from __future__ import annotations
 
 import logging
 import math
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
 
 from studio.domain.errors import Refused
+from studio.domain.naming import plural, seed_title, tile_caption
 from studio.services.studio import Studio
+from studio.store.rows import Video
 from studio.ui.create import CreatePage
 from studio.ui.errors import note, toast
 from studio.ui.import_panel import ImportPanel
 from studio.ui.share_panel import SharePanel
-from studio.ui.status import owner_of
+from studio.ui.trim_panel import TrimPanel
 from studio.ui.video_details import describe_video
 
 log = logging.getLogger(__name__)
@@ -26,6 +29,19 @@ MAX_QUERY_CHARS = 500  # as the API's `q`
 
 PAGE_SIZE = 24
 ALL_MODELS = "All models"
+# The tiles' captions (two lines, each cut with an ellipsis) and the details' one column on a phone.
+HISTORY_CSS = Path(__file__).resolve().parents[2] / "assets" / "history.css"
+
+
+def caption(video: Video) -> str:
+    """A tile's two lines: "#12 · <prompt…>" and "seed 7 · <model>" (a comparison: its seeds)."""
+    recipe = video.recipe or {}
+    return tile_caption(video_id=video.id, seed=video.seed, model=video.model, prompt=video.prompt, recipe=recipe)
+
+
+def pick_label(video: Video) -> str:
+    """A video in the compare picker: "#12 · seed 7" (a comparison: "#12 · Comparison of seeds 1, 2, 3")."""
+    return f"#{video.id} · {seed_title(video.seed, video.recipe or {})}"
 
 
 class HistoryPage:
@@ -37,27 +53,29 @@ class HistoryPage:
     # -- handlers --------------------------------------------------------------------------------
 
     def page(self, query: str, model: str, favorites: bool, offset: int) -> dict[Any, Any]:
-        """One page of the gallery, newest first."""
+        """One page of the gallery, newest first; a page past the end (a stale click) shows the last one."""
+        filters: dict[str, Any] = {
+            "model": None if model in (None, ALL_MODELS) else str(model)[:MAX_QUERY_CHARS],
+            "favorite": True if favorites else None,
+        }
         try:
-            found = self.studio.videos.search(
-                query or "",
-                model=None if model in (None, ALL_MODELS) else str(model)[:MAX_QUERY_CHARS],
-                favorite=True if favorites else None,
-                limit=PAGE_SIZE,
-                offset=offset,
-            )
+            found = self.studio.videos.search(query or "", limit=PAGE_SIZE, offset=offset, **filters)
+            pages = max(1, math.ceil(found.total / PAGE_SIZE))
+            if offset >= pages * PAGE_SIZE:
+                offset = (pages - 1) * PAGE_SIZE
+                found = self.studio.videos.search(query or "", limit=PAGE_SIZE, offset=offset, **filters)
         except Refused as exc:
             raise toast(exc) from exc
         models = self.studio.videos.models()
-        pages = max(1, math.ceil(found.total / PAGE_SIZE))
-        items = [(str(self.studio.videos.file(v)), f"#{v.id} · seed {v.seed} · {v.prompt[:50]}") for v in found.items]
         return {
-            self.gallery: items,
+            self.gallery: [(str(self.studio.videos.file(v)), caption(v)) for v in found.items],
             self.ids_state: [v.id for v in found.items],
             self.offset_state: offset,
-            self.page_label: f"{found.total} videos · page {offset // PAGE_SIZE + 1} of {pages}",
+            self.page_label: f"{plural(found.total, 'video')} · page {offset // PAGE_SIZE + 1} of {pages}",
+            self.prev_btn: gr.update(interactive=offset > 0),
+            self.next_btn: gr.update(interactive=offset + PAGE_SIZE < found.total),
             self.model_filter: gr.update(choices=[ALL_MODELS, *models]),
-            self.compare_pick: gr.update(choices=[(f"#{v.id} · seed {v.seed}", v.id) for v in found.items]),
+            self.compare_pick: gr.update(choices=[(pick_label(v), v.id) for v in found.items]),
         }
 
     def search(self, query: str, model: str, favorites: bool) -> dict[Any, Any]:
@@ -78,18 +96,15 @@ class HistoryPage:
             video = self.studio.videos.get(video_id)
         except Refused as exc:
             return {self.selected_state: None, self.detail_box: gr.update(visible=False), self.action_note: note(exc)}
-        path = self.studio.videos.file(video)
         end = round(video.num_frames / video.fps, 3)
         return {
             self.selected_state: video.id,
             self.detail_box: gr.update(visible=True),
-            self.player: str(path),
+            self.player: str(self.studio.videos.file(video)),
             self.details: describe_video(video),
             self.favorite_btn: gr.update(value="Unfavorite" if video.favorite else "Favorite"),
-            self.download_btn: gr.update(value=str(path)),
-            self.trim_start: gr.update(maximum=end, value=0),
-            self.trim_end: gr.update(maximum=end, value=end),
-            self.trim_info: self.trim_summary(video.id, 0, end),
+            self.download_btn: gr.update(value=str(self.studio.videos.download_file(video))),  # its name: naming
+            **self.trim_panel.reset(video.id, end),
             self.confirm_delete_btn: gr.update(visible=False),
             self.action_note: message,
         }
@@ -120,38 +135,6 @@ class HistoryPage:
         recipe = dict(self.studio.videos.get(video_id).recipe)
         return {**self.create.fill_from_recipe(recipe, seed), self.tabs: gr.Tabs(selected="create")}
 
-    def trim_summary(self, video_id: int | None, start_s: float, end_s: float) -> str:
-        if video_id is None:
-            return ""
-        try:
-            plan = self.studio.videos.plan_trim(video_id, start_s=start_s, end_s=end_s)
-        except Refused as exc:
-            return note(exc)
-        total = self.studio.videos.get(video_id).num_frames
-        return (
-            f"Frames {plan.start_frame}–{plan.end_frame - 1} of {total} · {plan.num_frames} frames · "
-            f"{plan.start_s:.3f}–{plan.end_s:.3f} s"
-        )
-
-    def save_trim(
-        self, video_id: int | None, start_s: float, end_s: float, lossless: bool, request: gr.Request | None = None
-    ) -> dict[Any, Any]:
-        if video_id is None:
-            return {self.action_note: "Select a video first."}
-        try:
-            owner = owner_of(request)
-            child = self.studio.videos.trim(video_id, start_s=start_s, end_s=end_s, lossless=lossless, owner=owner)
-        except Refused as exc:
-            return {self.action_note: note(exc)}
-        except RuntimeError:  # ffmpeg failed: the log has its words; the page gets no server paths
-            log.exception("trimming video %s failed", video_id)
-            return {self.action_note: "⚠️ The trim failed on the server (see its log); nothing was saved."}
-        landed = ""
-        trim = child.recipe.get("trim", {})
-        if lossless and trim:
-            landed = f" The lossless cut landed at {trim['actual_start_s']:.3f}–{trim['actual_end_s']:.3f} s."
-        return self.show(child.id, f"Saved trimmed copy #{child.id} of #{video_id}.{landed}")
-
     # -- layout ----------------------------------------------------------------------------------
 
     def build(self) -> None:
@@ -170,26 +153,19 @@ class HistoryPage:
             self.next_btn = gr.Button("Older →", size="sm")
         self.action_note = gr.Markdown("", elem_id="history-note")
         with gr.Column(visible=False) as self.detail_box:
-            with gr.Row():
+            with gr.Row(elem_id="history-detail-row"):  # one column on a phone (assets/history.css)
                 self.player = gr.Video(label="Video", interactive=False, height=420, elem_id="history-player")
                 self.details = gr.Markdown("", elem_id="history-details", latex_delimiters=[])
             with gr.Row():
                 self.favorite_btn = gr.Button("Favorite", size="sm")
-                self.download_btn = gr.DownloadButton("Download", size="sm")
+                self.download_btn = gr.DownloadButton("Download", size="sm", elem_id="history-download")
                 self.reuse_btn = gr.Button("Reuse settings", size="sm")
                 self.reuse_new_btn = gr.Button("Reuse with new seed", size="sm")
                 self.seed_plus_btn = gr.Button("Seed + 1", size="sm")
                 self.delete_btn = gr.Button("Delete", size="sm", variant="stop")
                 self.confirm_delete_btn = gr.Button("Confirm delete", size="sm", variant="stop", visible=False)
-            with gr.Accordion("Trim", open=False):
-                with gr.Row():
-                    self.trim_start = gr.Slider(label="Start (s)", minimum=0, maximum=5, step=0.01, value=0)
-                    self.trim_end = gr.Slider(label="End (s)", minimum=0, maximum=5, step=0.01, value=5)
-                self.trim_info = gr.Markdown("", elem_id="trim-info")
-                with gr.Row():
-                    self.lossless_box = gr.Checkbox(label="Lossless (cut at keyframes)", value=False)
-                    self.preview_btn = gr.Button("Preview", size="sm")
-                    self.save_trim_btn = gr.Button("Save trimmed copy", size="sm", variant="primary")
+            self.trim_panel = TrimPanel(self.studio, self.show)
+            self.trim_panel.build(self.action_note)
             self.share_panel = SharePanel(self.studio)
             self.share_panel.build()
         with gr.Accordion("Compare videos side by side", open=False):
@@ -210,6 +186,8 @@ class HistoryPage:
             self.ids_state,
             self.offset_state,
             self.page_label,
+            self.prev_btn,
+            self.next_btn,
             self.model_filter,
             self.compare_pick,
         ]
@@ -220,9 +198,7 @@ class HistoryPage:
             self.details,
             self.favorite_btn,
             self.download_btn,
-            self.trim_start,
-            self.trim_end,
-            self.trim_info,
+            *self.trim_panel.outputs,
             self.confirm_delete_btn,
             self.action_note,
         ]
@@ -246,6 +222,7 @@ class HistoryPage:
             outputs=page_outputs,
             **private,
         )
+        demo.load(None, js=HISTORY_TITLES_JS)
         self.gallery.select(self.select, inputs=self.ids_state, outputs=detail_outputs, **private)
         self.favorite_btn.click(self.toggle_favorite, inputs=self.selected_state, outputs=detail_outputs, **private)
         self.delete_btn.click(
@@ -265,35 +242,26 @@ class HistoryPage:
                 outputs=fill_outputs,
                 **private,
             )
-        gr.on(
-            [self.trim_start.input, self.trim_end.input],
-            self.trim_summary,
-            inputs=[self.selected_state, self.trim_start, self.trim_end],
-            outputs=self.trim_info,
-            **private,
-        )
-        self.preview_btn.click(None, inputs=[self.trim_start, self.trim_end], js=PREVIEW_JS)
-        self.save_trim_btn.click(
-            self.save_trim,
-            inputs=[self.selected_state, self.trim_start, self.trim_end, self.lossless_box],
-            outputs=detail_outputs,
-            **private,
-        )
+        self.trim_panel.wire(self.selected_state, detail_outputs)
         self.share_panel.wire(self.selected_state)
         self.import_panel.wire()
 
 
-# Plays only the chosen range in the detail player: seek to the start, pause at the end.
-PREVIEW_JS = """
-(start, end) => {
-  const video = document.querySelector('#history-player video');
-  if (!video) return;
-  const stop = () => {
-    if (video.currentTime >= end) { video.pause(); video.removeEventListener('timeupdate', stop); }
+# Once per page load: each tile's caption becomes its tooltip too (the CSS cuts the caption; the tooltip has all of
+# it). The History tab is drawn only when first opened, so this watches the page, once per animation frame at most.
+HISTORY_TITLES_JS = """
+() => {
+  if (window.historyTitles) return;
+  let queued = false;
+  const titled = () => {
+    queued = false;
+    document.querySelectorAll('#history-gallery .caption-label').forEach((label) => {
+      if (label.title !== label.textContent) label.title = label.textContent;
+    });
   };
-  video.currentTime = start;
-  video.addEventListener('timeupdate', stop);
-  video.muted = true;
-  video.play();
+  window.historyTitles = new MutationObserver(() => {
+    if (!queued) { queued = true; requestAnimationFrame(titled); }
+  });
+  window.historyTitles.observe(document.body, {childList: true, subtree: true, characterData: true});
 }
 """

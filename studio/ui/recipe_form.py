@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
+from studio.domain.errors import InvalidInput
 from studio.domain.presets import Preset
-from studio.domain.recipe import RecipeRequest
+from studio.domain.recipe import MAX_SEED, RecipeRequest, build_recipe
 
 # The order of the Generate inputs; the validator answers one gr.validate per input, in this order.
 INPUT_FIELDS = (
@@ -23,12 +25,28 @@ INPUT_FIELDS = (
     "speed",
 )
 
+# What each field is called on the page, for the toast that names it ("Seed must be …").
+FIELD_LABELS = {
+    "prompt": "Prompt",
+    "negative_prompt": "Negative prompt",
+    "seed": "Seed",
+    "random_seed": "Random seed",
+    "aspect_ratio": "Aspect ratio",
+    "duration_s": "Duration",
+    "quality": "Quality",
+    "steps": "Steps",
+    "guidance": "Guidance",
+    "guidance_2": "Guidance (low noise)",
+    "flow_shift": "Flow shift",
+    "speed": "Speed",
+}
+
 
 def request_from(
     preset: Preset,
     prompt: str,
     negative_prompt: str,
-    seed: float | None,
+    seed: str | float | None,
     random_seed: bool,
     aspect_ratio: str,
     duration_s: float,
@@ -39,11 +57,15 @@ def request_from(
     flow_shift: float,
     speed: str = "Quality",
 ) -> RecipeRequest:
-    """The request the Create page's controls make (in INPUT_FIELDS order); validation is build_recipe's."""
+    """The request the Create page's controls make (in INPUT_FIELDS order); validation is build_recipe's.
+
+    Raises:
+        InvalidInput: Random seed is unticked and the seed box holds no whole number.
+    """
     return RecipeRequest(
         prompt=prompt or "",
         negative_prompt=negative_prompt or "",
-        seed=-1 if random_seed or seed is None else int(seed),
+        seed=-1 if random_seed else parse_seed(seed),
         aspect_ratio=aspect_ratio,
         quality=quality,
         duration_s=duration_s,
@@ -53,6 +75,30 @@ def request_from(
         flow_shift=flow_shift,
         speed="fast" if speed == "Fast" else "quality",
     )
+
+
+def first_problem(preset: Preset, *values: Any) -> InvalidInput | None:
+    """The first field of the page's values (INPUT_FIELDS order) that the person must fix, or None."""
+    try:
+        build_recipe(request_from(preset, *values), preset, seed_source=lambda: 0)
+    except InvalidInput as exc:
+        return exc
+    return None
+
+
+def parse_seed(seed: str | float | None) -> int:
+    """The seed typed in the box (the API may send a number); never a silent random seed for what is not one.
+
+    Raises:
+        InvalidInput: not a whole number (build_recipe checks the range).
+    """
+    text = str(seed).strip() if seed is not None else ""
+    if isinstance(seed, float) and seed.is_integer():
+        text = str(int(seed))
+    if not re.fullmatch(r"-?\d{1,30}", text):
+        shown = f"{text[:20]!r} is not" if text else "the box is empty"
+        raise InvalidInput("seed", f"must be a whole number from 0 to {MAX_SEED} (or -1 for a random seed); {shown}")
+    return int(text)
 
 
 def speed_defaults(preset: Preset, speed: str) -> tuple[Any, ...]:

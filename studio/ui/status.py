@@ -32,9 +32,9 @@ def owner_of(request: gr.Request | None) -> str | None:
 def describe_job(view: JobView) -> str:
     """One status line for a job, e.g. "Step 3 / 10 · ETA 4 s"."""
     if view.status is JobStatus.QUEUED:
-        if view.waiting_for:
-            return f"Queued (position {view.queue_position}): {view.waiting_for}"
-        return f"Queued (position {view.queue_position})"
+        ahead = (view.queue_position or 1) - 1
+        line = f"Queued: {ahead} ahead of you" if ahead else "Queued: next up"
+        return f"{line}: {view.waiting_for}" if view.waiting_for else line
     if view.status is JobStatus.RUNNING:
         if view.step == 0:
             return f"Running: encoding the prompt… (0 / {view.total_steps} steps)"
@@ -42,7 +42,8 @@ def describe_job(view: JobView) -> str:
             return f"Step {view.step} / {view.total_steps} · decoding and encoding the video…"
         return f"Step {view.step} / {view.total_steps}{_format_eta(view.eta_s)}"
     if view.status is JobStatus.SUCCEEDED:
-        return f"Done: job {view.id}, seed {view.recipe.seed}"
+        made = f"video #{view.video.id} (job {view.id})" if view.video is not None else f"job {view.id}"
+        return f"Done: {made}, seed {view.recipe.seed}"  # one numbering first: the video's, as History shows it
     if view.status is JobStatus.CANCELED:
         return f"Canceled: job {view.id}"
     return f"{view.status.value.capitalize()}: {view.error}"

@@ -5,6 +5,8 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass
 
+from studio.domain.comparisons import grid_shape
+
 # Runs once when the gr.HTML component mounts. Listeners are delegated to `element`, so they keep working when
 # the grid's HTML is replaced (a new comparison). `timeupdate` does not bubble: listen in the capture phase.
 SYNC_JS = """
@@ -62,7 +64,7 @@ def render(tiles: list[Tile], duration_s: float, *, note: str = "") -> str:
     """The grid's HTML: a shared control bar, then one labelled <video> per tile."""
     if not tiles:
         return f"<p class='sync-empty'>{html.escape(note or 'Nothing to compare yet.')}</p>"
-    columns = 2 if len(tiles) in (2, 4) else min(len(tiles), 4)
+    _, columns = grid_shape(len(tiles))  # as the exported MP4 lays them out
     figures = "".join(
         f"<figure><video src='{html.escape(t.url)}' muted playsinline loop preload='auto'></video>"
         f"<figcaption>{html.escape(t.caption)}</figcaption></figure>"

@@ -218,7 +218,7 @@ def test_an_authorised_mcp_tool_call_makes_a_video(tmp_path: Path, fake: FakePip
                 "name": "generate",
                 "arguments": {
                     "prompt": "a lantern",
-                    "seed": 5,
+                    "seed": "5",  # the Seed box is text (it must show letters and 20-digit numbers to refuse them)
                     "random_seed": False,
                     "duration_s": 0.5,
                     "steps": 2,

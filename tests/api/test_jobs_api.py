@@ -37,6 +37,8 @@ def test_follow_a_job_to_its_video_and_download_it(client: TestClient) -> None:
     assert video["kind"] == "generated" and video["flagged"] is False and 0 <= video["content_score"] <= 1
     whole = client.get(video["file_url"])
     assert whole.status_code == 200 and whole.headers["content-type"] == "video/mp4"
+    name = f"wan-{video['id']:04d}-seed42-a-paper-boat.mp4"  # named after the video, not "1.mp4"
+    assert whole.headers["content-disposition"] == f'inline; filename="{name}"'
     part = client.get(video["file_url"], headers={"Range": "bytes=0-99"})
     assert part.status_code == 206 and part.content == whole.content[:100]
     assert client.get(video["poster_url"]).headers["content-type"] == "image/jpeg"
@@ -79,7 +81,10 @@ def test_list_cancel_and_retry(client: TestClient, fake: FakePipeline) -> None:
     assert [j["id"] for j in listed] == [queued["id"], running]
     retried = client.post(f"/api/v1/jobs/{running}/retry")
     assert retried.status_code == 202 and retried.json()["seed"] == 42
-    assert client.post(f"/api/v1/jobs/{retried.json()['id']}/retry").status_code == 409
+    assert wait_final(studio_of(client), retried.json()["id"]).status.value == "succeeded"
+    refused = client.post(f"/api/v1/jobs/{retried.json()['id']}/retry")
+    assert refused.status_code == 409 and refused.json()["field"] == "job_id"
+    assert refused.json()["message"].startswith(f"Job {retried.json()['id']} already finished; only failed,")
 
 
 def test_unknown_ids_are_404_with_the_field(client: TestClient) -> None:

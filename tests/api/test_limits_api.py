@@ -41,7 +41,7 @@ BODY = {"prompt": "a paper boat", "seed": 42, "duration_s": 0.5, "steps": 2}
         ({"guidance": float("nan")}, "guidance", "finite"),
         ({"guidance": float("inf")}, "guidance", "finite"),
         ({"duration_s": -1}, "duration_s", "0–60"),
-        ({"duration_s": 30}, "duration_s", "0.31–5.06 s"),  # the model's own range, from build_recipe
+        ({"duration_s": 30}, "duration_s", "from 0.31 to 5.06 s"),  # the model's own range, from build_recipe
         ({"aspect_ratio": "2:1"}, "aspect_ratio", "16:9"),
         ({"quality": "8k"}, "quality", "preview"),
         ({"width": 100, "height": 96}, "width", "multiple of 16"),

@@ -99,6 +99,7 @@ def test_a_generated_video_lands_in_the_bucket_and_its_routes_redirect_there(cli
     mp4 = play(client, f"/api/v1/videos/{video_id}/file", AUTH)
     assert mp4.status_code == 206 and len(mp4.content) == 100 and mp4.content[4:8] == b"ftyp"
     assert mp4.headers["content-type"] == "video/mp4"
+    assert mp4.headers["content-disposition"] == f'inline; filename="wan-{video_id:04d}-seed42-a-paper-boat.mp4"'
     poster = play(client, f"/api/v1/videos/{video_id}/poster", AUTH)
     assert poster.status_code == 206 and poster.content[:2] == b"\xff\xd8"  # a JPEG
 

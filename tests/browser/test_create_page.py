@@ -38,7 +38,8 @@ def test_generate_a_portrait_clip_and_find_it_after_reload(
     page.get_by_role("button", name="Generate").click()
 
     page.wait_for_function(PORTRAIT_AND_PLAYING, arg="#result-video video", timeout=120_000)
-    expect(page.locator("#job-status textarea")).to_have_value(re.compile(r"^Done: job \d+, seed \d+$"))
+    done = re.compile(r"^Done: video #\d+ \(job \d+\), seed \d+$")
+    expect(page.locator("#job-status textarea")).to_have_value(done)
     seed = page.locator("#used-seed input").input_value()
     assert int(seed) >= 0
     expect(page.locator("#job-status textarea")).to_have_value(re.compile(f"seed {seed}$"))

@@ -39,7 +39,7 @@ def test_fast_mode_from_the_create_page_to_the_history_detail(page: Page, fast_s
     page.get_by_text("Advanced").click()
     expect(page.get_by_label("Steps").first).to_have_value("4")  # fast mode's own sampling fills in
     page.get_by_role("button", name="Generate").click()
-    done = re.compile(r"^Done: job \d+, seed \d+$")
+    done = re.compile(r"^Done: video #\d+ \(job \d+\), seed \d+$")
     try:
         expect(page.locator("#job-status textarea")).to_have_value(done, timeout=20_000)
     except AssertionError:  # headless Chromium on a loaded machine sometimes drops a click on a fresh page

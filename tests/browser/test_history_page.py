@@ -50,7 +50,7 @@ def test_history_survives_a_restart_and_search_narrows_it(page: Page, library_se
     expect(page.locator("#history-page")).to_contain_text("3 videos")
     page.get_by_label("Search").fill("狐狸")
     page.get_by_label("Search").press("Enter")
-    expect(page.locator("#history-page")).to_contain_text("1 videos")
+    expect(page.locator("#history-page")).to_contain_text("1 video ·")
     expect(gallery).to_have_count(1)
     expect(page.locator("#history-gallery")).to_contain_text("seed 2")
     page.get_by_label("Search").fill("fox snow")
@@ -73,7 +73,9 @@ def test_trimming_saves_a_playable_child(page: Page, library_server: StudioProce
     end.press("Tab")
     expect(page.locator("#trim-info")).to_contain_text("16 frames")
     page.get_by_role("button", name="Save trimmed copy").click()
-    expect(page.locator("#history-note")).to_contain_text("Saved trimmed copy")
+    expect(page.locator("#history-note")).to_contain_text("Saved as video #4.")
+    expect(page.locator("#history-details")).to_contain_text("Video #1")  # the details stay on the original
+    page.get_by_role("button", name="Open the copy (#4)").click()
     expect(page.locator("#history-details")).to_contain_text("Trimmed from:")
     page.wait_for_function(PLAYABLE, arg="#history-player video", timeout=60_000)
     with StudioClient(library_server.url) as client:

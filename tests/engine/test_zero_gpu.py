@@ -128,7 +128,7 @@ def test_gradio_client(zero_gpu: Studio, gpu_calls: list[dict[str, Any]]) -> Non
             seed, _video, status, _recent = client.predict(
                 prompt="a lantern", seed=9, random_seed=False, duration_s=0.5, steps=2, api_name="/generate"
             )
-            assert seed == 9 and status.startswith("Done: job")
+            assert seed == 9 and status.startswith("Done: video #")
             assert httpx.get(f"{url}/health").json()["status"] == "ok"
     finally:
         app.state.callbacks.stop()

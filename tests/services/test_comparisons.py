@@ -172,17 +172,17 @@ def test_export_tiles_the_group_in_seed_order(studio: Studio) -> None:
 
     exported = studio.videos.export_group(group_id)
 
-    # 3 clips of 160×96 → edits.tile's 2×2 grid (one cell black)
+    # 3 clips of 160×96 → a 1×3 grid, as the Compare page lays them out (comparisons.grid_shape)
     assert (exported.kind, exported.group_id, exported.parent_id, exported.job_id) == (
         "comparison",
         group_id,
         None,
         None,
     )
-    assert (exported.width, exported.height, exported.num_frames, exported.fps) == (320, 192, 17, 16)
+    assert (exported.width, exported.height, exported.num_frames, exported.fps) == (480, 96, 17, 16)
     assert exported.duration_s == pytest.approx(17 / 16)
     info = mp4.probe(studio.videos.file(exported))
-    assert (info.width, info.height, info.num_frames) == (320, 192, 17)
+    assert (info.width, info.height, info.num_frames) == (480, 96, 17)
     comparison = {"group_id": group_id, "seeds": [30, 10, 20], "video_ids": [v.id for v in members]}
     assert exported.recipe["comparison"] == comparison
     assert exported.recipe["seed"] == 30 and exported.recipe["prompt"] == "a paper boat in the rain"
@@ -238,7 +238,8 @@ def test_a_group_with_the_real_pipeline(tmp_path: Path) -> None:
         exported = studio.videos.export_group(group_id)
         assert (exported.kind, exported.group_id) == ("comparison", group_id)
         info = mp4.probe(studio.videos.file(exported))
-        assert (info.width, info.height, info.num_frames) == (exported.width, exported.height, 9) == (192, 320, 9)
+        # 3 clips of 96×160 side by side (1×3), as the Compare page shows them
+        assert (info.width, info.height, info.num_frames) == (exported.width, exported.height, 9) == (288, 160, 9)
     finally:
         studio.stop()
 

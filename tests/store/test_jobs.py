@@ -114,7 +114,9 @@ def test_recover_interrupted_leaves_queued_alone_and_retry_requeues_same_recipe(
         assert jobs.get(session=session, job_id=second).status is JobStatus.QUEUED
         again = jobs.retry(session=session, job_id=first)
         assert again.retry_of == first and again.recipe == jobs.get(session=session, job_id=first).recipe
-        with pytest.raises(jobs.InvalidTransition, match=r"job_id: job .* is queued"):
+        with pytest.raises(
+            jobs.InvalidTransition, match=r"job_id: Job .* is still queued; only failed, canceled or interrupted"
+        ):
             jobs.retry(session=session, job_id=second)
 
 

@@ -59,8 +59,9 @@ def flagged(results: list[dict[str, object]]) -> dict[str, object]:
     ("changes", "field", "text"),
     [
         ({"prompt": "  "}, "prompt", "is empty"),
-        ({"seed": 2**32, "random_seed": False}, "seed", "0–4294967295"),
-        ({"duration_s": 9.0}, "duration_s", "0.31–5.06 s"),
+        ({"seed": 2**32, "random_seed": False}, "seed", "from 0 to 4294967295"),
+        ({"seed": "abc", "random_seed": False}, "seed", "whole number"),
+        ({"duration_s": 9.0}, "duration_s", "from 0.31 to 5.06 s"),
         ({"steps": 0}, "steps", "1–100"),
         ({"guidance": 30}, "guidance", "0–20"),
     ],
@@ -93,15 +94,15 @@ def test_generate_queues_follows_and_ends_with_the_video(page: CreatePage, studi
     updates = drain(page.generate(**GOOD))
     first, last = updates[0], updates[-1]
     job_id = first[page.job_state]
-    assert first[page.used_seed] == 5 and first[page.status_box].startswith(("Queued", "Running", "Step"))
-    assert last[page.status_box] == f"Done: job {job_id}, seed 5"
+    assert first[page.used_seed]["value"] == 5 and first[page.status_box].startswith(("Queued", "Running", "Step"))
     view = studio.job(job_id)
+    assert last[page.status_box] == f"Done: video #{view.video.id} (job {job_id}), seed 5"
     assert last[page.result_video] == str(studio.videos.file(view.video))
     assert last[page.recent_gallery][0][0] == last[page.result_video]
 
 
 def test_generate_refuses_bad_input_without_queueing(page: CreatePage, studio: Studio) -> None:
-    with pytest.raises(gr.Error, match="prompt: is empty"):
+    with pytest.raises(gr.Error, match="Prompt: is empty"):
         first(page.generate(**{**GOOD, "prompt": ""}))
     assert studio.list_jobs() == []
 
@@ -130,7 +131,8 @@ def test_queue_panel_retries_an_interrupted_job(studio: Studio) -> None:
     message, _ = panel.retry(job.id)
     assert message == f"Job {job.id} queued again as job {job.id + 1} (seed 9)."
     assert wait_final(studio, job.id + 1).status is JobStatus.SUCCEEDED
-    assert panel.retry(1)[0].replace("\\", "").startswith("⚠️ job_id: job 1 is succeeded")  # Markdown-escaped
+    refused = panel.retry(1)[0].replace("\\", "")  # Markdown-escaped
+    assert "Job 1 already finished; only failed, canceled or interrupted jobs can be retried" in refused
     assert panel.retry(None)[0] == "Select a job in the table first."
 
 
@@ -172,7 +174,7 @@ def test_speed_choice_sets_the_modes_sampling_defaults(studio: Studio) -> None:
     preset = studio.preset
     assert speed_defaults(preset, "Quality") == (preset.steps, preset.guidance, preset.guidance, preset.flow_shift)
     assert speed_defaults(preset, "Fast")[:2] == (preset.fast_steps, preset.fast_guidance)
-    with pytest.raises(gr.Error, match="speed: fast mode needs a distilled LoRA"):
+    with pytest.raises(gr.Error, match="Speed: fast mode needs a distilled LoRA"):
         first(page.generate(*ordered({**GOOD, "speed": "Fast"})))
 
 
