@@ -116,12 +116,12 @@ class JobEngine:
         """One round: hand over queued jobs the engine never got, and run again the jobs of dead workers.
 
         Safe to run in every process at once. Returns what it did: {"dispatched": [...], "requeued": [...],
-        "dropped": [...]}.
+        "ended": [...]}.
         """
         return self.call(self._upkeep(db))
 
     async def _upkeep(self, db: Database) -> dict[str, list[int]]:
-        done: dict[str, list[int]] = {"dispatched": [], "requeued": [], "dropped": []}
+        done: dict[str, list[int]] = {"dispatched": [], "requeued": [], "ended": []}
         # 1. Queued rows with no engine entry (a crash between the two, or an engine outage at submit)
         cutoff = utcnow() - timedelta(seconds=UNDISPATCHED_GRACE_S)
         orphans = await asyncio.to_thread(
@@ -145,14 +145,9 @@ class JobEngine:
                 done["requeued"].append(job_id)
             else:
                 await self.app.job_manager.finish_job_by_id_async(entry.id, status=Status.FAILED, delete_job=False)
-                done["dropped"].append(job_id)
-        if done["requeued"] or done["dropped"]:
-            log.warning(
-                "engine entries of workers that stopped answering: jobs queued again %s; entries dropped %s (the job "
-                "ended, or its process still runs it)",
-                done["requeued"],
-                done["dropped"],
-            )
+                done["ended"].append(job_id)
+        if done["requeued"] or done["ended"]:
+            log.warning("jobs of workers that stopped answering: again %s, ended %s", done["requeued"], done["ended"])
         return done
 
     # -- workers ---------------------------------------------------------------------------------------------

@@ -145,8 +145,6 @@ def requeue_stalled(*, session: Session, job_id: int, max_attempts: int) -> str:
         return "drop"
     if job.status is JobStatus.QUEUED:  # the engine took it but the worker died before claiming it
         return "retry"
-    if _still_running(session, job):  # the engine lost track (its loop restarted), the process did not
-        return "drop"
     if job.cancel_requested:  # asked to stop, then its worker died: it is stopped
         jobs.transition(job, JobStatus.CANCELED)
         return "drop"
@@ -158,15 +156,3 @@ def requeue_stalled(*, session: Session, job_id: int, max_attempts: int) -> str:
     jobs.transition(job, JobStatus.QUEUED)
     job.worker, job.step, job.progress, job.eta_s, job.started_at = None, 0, 0.0, None, None
     return "retry"
-
-
-def _still_running(session: Session, job: Job) -> bool:
-    """Whether the worker process that claimed `job` still heartbeats in `fleet_workers` with it as its current job.
-
-    The engine's heartbeat belongs to its worker loop, ours to the process: a loop that restarted after a database
-    outage leaves a stale engine entry for a job its process is still running, and that job must not run twice.
-    """
-    runner = session.get(FleetWorker, job.worker) if job.worker else None
-    if runner is None or runner.current_job_id != job.id:
-        return False
-    return (utcnow() - as_utc(runner.heartbeat_at)).total_seconds() <= LIVE_WITHIN_S
