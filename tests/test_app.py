@@ -76,7 +76,7 @@ def test_gradio_client_drives_generate(server: StudioProcess) -> None:
 
 def test_gradio_client_gets_the_validation_message(server: StudioProcess) -> None:
     client = Client(server.url, verbose=False)
-    with pytest.raises(Exception, match="Prompt: is empty; describe the video you want"):
+    with pytest.raises(Exception, match="prompt: is empty; describe the video you want"):
         client.predict(prompt="   ", api_name="/generate")
 
 
