@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from studio.domain.presets import Preset
 from studio.engine.contract import PipelineInfo
-from studio.services.worker import ModelState
+from studio.services.worker import ModelState, Worker
 from studio.store.fleet import WorkerView
 
 
@@ -36,6 +37,19 @@ class FleetState:
         served = {worker.model for worker in workers if worker.live and worker.state != ModelState.FAILED}
         wanted = {own_model, *queued_by_model, *(worker.model for worker in workers)}
         return cls(workers, queued_by_model, sorted(wanted - served))
+
+
+def local_model_info(preset: Preset, worker: Worker) -> ModelInfo:
+    """The model line of a process that runs the model itself: its worker's state and pipeline."""
+    return ModelInfo(
+        key=preset.key,
+        label=preset.label,
+        preview_mode=preset.tiny,
+        state=worker.state,
+        error=worker.load_error,
+        load_s=worker.load_s,
+        pipeline=worker.pipeline.info(),
+    )
 
 
 def fleet_model_info(preset: Preset, workers: list[WorkerView]) -> ModelInfo:
@@ -75,6 +89,18 @@ class Health:
     worker_error: str | None
     queue_depth: int
     fleet: FleetState | None = None  # Postgres only
+
+    @classmethod
+    def of(cls, model: ModelInfo, worker: Worker | None, *, queue_depth: int, fleet: FleetState | None) -> Health:
+        """Health from the model line, this process's worker (None: it runs none), the queue and the fleet."""
+        return cls(
+            model=model,
+            worker_alive=worker.alive if worker else None,
+            worker_heartbeat_s=round(time.monotonic() - worker.heartbeat, 1) if worker else None,
+            worker_error=worker.loop_error if worker else None,
+            queue_depth=queue_depth,
+            fleet=fleet,
+        )
 
     @property
     def ok(self) -> bool:

@@ -20,7 +20,7 @@ from studio.engine.zero_gpu import ZeroGpuPipeline
 from studio.media import content_check, storage
 from studio.services.admission import Admission
 from studio.services.editor import Editor
-from studio.services.health import FleetState, Health, ModelInfo, fleet_model_info
+from studio.services.health import FleetState, Health, ModelInfo, fleet_model_info, local_model_info
 from studio.services.job_view import JobView
 from studio.services.metrics import Metrics
 from studio.services.runners import Runners
@@ -154,38 +154,20 @@ class Studio:
 
     def model_info(self) -> ModelInfo:
         """The model, its state and how its pipeline runs (the model line): this process's worker, or the fleet's."""
-        worker = self.worker
-        if worker is None:
-            with self.db.read() as session:
-                return fleet_model_info(self.preset, fleet.workers(session=session))
-        return ModelInfo(
-            key=self.preset.key,
-            label=self.preset.label,
-            preview_mode=self.preset.tiny,
-            state=worker.state,
-            error=worker.load_error,
-            load_s=worker.load_s,
-            pipeline=worker.pipeline.info(),
-        )
+        if self.worker is not None:
+            return local_model_info(self.preset, self.worker)
+        with self.db.read() as session:
+            return fleet_model_info(self.preset, fleet.workers(session=session))
 
     def health(self) -> Health:
         """The model, the worker, the queue and (Postgres) the fleet in one value: what /health shows."""
-        worker = self.worker
-        counts = self.job_counts()
         fleet_state: FleetState | None = None
         if self.engine is not None:
             with self.db.read() as session:
-                fleet_state = FleetState.of(
-                    fleet.workers(session=session), fleet.queued_by_model(session=session), self.preset.key
-                )
-        return Health(
-            model=self.model_info(),
-            worker_alive=worker.alive if worker else None,
-            worker_heartbeat_s=round(time.monotonic() - worker.heartbeat, 1) if worker else None,
-            worker_error=worker.loop_error if worker else None,
-            queue_depth=counts.get(JobStatus.QUEUED, 0),
-            fleet=fleet_state,
-        )
+                workers, queued = fleet.workers(session=session), fleet.queued_by_model(session=session)
+            fleet_state = FleetState.of(workers, queued, self.preset.key)
+        queue_depth = self.job_counts().get(JobStatus.QUEUED, 0)
+        return Health.of(self.model_info(), self.worker, queue_depth=queue_depth, fleet=fleet_state)
 
     def count_tokens(self, text: str) -> int | None:
         """Tokens the text encoder sees, once the model is loaded (None before).
