@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Literal
 
 from studio.domain.errors import InvalidInput
+from studio.domain.step_cache import WAN21_1_3B_CACHE, WAN22_A14B_CACHE, WAN22_TI2V_5B_CACHE, StepCache, parse_setting
 
 # Wan's own default negative prompt (Chinese), used by all three official models.
 WAN_NEGATIVE_PROMPT = (
@@ -84,6 +85,8 @@ class Preset:
     # MAX_STEPS, i.e. no bound beyond the three separate ones).
     max_pixels: int = 0
     max_work: int = 0
+    # Balanced: the model's own steps and guidance with step caching (studio.domain.step_cache); None: no Balanced
+    step_cache: StepCache | None = None
 
     @property
     def layout_info(self) -> Layout:
@@ -132,6 +135,7 @@ _A14B = Preset(
     # was shown with (huggingface/diffusers#12074). Downloaded on first load; a failed download only disables fast mode.
     fast_lora="Kijai/WanVideo_comfy/Wan22-Lightning/Wan2.2-Lightning_T2V-A14B-4steps-lora_HIGH_fp16.safetensors",
     fast_lora_2="Kijai/WanVideo_comfy/Wan22-Lightning/Wan2.2-Lightning_T2V-A14B-4steps-lora_LOW_fp16.safetensors",
+    step_cache=WAN22_A14B_CACHE,
 )
 
 _TI2V_5B = Preset(
@@ -150,6 +154,7 @@ _TI2V_5B = Preset(
     guidance_2=None,
     flow_shift=5.0,
     min_gpu_gb=20.0,
+    step_cache=WAN22_TI2V_5B_CACHE,
 )
 
 _T2V_1_3B = Preset(
@@ -168,6 +173,7 @@ _T2V_1_3B = Preset(
     guidance_2=None,
     flow_shift=3.0,
     min_gpu_gb=8.0,
+    step_cache=WAN21_1_3B_CACHE,
 )
 
 
@@ -236,6 +242,16 @@ def with_fast_lora(
     if scale_2 is not None:
         changes["fast_lora_2_scale"] = float(scale_2)
     return replace(preset, **changes)  # type: ignore[arg-type]
+
+
+def with_step_cache(preset: Preset, setting: str | None) -> Preset:
+    """The preset with the `--cache` setting applied (studio.domain.step_cache.parse_setting): None keeps its cache,
+    "none" turns Balanced off, "METHOD[:THRESHOLD]" replaces the method or threshold.
+
+    Raises:
+        InvalidInput: an unknown method, a threshold out of range, or MagCache without calibration (field "cache").
+    """
+    return replace(preset, step_cache=parse_setting(setting, preset.step_cache))
 
 
 class UnknownModelError(InvalidInput):

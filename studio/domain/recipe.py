@@ -16,6 +16,7 @@ from typing import Any, Literal, get_args
 from studio.domain import geometry
 from studio.domain.errors import InvalidInput
 from studio.domain.presets import MAX_STEPS, Preset
+from studio.domain.step_cache import check_method, check_threshold, with_method
 
 MAX_SEED = 2**32 - 1
 MAX_PROMPT_CHARS = 4000  # hard cap; the model itself reads the first 512 tokens
@@ -28,7 +29,8 @@ FLOW_SHIFT_RANGE = (0.5, 30.0)
 MAX_STORED_RECIPE_BYTES = 32_768
 MAX_STORED_RECIPE_DEPTH = 4
 
-Speed = Literal["quality", "fast"]  # fast: the preset's distilled LoRA, few steps, no classifier-free guidance
+Speed = Literal["quality", "fast", "balanced"]  # fast: the preset's distilled LoRA, few steps, no classifier-free
+# guidance; balanced: the model's own steps and guidance with step caching (studio.domain.step_cache)
 SPEEDS: tuple[Speed, ...] = get_args(Speed)
 
 
@@ -49,6 +51,8 @@ class RecipeRequest:
     guidance_2: float | None = None
     flow_shift: float | None = None
     speed: Speed | None = None  # None: "quality"
+    cache: str | None = None  # balanced only: the cache method (None: the preset's)
+    cache_threshold: float | None = None  # balanced only: its threshold (None: the preset's)
 
 
 @dataclass(frozen=True)
@@ -71,6 +75,8 @@ class Recipe:
     quality: str | None = None
     speed: Speed = "quality"
     lora: str | None = None  # the fast LoRA that made it (`Preset.fast_lora_label`); None in quality mode
+    cache: str | None = None  # balanced: the step cache's method ("magcache" or "fbcache"); None otherwise
+    cache_threshold: float | None = None  # balanced: its threshold
 
     @property
     def duration_s(self) -> float:
@@ -178,6 +184,7 @@ def build_recipe(request: RecipeRequest, preset: Preset, *, seed_source: Callabl
     if speed not in SPEEDS:
         raise InvalidInput("speed", f"{speed!r} is not one of {', '.join(SPEEDS)}")
     fast = speed == "fast"
+    cache, cache_threshold = _step_cache(request, preset, speed)
     if fast and preset.fast_lora is None:
         raise InvalidInput(
             "speed", f"fast mode needs a distilled LoRA for {preset.key}; set --fast-lora or use quality"
@@ -221,7 +228,24 @@ def build_recipe(request: RecipeRequest, preset: Preset, *, seed_source: Callabl
         quality=quality_used,
         speed=speed,
         lora=preset.fast_lora_label if fast else None,
+        cache=cache,
+        cache_threshold=cache_threshold,
     )
+
+
+def _step_cache(request: RecipeRequest, preset: Preset, speed: Speed) -> tuple[str | None, float | None]:
+    """Balanced's cache method and threshold: the request's, else the preset's. Refuses cache settings elsewhere."""
+    if speed != "balanced":
+        for field in ("cache", "cache_threshold"):
+            if getattr(request, field) is not None:
+                raise InvalidInput(field, f"applies only to speed balanced; this request is {speed}")
+        return None, None
+    if preset.step_cache is None:
+        raise InvalidInput("speed", f"balanced needs a step cache for {preset.key}; set --cache or use quality")
+    method = preset.step_cache.method if request.cache is None else check_method("cache", request.cache)
+    threshold = None if request.cache_threshold is None else check_threshold("cache_threshold", request.cache_threshold)
+    chosen = with_method(preset.step_cache, method, threshold)
+    return chosen.method, chosen.threshold
 
 
 def _check_work(preset: Preset, width: int, height: int, frames: int, steps: int) -> None:

@@ -38,6 +38,8 @@ class GenerationResult:
     decode_s: float  # VAE decode and conversion to frames
     peak_memory_gb: float | None = None  # peak GPU memory allocated during the job (1e9 bytes); 0.0 on CPU
     precision: str | None = None  # the experts' weights: "fp32" (CPU), "bf16" or "fp8" (studio.engine.quantize)
+    forwards_run: int | None = None  # Balanced: transformer forwards that ran (the rest reused the step cache)
+    forwards_total: int | None = None  # Balanced: transformer forwards an uncached run makes
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ blocks. On the CPU none of that applies.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
 import gc
@@ -35,6 +36,7 @@ from studio.engine.lora import load_fast_lora
 from studio.engine.memory_plan import Strategy, choose_strategy, largest_job, parse_override
 from studio.engine.offload import ExpertSwap, apply_strategy
 from studio.engine.quantize import check_quantize_setting, fp8_config, fp8_unavailable, quantize_experts
+from studio.engine.step_cache import StepCaching, recipe_cache
 from studio.engine.text_cache import ENCODE_CACHE_SIZE, CachingWanPipeline
 from studio.engine.tiny_models import ensure_tiny_model
 
@@ -281,8 +283,9 @@ class ResidentPipeline:
         start = time.perf_counter()
         out_of_memory = False
         hooks = RunHooks(pipe, self.device, compiled=self.compiled, on_step=on_step, interrupt=interrupt)
+        caching = self._step_caching(recipe)
         try:
-            with hooks, torch.inference_mode():
+            with hooks, caching or contextlib.nullcontext(), torch.inference_mode():
                 video = pipe(**kwargs, callback_on_step_end=hooks.step_end).frames
         except torch.OutOfMemoryError:
             # Leave the except block first: the traceback holds the step's tensors until then.
@@ -311,9 +314,19 @@ class ResidentPipeline:
                 decode_s=end - last_step,
                 peak_memory_gb=peak,
                 precision=self.precision,
+                forwards_run=caching.run if caching else None,
+                forwards_total=caching.total if caching else None,
             )
             for k in range(len(recipes))
         ]
+
+    def _step_caching(self, recipe: Recipe) -> StepCaching | None:
+        """Balanced: the preset's step cache (under the recipe's method and threshold) for this call; else None."""
+        if recipe.speed != "balanced":
+            return None
+        if self.compiled:  # the cache hooks break the compiled blocks' full graphs
+            raise ValueError("speed: balanced does not run with --compile yet; use quality, or start without --compile")
+        return StepCaching(self.pipe, recipe_cache(recipe, self.preset), recipe.steps)
 
     def _use_speed(self, recipe: Recipe) -> None:
         fast = recipe.speed == "fast"
