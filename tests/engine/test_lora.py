@@ -269,3 +269,15 @@ def test_parse_lora(tmp_path: Path) -> None:
     for bad in ("just-a-name", "/no/such/file.safetensors", "./missing.safetensors"):
         with pytest.raises(ValueError, match="neither a file or folder here nor a Hugging Face hub id"):
             parse_lora(bad)
+
+
+def test_fast_mode_is_untouched_by_a_balanced_run(fast: ResidentPipeline) -> None:
+    """Balanced runs the base weights with the cache hooks on; the fast run after it is the same as before it."""
+    fast_recipe = build_recipe(_request(duration_s=0.5, speed="fast"), fast.preset)
+    before = fast.generate(fast_recipe)
+    balanced = fast.generate(build_recipe(_request(duration_s=0.5, speed="balanced"), fast.preset))
+    after = fast.generate(fast_recipe)
+
+    assert np.array_equal(before.frames, after.frames)
+    assert before.forwards_total is None and balanced.forwards_total == 2 * fast.preset.steps
+    assert not fast.pipe.transformer.is_cache_enabled and not fast.pipe.transformer_2.is_cache_enabled
