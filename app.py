@@ -48,6 +48,7 @@ def resolve_preset(settings: Settings) -> presets.Preset:
     preset = presets.resolve(settings.model, gpu_memory_gb=gpu_memory_gb)
     if settings.model_revision:
         preset = dataclasses.replace(preset, revision=settings.model_revision)
+    preset = presets.with_step_cache(preset, settings.cache)
     return presets.with_fast_lora(
         preset,
         lora=settings.fast_lora,

@@ -118,7 +118,8 @@ class StudioClient:
 
     def submit(self, prompt: str, **options: Any) -> Job:
         """Queue a video; returns at once. Options: negative_prompt, seed, aspect_ratio, quality, width, height,
-        duration_s, steps, guidance, guidance_2, flow_shift, callback_url."""
+        duration_s, steps, guidance, guidance_2, flow_shift, speed ("quality", "fast" or "balanced"), cache and
+        cache_threshold (balanced only), callback_url."""
         return Job.from_json(self._call("POST", "/api/v1/jobs", json={"prompt": prompt, **options}))
 
     def get(self, job_id: int) -> Job:

@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     fast_lora_2: str | None = Field(None, description="Its low-noise expert's LoRA (two-expert models)")
     fast_lora_scale: float | None = Field(None, ge=0.0, le=4.0, description="Scale of the fast LoRA")
     fast_lora_2_scale: float | None = Field(None, ge=0.0, le=4.0, description="Scale of the low-noise LoRA")
+    cache: str | None = Field(
+        None, description="Balanced's step cache: magcache or fbcache, optionally :THRESHOLD; none: Balanced off"
+    )
     batch_seeds: Literal["auto", "on", "off"] = Field(
         "auto", description="Run a comparison's seeds in one batched call; auto: on the CPU (measured faster there)"
     )

@@ -19,6 +19,7 @@ from studio.domain.recipe import (
     STEPS_RANGE,
     RecipeRequest,
 )
+from studio.domain.step_cache import THRESHOLD_RANGE, forwards_line
 from studio.services.job_view import JobView
 from studio.store.rows import TIMINGS, JobStatus, Video
 
@@ -52,8 +53,19 @@ class RecipeIn(BaseModel):
     guidance: float | None = Field(None, ge=GUIDANCE_RANGE[0], le=GUIDANCE_RANGE[1])
     guidance_2: float | None = Field(None, ge=GUIDANCE_RANGE[0], le=GUIDANCE_RANGE[1], description="two-expert models")
     flow_shift: float | None = Field(None, ge=FLOW_SHIFT_RANGE[0], le=FLOW_SHIFT_RANGE[1])
-    speed: Literal["quality", "fast"] | None = Field(
-        None, description="quality (the model's own steps and guidance) or fast (a distilled LoRA: 4 steps, no CFG)"
+    speed: Literal["quality", "fast", "balanced"] | None = Field(
+        None,
+        description="quality (the model's own steps and guidance), fast (a distilled LoRA: 4 steps, no CFG) or "
+        "balanced (the model's own steps and guidance with step caching: some transformer forwards are skipped)",
+    )
+    cache: Literal["magcache", "fbcache"] | None = Field(
+        None, description="balanced only: the step cache (MagCache or First Block Cache); default: the model's"
+    )
+    cache_threshold: float | None = Field(
+        None,
+        ge=THRESHOLD_RANGE[0],
+        le=THRESHOLD_RANGE[1],
+        description="balanced only: the cache's threshold (higher skips more); default: the model's",
     )
 
     def to_request(self, seed: int = -1) -> RecipeRequest:
@@ -127,6 +139,22 @@ class TrimIn(BaseModel):
     )
 
 
+class ForwardsOut(BaseModel):
+    """What Balanced's step cache saved: transformer forwards run, of those an uncached run makes."""
+
+    run: int
+    total: int
+    skipped: int
+    summary: str = Field(examples=["23 of 80 forwards skipped"])
+
+    @classmethod
+    def from_recipe(cls, recipe: dict[str, Any]) -> ForwardsOut | None:
+        run, total = recipe.get("forwards_run"), recipe.get("forwards_total")
+        if not isinstance(run, int) or not isinstance(total, int):
+            return None
+        return cls(run=run, total=total, skipped=total - run, summary=forwards_line(run, total))
+
+
 class VideoOut(BaseModel):
     id: int
     job_id: int | None
@@ -151,6 +179,7 @@ class VideoOut(BaseModel):
     flagged: bool = Field(False, description="the content check flagged it")
     created_at: datetime
     timings: dict[str, float | None]
+    forwards: ForwardsOut | None = Field(None, description="balanced: transformer forwards run and skipped")
     recipe: dict[str, Any]
     file_url: str
     poster_url: str | None
@@ -160,6 +189,7 @@ class VideoOut(BaseModel):
         fields = {name: getattr(video, name) for name in cls.model_fields if hasattr(video, name)}
         return cls(
             **fields,
+            forwards=ForwardsOut.from_recipe(video.recipe or {}),
             timings={name: getattr(video, name) for name in TIMINGS},
             file_url=f"/api/v1/videos/{video.id}/file",
             poster_url=f"/api/v1/videos/{video.id}/poster" if video.poster_path else None,

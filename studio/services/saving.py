@@ -36,6 +36,8 @@ def save_video(
     try:
         # What the MP4 and the row carry: the recipe, plus the precision of the weights that made it
         stored = recipe.to_dict() | ({"precision": result.precision} if result.precision else {})
+        if result.forwards_total is not None:  # Balanced: what the step cache skipped, shown next to the timings
+            stored |= {"forwards_run": result.forwards_run, "forwards_total": result.forwards_total}
         mp4.write_mp4(frames, video_tmp, fps=recipe.fps, recipe=stored)
         mp4.write_poster(frames, poster_tmp)
         timings = {

@@ -19,7 +19,16 @@ from studio.store.rows import JobStatus
 from studio.ui import controls
 from studio.ui.errors import note, on_controls, toast, warn
 from studio.ui.follow import TabJobs, tab_line
-from studio.ui.recipe_form import FIELD_LABELS, INPUT_FIELDS, first_problem, request_from, speed_defaults
+from studio.ui.recipe_form import (
+    FIELD_LABELS,
+    INPUT_FIELDS,
+    SPEED_INFO,
+    first_problem,
+    request_from,
+    speed_choices,
+    speed_defaults,
+    speed_label,
+)
 from studio.ui.status import describe_job, model_status, owner_of, preview_banner, resolved_summary
 
 FOLLOW_TIMEOUT_S = 5.0  # longest a following handler waits for news of its job before it looks again
@@ -174,7 +183,7 @@ class CreatePage:
         if recipe.get("guidance_2") is not None:
             update[self.guidance_2_slider] = recipe["guidance_2"]
         fast = recipe.get("speed") == "fast" and preset.fast_lora is not None
-        update[self.speed_radio] = "Fast" if fast else "Quality"
+        update[self.speed_radio] = speed_label(recipe.get("speed"), preset)
         if recipe.get("speed") == "fast" and not fast:  # a fast recipe reused in quality mode: Wan's own negative
             update[self.negative_box] = preset.negative_prompt
         if recipe.get("aspect_ratio") in geometry.ASPECT_RATIOS:
@@ -227,10 +236,11 @@ class CreatePage:
                 )
                 self.speed_radio = gr.Radio(
                     label="Speed",
-                    choices=["Quality", "Fast"],
+                    choices=speed_choices(preset),
                     value="Quality",
-                    visible=preset.fast_lora is not None,
-                    info="Fast: a distilled LoRA, 4 steps, no negative-prompt pass",
+                    visible=len(speed_choices(preset)) > 1,
+                    info=SPEED_INFO,
+                    elem_id="speed",
                 )
                 self.summary_box = gr.Markdown(
                     self.summarize("16:9", preset.default_quality, default_s),

@@ -7,7 +7,7 @@ from typing import Any
 
 from studio.domain.errors import InvalidInput
 from studio.domain.presets import Preset
-from studio.domain.recipe import MAX_SEED, RecipeRequest, build_recipe
+from studio.domain.recipe import MAX_SEED, RecipeRequest, Speed, build_recipe
 
 # The order of the Generate inputs; the validator answers one gr.validate per input, in this order.
 INPUT_FIELDS = (
@@ -73,8 +73,27 @@ def request_from(
         guidance=guidance,
         guidance_2=guidance_2 if preset.layout_info.two_experts else None,
         flow_shift=flow_shift,
-        speed="fast" if speed == "Fast" else "quality",
+        speed=SPEED_VALUES.get(speed, "quality"),
     )
+
+
+# The Speed radio's labels and what they ask for, in the order shown.
+SPEED_VALUES: dict[str, Speed] = {"Quality": "quality", "Balanced": "balanced", "Fast": "fast"}
+SPEED_INFO = "Balanced: the same steps with step caching (some transformer forwards skipped, counted in History). " + (
+    "Fast: a distilled LoRA, 4 steps, no negative-prompt pass"
+)
+
+
+def speed_choices(preset: Preset) -> list[str]:
+    """The speeds this model offers: Quality always, Balanced with a step cache, Fast with a distilled LoRA."""
+    offered = {"Quality": True, "Balanced": preset.step_cache is not None, "Fast": preset.fast_lora is not None}
+    return [label for label, on in offered.items() if on]
+
+
+def speed_label(speed: object, preset: Preset) -> str:
+    """The radio's label for a stored recipe's speed; Quality when this model does not offer it."""
+    label = next((label for label, value in SPEED_VALUES.items() if value == speed), "Quality")
+    return label if label in speed_choices(preset) else "Quality"
 
 
 def first_problem(preset: Preset, *values: Any) -> InvalidInput | None:

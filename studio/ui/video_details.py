@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from studio.domain.step_cache import forwards_line
 from studio.store.rows import Video
 from studio.ui.text import plain
 
@@ -13,9 +14,18 @@ def _speed_and_weights(recipe: dict[str, Any]) -> str:
     parts = []
     if recipe.get("speed") == "fast":
         parts.append(f" · **Speed:** fast ({plain(recipe.get('lora') or 'distilled LoRA')})")
+    if recipe.get("speed") == "balanced":
+        cache = f"{recipe.get('cache') or 'step cache'} {recipe.get('cache_threshold') or ''}".strip()
+        parts.append(f" · **Speed:** balanced ({plain(cache)})")
     if recipe.get("precision"):
         parts.append(f" · **Weights:** {plain(recipe['precision'])}")
     return "".join(parts)
+
+
+def forwards_note(recipe: dict[str, Any]) -> str:
+    """For a Balanced video " · 23 of 80 forwards skipped"; empty otherwise."""
+    run, total = recipe.get("forwards_run"), recipe.get("forwards_total")
+    return f" · {forwards_line(run, total)}" if isinstance(run, int) and isinstance(total, int) else ""
 
 
 def describe_video(video: Video) -> str:
@@ -42,7 +52,8 @@ def describe_video(video: Video) -> str:
         f"**Steps:** {video.steps} · **Guidance:** {guidance} · **Flow shift:** {video.flow_shift:g}"
         + _speed_and_weights(video.recipe or {}),
         f"**Timings:** {timings or '—'}"
-        + (f" · peak GPU memory {video.peak_memory_gb:.1f} GB" if video.peak_memory_gb else ""),
+        + (f" · peak GPU memory {video.peak_memory_gb:.1f} GB" if video.peak_memory_gb else "")
+        + forwards_note(video.recipe or {}),
         f"**Created:** {video.created_at:%Y-%m-%d %H:%M:%S} UTC",
     ]
     if video.flagged:
