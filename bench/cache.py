@@ -25,9 +25,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from studio.domain.presets import PRESETS, TINY_PRESETS  # noqa: E402
-from studio.domain.recipe import RecipeRequest, build_recipe  # noqa: E402
-from studio.engine.pipeline import ResidentPipeline  # noqa: E402
+from studio.domain.presets import PRESETS, TINY_PRESETS
+from studio.domain.recipe import RecipeRequest, build_recipe
+from studio.engine.pipeline import ResidentPipeline
 
 SETTINGS = (("magcache", 0.02), ("magcache", 0.06), ("magcache", 0.12), ("magcache", 0.24), ("fbcache", 0.1))
 
