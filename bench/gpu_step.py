@@ -9,6 +9,8 @@ would make matrix products look faster) and times transformer forwards at the re
   (b) studio: the studio's CUDA path: bf16 and the fastest attention kernel found by a probe (as
       studio.engine.attention.probe_attention_backends does at load)
   (c) studio + compile (with --compile): (b) plus regional compilation of the repeated blocks
+  (b') with --balanced: a whole clip's transformer calls at the model's own steps with CFG, Quality vs Balanced
+      (MagCache with the preset's published ratios, bench/gpu_balanced.py): s/clip, s/step and forwards skipped
   (d) studio + fp8 (with --fp8, torchao installed, compute capability ≥ 8.9): the best of the above with the block
       linear layers quantized as `--quantize fp8` does (torchao FP8 dynamic activations and weights, per-row scales)
 It prints seconds per forward and per step (quality: two forwards with CFG; fast: one), the achieved TFLOP/s by the
@@ -343,6 +345,15 @@ def run_case(case: Case, args: argparse.Namespace, device: str, dtype: torch.dty
     print(f"  attention probe ({min(case.tokens, 16384)} tokens): {probe}")
     use_attention(model, best)
     timed(f"studio [{best}]")
+    if args.balanced:  # before compilation: the cache hooks break the compiled blocks' graphs
+        from gpu_balanced import time_balanced
+
+        steps = args.balanced_steps or (10 if args.dry_run else None)
+        estimate = 2 * rows[-1].forward_s * (steps or 50) * 1.7
+        if time.perf_counter() + estimate > deadline:
+            print(f"  balanced vs quality: skipped, ~{estimate:.0f} s would not fit the {args.budget_s:.0f} s budget")
+        else:
+            time_balanced(model, inputs, case.key, device, scale, steps)
     if args.compile:
         if time.perf_counter() > deadline - 150:
             print(f"  studio + compile: skipped, not enough of the {args.budget_s:.0f} s budget left")
@@ -447,6 +458,8 @@ def main() -> int:
     parser.add_argument("--cases", default=",".join(c.key for c in CASES), help="comma-separated case keys")
     parser.add_argument("--budget-s", type=float, default=420.0, help="stop starting new work after this long")
     parser.add_argument("--no-vae", action="store_true", help="skip the VAE decode timings")
+    parser.add_argument("--balanced", action="store_true", help="also time a Balanced (MagCache) vs Quality clip")
+    parser.add_argument("--balanced-steps", type=int, default=None, help="steps of that clip (the model's own)")
     args = parser.parse_args()
 
     if not args.dry_run and not torch.cuda.is_available():

@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_dry_run_times_tiny_models_and_says_what_it_skipped() -> None:
     result = subprocess.run(
-        [sys.executable, "bench/gpu_step.py", "--dry-run", "--fp8"],
+        [sys.executable, "bench/gpu_step.py", "--dry-run", "--fp8", "--balanced"],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -27,3 +27,5 @@ def test_dry_run_times_tiny_models_and_says_what_it_skipped() -> None:
     assert "studio + fp8: skipped, FP8 needs a CUDA GPU" in out  # never a made-up FP8 row
     assert "text encode UMT5" in out and "+ text encode = " in out  # the fast clip counts the prompt encode
     assert "summary:" in out
+    balanced = [line for line in out.splitlines() if "balanced vs quality (magcache 0.06, 10 steps" in line]
+    assert len(balanced) == 2 and all("skipped)" in line for line in balanced)  # both layouts, skips counted
