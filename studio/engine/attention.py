@@ -3,6 +3,7 @@ regional compilation of the repeated blocks with a warm-up."""
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import time
 from collections.abc import Sequence
@@ -21,6 +22,43 @@ logger = logging.getLogger(__name__)
 # attention quantizes Q and K to int8 and so changes the picture: it is used only when the setting names it.
 ATTENTION_CANDIDATES = ("_flash_3", "flash", "_native_cudnn", "_native_flash", "native")
 ATTENTION_TOLERANCE = 0.05  # largest difference from PyTorch's SDPA (bf16, random inputs) a kernel may show
+# Prebuilt kernels diffusers fetches from the hub through the `kernels` package (no CUDA build): tried after the
+# installed flash-attn 3 when the hub is reachable and `kernels` is installed; offline they are skipped silently.
+HUB_CANDIDATES = ("_flash_3_hub",)
+# Kernels that quantize inside attention (SageAttention: 8-bit Q·K) and so change the picture: never chosen by the
+# probe, used only when named (`--attention-backend sage_hub`), and recorded with each video like FP8 is.
+PICTURE_CHANGING = ("sage", "sage_hub", "sage_varlen", "sage_blackwell_hub")
+
+
+def changes_the_picture(backend: str | None) -> bool:
+    """Whether a video made with this attention kernel should record it (an 8-bit kernel, like FP8 weights)."""
+    return backend is not None and (backend in PICTURE_CHANGING or backend.startswith("_sage"))
+
+
+def hub_candidates(*, offline: bool, kernels_installed: bool) -> list[str]:
+    """The hub kernels the probe may try: none offline or without the `kernels` package."""
+    return list(HUB_CANDIDATES) if kernels_installed and not offline else []
+
+
+def hub_reachable_candidates() -> list[str]:
+    from huggingface_hub.constants import HF_HUB_OFFLINE
+
+    return hub_candidates(
+        offline=bool(HF_HUB_OFFLINE), kernels_installed=importlib.util.find_spec("kernels") is not None
+    )
+
+
+def prepare_backend(name: str) -> None:
+    """Check a kernel's requirements and fetch a hub kernel (diffusers does this in `set_attention_backend`).
+
+    Raises:
+        RuntimeError and the hub's own errors: the kernel cannot run here.
+    """
+    from diffusers.models import attention_dispatch
+
+    backend = attention_dispatch.AttentionBackendName(name)
+    attention_dispatch._check_attention_backend_requirements(backend)
+    attention_dispatch._maybe_download_kernel_for_backend(backend)
 
 
 def available_attention_backends() -> list[str]:
@@ -31,7 +69,9 @@ def available_attention_backends() -> list[str]:
         "_flash_3": getattr(attention_dispatch, "_CAN_USE_FLASH_ATTN_3", False),
         "flash": getattr(attention_dispatch, "_CAN_USE_FLASH_ATTN", False),
     }
-    return [name for name in ATTENTION_CANDIDATES if installed.get(name, True)]
+    names = [name for name in ATTENTION_CANDIDATES if installed.get(name, True)]
+    hub = [name for name in hub_reachable_candidates() if name.removesuffix("_hub") not in names]
+    return hub + names  # a hub flash-attn 3 ranks with an installed one: first
 
 
 def probe_attention_backends(
@@ -50,6 +90,8 @@ def probe_attention_backends(
     for name in names:
         try:
             backend = AttentionBackendName(name)
+            if name.endswith("_hub"):
+                prepare_backend(name)
             difference = (dispatch_attention_fn(q, k, v, backend=backend).float() - reference).abs().max().item()
             if difference > ATTENTION_TOLERANCE:
                 logger.warning("attention kernel %s differs from SDPA by %.3g: not used", name, difference)

@@ -40,6 +40,7 @@ class GenerationResult:
     precision: str | None = None  # the experts' weights: "fp32" (CPU), "bf16" or "fp8" (studio.engine.quantize)
     forwards_run: int | None = None  # Balanced: transformer forwards that ran (the rest reused the step cache)
     forwards_total: int | None = None  # Balanced: transformer forwards an uncached run makes
+    attention: str | None = None  # an attention kernel that changes the picture (SageAttention's 8-bit), else None
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,12 @@ from diffusers.schedulers.scheduling_unipc_multistep import UniPCMultistepSchedu
 
 from studio.domain.presets import Preset
 from studio.domain.recipe import Recipe
-from studio.engine.attention import check_attention_setting, choose_attention_backend, compile_experts
+from studio.engine.attention import (
+    changes_the_picture,
+    check_attention_setting,
+    choose_attention_backend,
+    compile_experts,
+)
 from studio.engine.contract import GenerationResult, GpuOutOfMemory, PipelineInfo, StepInfo
 from studio.engine.devices import RunHooks, component_dtypes, detect_device, free_gb
 from studio.engine.lora import load_fast_lora
@@ -316,6 +321,7 @@ class ResidentPipeline:
                 precision=self.precision,
                 forwards_run=caching.run if caching else None,
                 forwards_total=caching.total if caching else None,
+                attention=self.attention_backend if changes_the_picture(self.attention_backend) else None,
             )
             for k in range(len(recipes))
         ]

@@ -38,6 +38,8 @@ def save_video(
         stored = recipe.to_dict() | ({"precision": result.precision} if result.precision else {})
         if result.forwards_total is not None:  # Balanced: what the step cache skipped, shown next to the timings
             stored |= {"forwards_run": result.forwards_run, "forwards_total": result.forwards_total}
+        if result.attention:  # an 8-bit attention kernel (SageAttention) changes the picture: recorded like FP8
+            stored["attention"] = result.attention
         mp4.write_mp4(frames, video_tmp, fps=recipe.fps, recipe=stored)
         mp4.write_poster(frames, poster_tmp)
         timings = {

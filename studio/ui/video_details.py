@@ -19,6 +19,8 @@ def _speed_and_weights(recipe: dict[str, Any]) -> str:
         parts.append(f" · **Speed:** balanced ({plain(cache)})")
     if recipe.get("precision"):
         parts.append(f" · **Weights:** {plain(recipe['precision'])}")
+    if recipe.get("attention"):
+        parts.append(f" · **Attention:** {plain(recipe['attention'])} (8-bit)")
     return "".join(parts)
 
 
