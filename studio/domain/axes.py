@@ -25,7 +25,6 @@ AXIS_KINDS: tuple[AxisKind, ...] = get_args(AxisKind)
 MIN_VALUES, MAX_VALUES = 2, 8  # per axis; a prompt axis takes 2–4 prompts
 MAX_PROMPTS = 4
 MAX_CELLS = 16  # the whole grid (X × Y)
-ASPECT_RATIOS = ("16:9", "9:16")
 _ALTERNATIVES = re.compile(r"\{([^{}]*\|[^{}]*)\}")  # "{a|b|c}" in a prompt
 _NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
 _FLOAT_KINDS = ("guidance", "guidance_2", "flow_shift", "duration_s")

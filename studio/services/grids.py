@@ -131,6 +131,25 @@ class Grids:
             recipe = Recipe.from_dict(video.recipe)
         return self.create(request_of(recipe), axis, keep, owner=owner)
 
+    def rebuild(self, recipe: dict[str, Any], *, owner: str | None = None) -> GridView:
+        """A new comparison from an exported grid's recipe (read from its MP4): the same shared settings and axes.
+
+        Raises:
+            InvalidInput: field "recipe": it is not an X/Y comparison's export; as `create` otherwise.
+        """
+        recorded = recipe.get("comparison") if isinstance(recipe, dict) else None
+        if not isinstance(recorded, dict) or not isinstance(recorded.get("x"), dict):
+            raise InvalidInput("recipe", "is not an X/Y comparison's export; export a comparison made with axes")
+        try:
+            x = axes.Axis.from_dict(recorded["x"])
+            y = axes.Axis.from_dict(recorded["y"]) if recorded.get("y") else None
+            x = axes.make_axis(x.kind, list(x.values), field="x")  # checked again: the file may have been edited
+            y = axes.make_axis(y.kind, list(y.values), field="y") if y else None
+            base = request_of(Recipe.from_dict(recipe))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InvalidInput("recipe", f"its comparison record is damaged ({exc})") from exc
+        return self.create(base, x, y, owner=owner)
+
     def find(self, group_id: str) -> GridView | None:
         """The grid of a group (read_grid); None when unknown."""
         return read_grid(self.db, group_id)

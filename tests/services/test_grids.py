@@ -182,3 +182,19 @@ def test_a_real_2x2_grid_on_the_tiny_model_and_its_labelled_export(tmp_path: Pat
         assert studio.grids.grid(grid.group_id).exports[0].id == export.id
     finally:
         studio.stop()
+
+
+def test_an_exports_recipe_rebuilds_its_comparison(studio: Studio) -> None:
+    grid = studio.grids.create(BASE, PROMPTS, GUIDANCE)
+    finish(studio, grid.group_id)
+    export = studio.videos.export_group(grid.group_id)
+    carried = mp4.read_recipe(studio.videos.file(export))
+    assert carried is not None
+
+    rebuilt = studio.grids.rebuild(carried)
+    assert rebuilt.group_id != grid.group_id
+    assert (rebuilt.x, rebuilt.y) == (grid.x, grid.y)
+    assert [c.job.recipe for c in rebuilt.cells if c.job] == [c.job.recipe for c in grid.cells if c.job]
+    with pytest.raises(InvalidInput) as caught:
+        studio.grids.rebuild({"prompt": "a plain video"})
+    assert caught.value.field == "recipe"
