@@ -1,4 +1,4 @@
-"""/api/v1/grids and StudioClient's grid calls: create with axes, read as a grid, refine, export, rebuild (fake pipeline)."""
+"""/api/v1/grids and StudioClient's grid calls: create with axes, read as a grid, refine, export, rebuild."""
 
 from __future__ import annotations
 
