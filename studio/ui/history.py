@@ -162,6 +162,7 @@ class HistoryPage:
                 self.reuse_btn = gr.Button("Reuse settings", size="sm")
                 self.reuse_new_btn = gr.Button("Reuse with new seed", size="sm")
                 self.seed_plus_btn = gr.Button("Seed + 1", size="sm")
+                self.reopen_btn = gr.Button("Open its comparison", size="sm")  # wired by ui.compare_grid
                 self.delete_btn = gr.Button("Delete", size="sm", variant="stop")
                 self.confirm_delete_btn = gr.Button("Confirm delete", size="sm", variant="stop", visible=False)
             self.trim_panel = TrimPanel(self.studio, self.show)
