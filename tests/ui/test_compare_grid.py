@@ -13,8 +13,10 @@ from studio.ui import sync_grid
 from studio.ui.compare import ComparePage
 from studio.ui.compare_grid import GridPanel, axis_from
 from studio.ui.create import CreatePage
+from studio.ui.history import HistoryPage
 from tests.fakes import FakePipeline
 from tests.helpers import drain, wait_final
+from tests.ui.test_history_handlers import generate
 
 BASE = RecipeRequest(prompt="a kite", seed=4, duration_s=1.0, steps=3)
 
@@ -76,3 +78,21 @@ def test_one_axis_grids_and_empty_cells_render() -> None:
     page = sync_grid.render(tiles, 2.0)
     assert "running · 40 %" in page and page.count("<video") == 1 and "sync-head" not in page
     assert " loop " not in page  # shorter clips hold their last frame; the longest leads the loop (SYNC_JS)
+
+
+def test_history_filters_comparisons(studio: Studio) -> None:
+    plain = generate(studio)
+    grid = studio.grids.create(BASE, axes.make_axis("steps", "2 3"))
+    for cell in grid.cells:
+        wait_final(studio, cell.job.id)  # type: ignore[union-attr]
+    export = studio.videos.export_group(grid.group_id)
+    with gr.Blocks() as demo, gr.Tabs() as tabs, gr.Tab("Create"):
+        create = CreatePage(studio)
+        create.build(demo)
+        history = HistoryPage(studio, create, tabs)
+        history.build()
+    everything = history.search("", "All models", False)[history.ids_state]
+    only = history.search("", "All models", False, True)[history.ids_state]
+    assert plain.id in everything and plain.id not in only
+    assert set(only) == {c.video.id for c in studio.grids.grid(grid.group_id).cells if c.video} | {export.id}
+    assert {v.id for v in studio.videos.search("", comparison=False).items} == {plain.id}
