@@ -159,7 +159,26 @@ def _axis(kind: AxisKind, values: Sequence[Any], field: str) -> Axis:
     twice = next((v for n, v in enumerate(values) if v in values[:n]), None)
     if twice is not None:
         raise InvalidInput(field, f"{kind} {twice!r} is given twice; each value once")
-    return Axis(kind=kind, values=tuple(values), labels=tuple(value_label(kind, v) for v in values))
+    shown = differing_words(values) if kind in ("prompt", "negative_prompt") else values
+    return Axis(kind=kind, values=tuple(values), labels=tuple(value_label(kind, v) for v in shown))
+
+
+def differing_words(texts: Sequence[Any]) -> list[str]:
+    """Each text without the words all of them start and end with ("a red fox", "a blue fox" → "…red…", "…blue…"),
+    so prompt labels show the wording that differs rather than a shared beginning cut at 40 characters."""
+    split = [str(text).split() for text in texts]
+    shortest = min(len(words) for words in split)
+    head = 0
+    while head < shortest and len({words[head] for words in split}) == 1:
+        head += 1
+    tail = 0
+    while tail < shortest - head and len({words[len(words) - 1 - tail] for words in split}) == 1:
+        tail += 1
+    out = []
+    for words in split:
+        middle = " ".join(words[head : len(words) - tail])
+        out.append(f"{'…' if head else ''}{middle}{'…' if tail else ''}" if middle else " ".join(words))
+    return out
 
 
 def value_label(kind: str, value: Any) -> str:

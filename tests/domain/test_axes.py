@@ -28,6 +28,14 @@ def test_a_prompt_axis_by_lines_or_alternatives() -> None:
     assert templated.values == ("一只猫在雪地里", "一只狗在雪地里")
     long = "x" * 60
     assert axes.make_axis("prompt", [long, "y"]).labels[0] == "x" * 39 + "…"
+    # Labels show the wording that differs, not a shared beginning cut at 40 characters
+    assert axes.make_axis(
+        "prompt", ["A paper boat drifting down a rainy street", "A paper boat drifting down a canal at dusk"]
+    ).labels == (
+        "…rainy street",
+        "…canal at dusk",
+    )
+    assert axes.differing_words(["a fox", "a fox jumping"]) == ["a fox", "…jumping"]
 
 
 @pytest.mark.parametrize(
@@ -94,10 +102,10 @@ def test_a_two_axis_grid_runs_row_by_row_with_everything_else_shared() -> None:
         ("a blue fox", 5.0),
     ]
     assert [c.label for c in cells] == [
-        "a red fox · guidance 3",
-        "a blue fox · guidance 3",
-        "a red fox · guidance 5",
-        "a blue fox · guidance 5",
+        "…red… · guidance 3",
+        "…blue… · guidance 3",
+        "…red… · guidance 5",
+        "…blue… · guidance 5",
     ]
     assert {(c.request.seed, c.request.steps, c.request.duration_s) for c in cells} == {(7, 3, 1.0)}
     assert axes.grid_shape(x, y) == (2, 2)

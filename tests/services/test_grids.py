@@ -40,10 +40,10 @@ def test_a_2x2_grid_is_queued_as_one_group_and_read_back_by_cell(studio: Studio,
 
     assert (grid.rows, grid.cols) == (2, 2) and grid.is_final
     assert [(c.x, c.y, c.label) for c in grid.cells] == [
-        (0, 0, "a red boat · guidance 3"),
-        (1, 0, "a blue boat · guidance 3"),
-        (0, 1, "a red boat · guidance 5"),
-        (1, 1, "a blue boat · guidance 5"),
+        (0, 0, "…red… · guidance 3"),
+        (1, 0, "…blue… · guidance 3"),
+        (0, 1, "…red… · guidance 5"),
+        (1, 1, "…blue… · guidance 5"),
     ]
     assert grid.cells[3].values == {"prompt": "a blue boat", "guidance": 5.0}
     for cell in grid.cells:
