@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ MIN_VALUES, MAX_VALUES = 2, 8  # per axis; a prompt axis takes 2–4 prompts
 MAX_PROMPTS = 4
 MAX_CELLS = 16  # the whole grid (X × Y)
 _ALTERNATIVES = re.compile(r"\{([^{}]*\|[^{}]*)\}")  # "{a|b|c}" in a prompt
-_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
+_NUMBER = re.compile(r"[+-]?(\d{1,20}(\.\d{0,20})?|\.\d{1,20})")  # no exponents, no 5000-digit numbers
 _FLOAT_KINDS = ("guidance", "guidance_2", "flow_shift", "duration_s")
 
 # What a label calls each kind (the value follows): "guidance 5", "seed 42", "20 steps"
@@ -103,6 +104,8 @@ def make_axis(
     axis_kind: AxisKind = kind  # type: ignore[assignment]
     try:
         if axis_kind == "seed":
+            if mode == "list" and not isinstance(values, str):
+                values = [_number(value, "seed", field) for value in values]
             seeds = comparisons.seeds_for(mode, seeds=values, count=count, start=start, rng=rng)
             return _axis(axis_kind, seeds, field)
     except InvalidInput as exc:
@@ -132,9 +135,10 @@ def _number(value: Any, kind: str, field: str) -> float | int:
         raise InvalidInput(field, f"{kind}: {text[:20]!r} is not a number")
     if kind in _FLOAT_KINDS:
         return float(text)
-    if "." in text and float(text) != int(float(text)):
+    whole, _, fraction = text.partition(".")
+    if fraction.strip("0"):
         raise InvalidInput(field, f"{kind}: {text!r} is not a whole number")
-    return int(float(text))
+    return int(whole or "0")
 
 
 def _text_axis(kind: AxisKind, values: str | Sequence[Any], field: str) -> Axis:
@@ -143,6 +147,9 @@ def _text_axis(kind: AxisKind, values: str | Sequence[Any], field: str) -> Axis:
     else:
         lines = [str(v).strip() for v in values if str(v).strip()]
     if len(lines) == 1 and _ALTERNATIVES.search(lines[0]):
+        groups = [len(match.group(1).split("|")) for match in _ALTERNATIVES.finditer(lines[0])]
+        if math.prod(groups) > MAX_PROMPTS:  # counted before expanding: 20 groups of 2 would be a million prompts
+            raise InvalidInput(field, f"the {{a|b}} groups make {math.prod(groups)} prompts; at most {MAX_PROMPTS}")
         lines = expand_alternatives(lines[0])
     if not MIN_VALUES <= len(lines) <= MAX_PROMPTS:
         raise InvalidInput(

@@ -146,3 +146,27 @@ def test_grid_info_records_axes_and_cells_within_the_stored_recipe_limits() -> N
     assert info["comparison"]["x"]["values"] == [1, 2, 3, 4]
     assert info["comparison"]["cells"][5] == [1, 1, 105]
     check_stored({"prompt": "a", **info})  # raises if too deep or too large
+
+
+@pytest.mark.parametrize(
+    ("kind", "values", "message"),
+    [
+        ("seed", [0.0, ""], "seed: '' is not a number"),
+        ("seed", [1, True], "seed: 'True' is not a number"),
+        ("seed", [1, 2.5], "seed: '2.5' is not a whole number"),
+        ("steps", "1 " + "9" * 400, "is not a number"),
+        ("guidance", "3 1e9", "'1e9' is not a number"),
+    ],
+)
+def test_values_of_the_wrong_type_are_refused_on_the_axis(kind: str, values: object, message: str) -> None:
+    with pytest.raises(InvalidInput, match=re.escape(message)) as caught:
+        axes.make_axis(kind, values, field="x")  # type: ignore[arg-type]
+    assert caught.value.field == "x"
+    assert axes.make_axis("seed", [3.0, 4]).values == (3, 4)
+
+
+def test_alternatives_are_counted_before_they_are_expanded() -> None:
+    with pytest.raises(InvalidInput, match=re.escape("the {a|b} groups make 1048576 prompts; at most 4")):
+        axes.make_axis("prompt", ["{a|b}" * 20])
+    with pytest.raises(InvalidInput, match=re.escape("make 6 prompts")):
+        axes.make_axis("prompt", ["a {red|blue|green} fox in {snow|rain}"])
