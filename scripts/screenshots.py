@@ -77,21 +77,43 @@ def shoot(page: Page, url: str, out: Path, theme: str) -> list[Path]:
     return made
 
 
+def shoot_grid(page: Page, url: str, out: Path, theme: str) -> list[Path]:
+    """Compare: a 2×2 X/Y grid (two wordings × guidance 3 and 6) built on the Create page, headers and all."""
+    page.goto(url + ("?__theme=dark" if theme == "dark" else "?__theme=light"))
+    expect(page.locator("#model-status")).to_contain_text("ready", timeout=120_000)
+    page.get_by_label("Prompt", exact=True).fill(PROMPTS[0][0])
+    page.get_by_text("Compare settings (X/Y grid)").click()
+    page.get_by_label("X values").fill("A paper boat drifting down a {rainy street|canal at dusk}")
+    page.get_by_label("Y axis", exact=True).click()
+    page.get_by_role("option", name="Guidance", exact=True).click()
+    page.get_by_label("Y values").fill("3, 6")
+    page.get_by_label("Y values").press("Tab")
+    page.get_by_role("button", name="Generate grid").click()
+    expect(page.locator("#compare-status")).to_contain_text("4 of 4 cells ready", timeout=240_000)
+    page.wait_for_function(PLAYING, arg="#compare-grid video", timeout=240_000)
+    made = [out / f"compare-grid-{theme}.png"]
+    page.screenshot(path=str(made[-1]))
+    return made
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("docs/screenshots"))
+    parser.add_argument("--grid-only", action="store_true", help="only the X/Y comparison's screenshots")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     server = StudioProcess(Path(tempfile.mkdtemp(prefix="studio-shots-")) / "data", "tiny-1.3b").start()
     try:
-        make_history(server)
+        if not args.grid_only:
+            make_history(server)
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             for theme in ("light", "dark"):
                 context = browser.new_context(viewport=VIEWPORT, color_scheme=theme)  # type: ignore[arg-type]
                 page = context.new_page()
                 page.set_default_timeout(60_000)
-                for path in shoot(page, server.url, args.out, theme):
+                shots = [] if args.grid_only else shoot(page, server.url, args.out, theme)
+                for path in [*shots, *shoot_grid(page, server.url, args.out, theme)]:
                     print(f"wrote {path}")
                 context.close()
             browser.close()

@@ -231,6 +231,40 @@ class StudioClient:
         """Tile 2–4 history videos into one labelled MP4 in the history; that video."""
         return self._call("POST", "/api/v1/exports", json={"video_ids": video_ids})  # type: ignore[no-any-return]
 
+    # -- X/Y comparisons (grids) ---------------------------------------------------------------
+
+    def compare_grid(
+        self, prompt: str, *, x: dict[str, Any], y: dict[str, Any] | None = None, **options: Any
+    ) -> dict[str, Any]:
+        """Queue a grid: the shared recipe (options as `submit`, `seed` shared) with an X axis and optionally a Y axis,
+        each `{"kind": "guidance", "values": [3, 5]}` (seeds may give `mode`, `count`, `start`); at most 16 cells,
+        all or none. Returns at once with the grid (`group_id`, `cells`)."""
+        body: dict[str, Any] = {"prompt": prompt, "x": x, **options}
+        if y is not None:
+            body["y"] = y
+        return self._call("POST", "/api/v1/grids", json=body)  # type: ignore[no-any-return]
+
+    def grid(self, group_id: str) -> dict[str, Any]:
+        """A comparison as a grid: rows, columns and each cell's values, latest job and video."""
+        return self._call("GET", f"/api/v1/grids/{group_id}")  # type: ignore[no-any-return]
+
+    def grid_of_video(self, video_id: int) -> dict[str, Any]:
+        """The comparison a video belongs to, as a grid."""
+        return self._call("GET", f"/api/v1/videos/{video_id}/grid")  # type: ignore[no-any-return]
+
+    def refine(self, video_id: int, *, x: dict[str, Any], y: dict[str, Any] | None = None) -> dict[str, Any]:
+        """A new comparison from one cell's video (its recipe and seed shared) sweeping `x` (and `y`)."""
+        body: dict[str, Any] = {"video_id": video_id, "x": x, **({"y": y} if y is not None else {})}
+        return self._call("POST", "/api/v1/grids/refine", json=body)  # type: ignore[no-any-return]
+
+    def export_grid(self, group_id: str) -> dict[str, Any]:
+        """One MP4 of a finished grid, each tile labelled with its values, saved to the history; that video."""
+        return self._call("POST", f"/api/v1/grids/{group_id}/export")  # type: ignore[no-any-return]
+
+    def rebuild_grid(self, recipe: dict[str, Any]) -> dict[str, Any]:
+        """Queue again the comparison an exported grid's recipe records (see `read_recipe`)."""
+        return self._call("POST", "/api/v1/grids/rebuild", json={"recipe": recipe})  # type: ignore[no-any-return]
+
     # -- recipes and share links ---------------------------------------------------------------
 
     def read_recipe(self, path: str | os.PathLike[str]) -> dict[str, Any] | None:

@@ -18,7 +18,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 
 from studio import __version__
-from studio.api import comparisons, errors, permalinks, recipes, system, videos
+from studio.api import comparisons, errors, grids, permalinks, recipes, system, videos
 from studio.api import jobs as jobs_routes
 from studio.api.schemas import ComparisonIn, ExportIn, GenerateIn, JobCreate, JobOut, TrimIn
 from studio.api.security import LoginThrottle, require_auth
@@ -60,7 +60,7 @@ def create_app(studio: Studio) -> FastAPI:
     app.state.callbacks = CallbackSender(allow=studio.callback_allow)
     errors.add_handlers(app, JobCreate, ComparisonIn, GenerateIn, TrimIn, ExportIn)
     _add_docs(app)
-    for router in (jobs_routes.router, videos.router, comparisons.router, recipes.router):
+    for router in (jobs_routes.router, videos.router, comparisons.router, grids.router, recipes.router):
         app.include_router(router, dependencies=[Depends(require_auth)])
     app.include_router(system.protected)
     app.include_router(system.open_router)

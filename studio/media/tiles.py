@@ -18,8 +18,26 @@ from studio.media.mp4 import VideoInfo
 logger = logging.getLogger(__name__)
 
 
-def tile(sources: list[Path], labels: list[str], target: Path, *, recipe: dict[str, Any] | None = None) -> VideoInfo:
+MAX_TILES = 16  # an X/Y comparison (studio.domain.axes.MAX_CELLS)
+MAX_GRID = (3840, 2160)  # cells are scaled down so the whole grid fits (x264 and players handle 4K)
+# A font with CJK glyphs when the system has one (prompt labels may be Chinese); else Pillow's built-in one
+FONTS = (
+    Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"),
+    Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"),
+)
+
+
+def tile(
+    sources: list[Path],
+    labels: list[str],
+    target: Path,
+    *,
+    recipe: dict[str, Any] | None = None,
+    shape: tuple[int, int] | None = None,
+) -> VideoInfo:
     """Lay 2–8 labelled clips out in one grid video (a seed comparison) at `target`; sources are only read.
+
+    `shape` (rows, columns) lays out an X/Y comparison instead: exactly rows × columns clips (at most 16), row by row.
 
     The first clip sets the cell size and the frame rate; other sizes are fitted and letterboxed, and a clip
     shorter than the longest holds its last frame. Each label ("seed 42") is burned in on a dark box.
@@ -29,7 +47,10 @@ def tile(sources: list[Path], labels: list[str], target: Path, *, recipe: dict[s
         RuntimeError: ffmpeg failed.
     """
     # 1. Check inputs
-    if not MIN_SEEDS <= len(sources) <= MAX_SEEDS:
+    if shape is not None:
+        if shape[0] * shape[1] != len(sources) or not MIN_SEEDS <= len(sources) <= MAX_TILES:
+            raise InvalidInput("sources", f"a {shape[0]}×{shape[1]} grid takes {shape[0] * shape[1]} clips (2–16)")
+    elif not MIN_SEEDS <= len(sources) <= MAX_SEEDS:
         raise InvalidInput("sources", f"a comparison takes 2–8 clips, got {len(sources)}")
     if len(labels) != len(sources):
         raise InvalidInput("labels", f"need one label per clip: {len(sources)} clips, {len(labels)} labels")
@@ -37,8 +58,10 @@ def tile(sources: list[Path], labels: list[str], target: Path, *, recipe: dict[s
     streams.check_target(target, sources)
 
     # 2. Size the grid: cells the size of the first clip (even, for yuv420p), as long as the longest clip
-    rows, cols = grid_shape(len(sources))  # as the page lays the tiles out
-    width, height, rate = clips[0].info.width // 2 * 2, clips[0].info.height // 2 * 2, clips[0].rate
+    rows, cols = shape or grid_shape(len(sources))  # as the page lays the tiles out
+    scale = min(1.0, MAX_GRID[0] / (cols * clips[0].info.width), MAX_GRID[1] / (rows * clips[0].info.height))
+    width, height = int(clips[0].info.width * scale) // 2 * 2, int(clips[0].info.height * scale) // 2 * 2
+    rate = clips[0].rate
     num_frames = max(math.ceil(s.info.num_frames * rate / s.rate) for s in clips)
 
     # 3. Filter graph: each clip → a cell that repeats its last frame forever, stacked, the labels image on top.
@@ -73,7 +96,7 @@ def _draw_labels(labels: list[str], width: int, height: int, cols: int, rows: in
     """A transparent grid-sized image with each label, white on a dark box, in its cell's top-left corner."""
     canvas = Image.new("RGBA", (cols * width, rows * height), (0, 0, 0, 0))
     size = max(12, height // 16)  # 45 px on 720p; Pillow's built-in font needs no font file
-    font = ImageFont.load_default(size=size)
+    font = _font(size)
     pad = size // 3 + 1
     for k, text in enumerate(labels):
         cell = Image.new("RGBA", (width, height), (0, 0, 0, 0))  # one per cell, so a long label is cut at its edge
@@ -84,3 +107,10 @@ def _draw_labels(labels: list[str], width: int, height: int, cols: int, rows: in
             draw.text((2 * pad, 2 * pad), text, font=font, fill=(255, 255, 255, 255))
         canvas.paste(cell, (k % cols * width, k // cols * height))
     return canvas
+
+
+def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    for path in FONTS:
+        if path.exists():
+            return ImageFont.truetype(str(path), size)
+    return ImageFont.load_default(size=size)

@@ -15,12 +15,13 @@ from typing import Any
 import imageio_ffmpeg
 import numpy as np
 
-from studio.domain import comparisons
+from studio.domain import axes, comparisons
 from studio.domain.errors import InvalidInput
 from studio.domain.recipe import Recipe
 from studio.media import content_check, mp4, tiles, trims
 from studio.media.storage import MediaStore
-from studio.store import jobs, library
+from studio.services.grids import read_grid
+from studio.store import grids, jobs, library
 from studio.store.database import Database
 from studio.store.rows import Video
 
@@ -57,6 +58,9 @@ class Editor:
         # 1. Every job of the group has ended, and at least two made a video
         with self.db.read() as session:
             group_jobs = jobs.group(session=session, group_id=group_id)
+            is_grid = grids.find(session=session, group_id=group_id) is not None
+        if is_grid:
+            return self.export_grid(group_id)
         members = self.group_videos(group_id)
         if not group_jobs and not members:
             raise InvalidInput("group_id", f"no job or video belongs to group {group_id!r}")
@@ -99,8 +103,37 @@ class Editor:
         info = comparisons.comparison_info(group_id=None, seeds=[v.seed for v in members], video_ids=list(video_ids))
         return self._save_comparison(members, labels, info, group_id=None)
 
+    def export_grid(self, group_id: str) -> Video:
+        """Tile an X/Y comparison's cells as its grid (rows × columns), each labelled with the values it differs by.
+
+        Its recipe records the axes and every cell's video (axes.grid_info), so importing it rebuilds the comparison.
+
+        Raises:
+            InvalidInput: field "group_id": a cell is still running, or ended without a video (retry it first).
+        """
+        grid = read_grid(self.db, group_id)
+        if grid is None:
+            raise InvalidInput("group_id", f"no comparison {group_id!r}")
+        if not grid.is_final:
+            waiting = sum(1 for cell in grid.cells if cell.job is not None and not cell.job.is_final)
+            raise InvalidInput("group_id", f"{waiting} of its {len(grid.cells)} cells have not finished; export then")
+        missing = [cell.label for cell in grid.cells if cell.video is None]
+        if missing:
+            raise InvalidInput("group_id", f"{', '.join(missing)} made no video; retry those cells, then export")
+        members = [cell.video for cell in grid.cells if cell.video is not None]
+        labels = [cell.label for cell in grid.cells]
+        info = axes.grid_info(group_id, grid.x, grid.y, [(c.x, c.y, c.video.id) for c in grid.cells if c.video])
+        shape = (grid.rows, grid.cols) if grid.y is not None else None
+        return self._save_comparison(members, labels, info, group_id=group_id, shape=shape)
+
     def _save_comparison(
-        self, members: list[Video], labels: list[str], info: dict[str, Any], *, group_id: str | None
+        self,
+        members: list[Video],
+        labels: list[str],
+        info: dict[str, Any],
+        *,
+        group_id: str | None,
+        shape: tuple[int, int] | None = None,
     ) -> Video:
         # The recipe is the first clip's (its generation settings, without any edit of it) plus what was tiled.
         first = Recipe.from_dict(members[0].recipe)
@@ -108,7 +141,7 @@ class Editor:
         sources = [self._source(video) for video in members]
         video_tmp, poster_tmp = self._incoming("comparison")
         try:
-            tiled = tiles.tile(sources, labels, video_tmp, recipe=stored)
+            tiled = tiles.tile(sources, labels, video_tmp, recipe=stored, shape=shape)
             mp4.write_poster(_first_frame(video_tmp), poster_tmp)
             row_recipe = dataclasses.replace(first, width=tiled.width, height=tiled.height, num_frames=tiled.num_frames)
             return self._save(video_tmp, poster_tmp, row_recipe, stored, members, group_id=group_id, kind="comparison")

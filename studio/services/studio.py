@@ -20,6 +20,7 @@ from studio.engine.zero_gpu import ZeroGpuPipeline
 from studio.media import content_check, storage
 from studio.services.admission import Admission
 from studio.services.editor import Editor
+from studio.services.grids import Grids
 from studio.services.health import FleetState, Health, ModelInfo, fleet_model_info, local_model_info
 from studio.services.job_view import JobView
 from studio.services.metrics import Metrics
@@ -76,6 +77,7 @@ class Studio:
             db=self.db, media=self.media, editor=self.editor, admission=self.admission, redirect=settings.media_redirect
         )
         self.shares = Shares(db=self.db)
+        self.grids = Grids(db=self.db, preset=preset, admission=self.admission, hand_over=self.runners.hand_over)
         self.interrupted_at_start: list[int] = []
         self._opened = self._started = self._stopped = False
         self.public_link: str | None = None  # set by app.py when --share opens (or fails to open) a link

@@ -169,3 +169,15 @@ class FleetWorker(Base):
     metrics_url: Mapped[str | None] = mapped_column(String(300))
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     heartbeat_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+
+
+class Comparison(Base):
+    """An X/Y comparison (studio/domain/axes.py): its axes and which job is which cell; its jobs share `group_id`."""
+
+    __tablename__ = "comparisons"
+
+    group_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    spec: Mapped[dict[str, Any]] = mapped_column(JSON)  # {"base": request fields, "x": axis, "y": axis | None}
+    cells: Mapped[list[Any]] = mapped_column(JSON)  # [[x, y, first job id], …] row by row
+    owner: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)

@@ -46,11 +46,13 @@ def search(
     favorite: bool | None = None,
     limit: int = 24,
     offset: int = 0,
+    comparison: bool | None = None,
 ) -> VideoPage:
     """Videos whose prompt or negative prompt contains every word of `query`, newest first.
 
     Any text is a valid query: quotes, operators and wildcards are searched for as typed, never interpreted.
-    English matches regardless of case. An empty query lists everything that passes the filters.
+    English matches regardless of case. An empty query lists everything that passes the filters. `comparison`
+    True keeps the videos of comparisons (cells and exports), False the others.
 
     Raises:
         ValueError: `limit` outside 1…MAX_PAGE or a negative `offset`.
@@ -60,6 +62,8 @@ def search(
     if offset < 0:
         raise ValueError(f"offset: must be 0 or more, got {offset}")
     conditions = _conditions(session=session, query=query, model=model, favorite=favorite)
+    if comparison is not None:  # part of a comparison: one of its cells, or an export of one
+        conditions.append(Video.group_id.is_not(None) if comparison else Video.group_id.is_(None))
     page = select(Video).where(*conditions).order_by(Video.id.desc()).limit(limit).offset(offset)
     items = list(session.scalars(page))
     if offset == 0 and len(items) < limit:

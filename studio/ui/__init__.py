@@ -9,6 +9,7 @@ import gradio as gr
 from studio import hosting
 from studio.services.studio import Studio
 from studio.ui.compare import ComparePage
+from studio.ui.compare_grid import GridPanel
 from studio.ui.create import CreatePage
 from studio.ui.history import HistoryPage
 from studio.ui.queue import QueuePanel
@@ -38,13 +39,17 @@ def build_ui(studio: Studio) -> gr.Blocks:
                 create.build(demo)
                 compare = ComparePage(studio, create, tabs)
                 compare.build_launcher()
+                grid_panel = GridPanel(studio, compare)
+                grid_panel.build_launcher()
                 QueuePanel(studio).build(demo)
             with gr.Tab("History", id="history") as history_tab:
                 history = HistoryPage(studio, create, tabs)
                 history.build()
             with gr.Tab("Compare", id="compare"):
                 compare.build()
+                grid_panel.build()
         Tools(studio).register()
         history.wire(demo, history_tab)
         compare.wire(history.compare_pick, history.compare_btn)
+        grid_panel.wire(history.reopen_btn, history.selected_state)
     return demo

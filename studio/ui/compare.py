@@ -110,7 +110,7 @@ class ComparePage:
 
     def keep(self, video_id: int | None) -> str:
         if video_id is None:
-            return "Choose the seed to keep first."
+            return "Choose the cell to keep first."
         self.studio.videos.set_favorite(video_id, True)
         return f"Kept video #{video_id}: it is a favorite in History."
 
@@ -152,7 +152,7 @@ class ComparePage:
             elem_id="compare-grid",
         )
         with gr.Row():
-            self.keep_pick = gr.Dropdown(label="Keep", choices=[], scale=2)
+            self.keep_pick = gr.Dropdown(label="Cell", choices=[], scale=2)
             self.keep_btn = gr.Button("Keep", size="sm")
             self.export_btn = gr.Button("Export comparison", size="sm")
         self.export_video = gr.Video(label="Exported comparison", interactive=False, height=360)

@@ -52,11 +52,12 @@ class HistoryPage:
 
     # -- handlers --------------------------------------------------------------------------------
 
-    def page(self, query: str, model: str, favorites: bool, offset: int) -> dict[Any, Any]:
+    def page(self, query: str, model: str, favorites: bool, offset: int, comparisons: bool = False) -> dict[Any, Any]:
         """One page of the gallery, newest first; a page past the end (a stale click) shows the last one."""
         filters: dict[str, Any] = {
             "model": None if model in (None, ALL_MODELS) else str(model)[:MAX_QUERY_CHARS],
             "favorite": True if favorites else None,
+            "comparison": True if comparisons else None,
         }
         try:
             found = self.studio.videos.search(query or "", limit=PAGE_SIZE, offset=offset, **filters)
@@ -78,11 +79,13 @@ class HistoryPage:
             self.compare_pick: gr.update(choices=[(pick_label(v), v.id) for v in found.items]),
         }
 
-    def search(self, query: str, model: str, favorites: bool) -> dict[Any, Any]:
-        return self.page(query, model, favorites, 0)
+    def search(self, query: str, model: str, favorites: bool, comparisons: bool = False) -> dict[Any, Any]:
+        return self.page(query, model, favorites, 0, comparisons)
 
-    def turn(self, query: str, model: str, favorites: bool, offset: int, step: int) -> dict[Any, Any]:
-        return self.page(query, model, favorites, max(0, offset + step * PAGE_SIZE))
+    def turn(
+        self, query: str, model: str, favorites: bool, offset: int, step: int, comparisons: bool = False
+    ) -> dict[Any, Any]:
+        return self.page(query, model, favorites, max(0, offset + step * PAGE_SIZE), comparisons)
 
     def select(self, ids: list[int], event: gr.SelectData) -> dict[Any, Any]:
         index = event.index if isinstance(event.index, int) else event.index[0]
@@ -123,11 +126,14 @@ class HistoryPage:
             self.action_note: f"Delete video #{video_id} with its file and poster? Press **Confirm delete**.",
         }
 
-    def delete(self, video_id: int | None, query: str, model: str, favorites: bool, offset: int) -> dict[Any, Any]:
+    def delete(
+        self, video_id: int | None, query: str, model: str, favorites: bool, comparisons: bool, offset: int
+    ) -> dict[Any, Any]:
         if video_id is None:
             return {self.action_note: "Select a video first."}
         self.studio.videos.delete(video_id)
-        return {**self.page(query, model, favorites, offset), **self.show(None, f"Deleted video #{video_id}.")}
+        shown = self.page(query, model, favorites, offset, comparisons)
+        return {**shown, **self.show(None, f"Deleted video #{video_id}.")}
 
     def reuse(self, video_id: int | None, seed: str) -> dict[Any, Any]:
         if video_id is None:
@@ -144,6 +150,7 @@ class HistoryPage:
             )
             self.model_filter = gr.Dropdown(label="Model", choices=[ALL_MODELS], value=ALL_MODELS, scale=1)
             self.favorites_box = gr.Checkbox(label="Favorites only", value=False, scale=1)
+            self.comparisons_box = gr.Checkbox(label="Comparisons only", value=False, scale=1)
         self.gallery = gr.Gallery(
             label="History", columns=6, height=460, fit_columns=False, allow_preview=False, elem_id="history-gallery"
         )
@@ -162,6 +169,7 @@ class HistoryPage:
                 self.reuse_btn = gr.Button("Reuse settings", size="sm")
                 self.reuse_new_btn = gr.Button("Reuse with new seed", size="sm")
                 self.seed_plus_btn = gr.Button("Seed + 1", size="sm")
+                self.reopen_btn = gr.Button("Open its comparison", size="sm")  # wired by ui.compare_grid
                 self.delete_btn = gr.Button("Delete", size="sm", variant="stop")
                 self.confirm_delete_btn = gr.Button("Confirm delete", size="sm", variant="stop", visible=False)
             self.trim_panel = TrimPanel(self.studio, self.show)
@@ -180,7 +188,7 @@ class HistoryPage:
     # -- wiring ----------------------------------------------------------------------------------
 
     def wire(self, demo: gr.Blocks, history_tab: gr.Tab) -> None:
-        filters = [self.search_box, self.model_filter, self.favorites_box]
+        filters = [self.search_box, self.model_filter, self.favorites_box, self.comparisons_box]
         page_outputs = [
             self.gallery,
             self.ids_state,
@@ -204,20 +212,26 @@ class HistoryPage:
         ]
         private: dict[str, Any] = {"api_visibility": "private"}
         gr.on(
-            [self.search_box.submit, self.model_filter.input, self.favorites_box.input, history_tab.select],
+            [
+                self.search_box.submit,
+                self.model_filter.input,
+                self.favorites_box.input,
+                self.comparisons_box.input,
+                history_tab.select,
+            ],
             self.search,
             inputs=filters,
             outputs=page_outputs,
             **private,
         )
         self.prev_btn.click(
-            lambda q, m, f, o: self.turn(q, m, f, o, -1),
+            lambda q, m, f, c, o: self.turn(q, m, f, o, -1, c),
             inputs=[*filters, self.offset_state],
             outputs=page_outputs,
             **private,
         )
         self.next_btn.click(
-            lambda q, m, f, o: self.turn(q, m, f, o, 1),
+            lambda q, m, f, c, o: self.turn(q, m, f, o, 1, c),
             inputs=[*filters, self.offset_state],
             outputs=page_outputs,
             **private,

@@ -234,3 +234,25 @@ def test_tile_rejects_bad_inputs_naming_the_field(clip: Path, tmp_path: Path) ->
     with pytest.raises(InvalidInput, match=r"^sources: the video file is missing on disk"):
         tiles.tile([clip, tmp_path / "gone.mp4"], ["a", "b"], target)
     assert not target.exists()
+
+
+def test_tile_lays_out_an_xy_grid_row_by_row_with_each_cells_values(tmp_path: Path) -> None:
+    sources = [tmp_path / f"{k}.mp4" for k in range(6)]
+    for k, path in enumerate(sources):
+        frames = coded_frames(9 + k, 96, 160) if k == 5 else coded_frames(9 + k, 160, 96)  # the last one portrait
+        mp4.write_mp4(frames, path, fps=FPS)
+    labels = [f"一只猫 · guidance {g}" for g in (3, 5, 7) for _ in range(2)]
+
+    info = tiles.tile(sources, labels, tmp_path / "grid.mp4", shape=(3, 2))  # 3 rows (Y) × 2 columns (X)
+
+    assert (info.width, info.height, info.num_frames) == (2 * 160, 3 * 96, 14)
+    frames = decode(tmp_path / "grid.mp4")
+    corners = [(k // 2 * 96, k % 2 * 160) for k in range(6)]  # row by row
+    assert [read_index(frames[-1][y : y + 96, x : x + 160]) for y, x in corners[:5]] == [8, 9, 10, 11, 12]
+    assert all(frames[0][y : y + 24, x : x + 80].max() > 200 for y, x in corners)  # every cell labelled
+    # The portrait clip (last frame 13: stripes 0, 2, 3 white) is letterboxed: black bars on both sides of it
+    y, x = corners[5]
+    assert frames[-1][y + 40 : y + 96, x : x + 40].max() < 40
+    assert frames[-1][y + 40 : y + 96, x + 52 : x + 108].max() > 200
+    with pytest.raises(InvalidInput, match=r"^sources: a 2×2 grid takes 4 clips"):
+        tiles.tile(sources[:3], labels[:3], tmp_path / "other.mp4", shape=(2, 2))

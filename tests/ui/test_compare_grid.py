@@ -1,0 +1,98 @@
+"""The X/Y grid's handlers called directly (real Studio, fake pipeline); the browser test drives the page."""
+
+from __future__ import annotations
+
+import gradio as gr
+import pytest
+
+from studio.domain import axes
+from studio.domain.errors import InvalidInput
+from studio.domain.recipe import RecipeRequest
+from studio.services.studio import Studio
+from studio.ui import sync_grid
+from studio.ui.compare import ComparePage
+from studio.ui.compare_grid import GridPanel, axis_from
+from studio.ui.create import CreatePage
+from studio.ui.history import HistoryPage
+from tests.fakes import FakePipeline
+from tests.helpers import drain, wait_final
+from tests.ui.test_history_handlers import generate
+
+BASE = RecipeRequest(prompt="a kite", seed=4, duration_s=1.0, steps=3)
+
+
+@pytest.fixture
+def panel(studio: Studio) -> GridPanel:
+    with gr.Blocks() as demo, gr.Tabs() as tabs, gr.Tab("Create"):
+        create = CreatePage(studio)
+        create.build(demo)
+        compare = ComparePage(studio, create, tabs)
+        compare.build_launcher()
+        grid_panel = GridPanel(studio, compare)
+        grid_panel.build_launcher()
+        compare.build()
+        grid_panel.build()
+    return grid_panel
+
+
+def test_axis_text_from_the_page() -> None:
+    assert axis_from("Guidance", "3, 5 7", "x").values == (3.0, 5.0, 7.0)
+    assert axis_from("Seed", "10..13", "y").values == (10, 11, 12, 13)
+    assert len(set(axis_from("Seed", "random 3", "x").values)) == 3
+    assert axis_from("Prompt", "a {red|blue} kite", "x").values == ("a red kite", "a blue kite")
+    with pytest.raises(InvalidInput) as caught:
+        axis_from("Seed", "random 9", "y")
+    assert caught.value.field == "y"
+
+
+def test_the_grid_shows_headers_states_and_reopens_from_a_video(panel: GridPanel, fake: FakePipeline) -> None:
+    studio = panel.studio
+    fake.fail_with = RuntimeError("out of luck")
+    grid = studio.grids.create(BASE, axes.make_axis("steps", "2 3"), axes.make_axis("guidance", "3 5", field="y"))
+    for cell in grid.cells:
+        wait_final(studio, cell.job.id)  # type: ignore[union-attr]
+    grid = studio.grids.grid(grid.group_id)
+    page = panel.render(grid)
+    # Column and row headers, three videos and one failed cell that says why
+    assert page.count("<video") == 3 and "failed: " in page and "Retry failed cells" in page
+    for text in ("2 steps", "3 steps", "guidance 3", "guidance 5"):
+        assert f"<div class='sync-head'>{text}</div>" in page
+    assert "--cell-ratio: 160 / 96" in page
+
+    video = next(c.video for c in grid.cells if c.video)
+    shown = panel.reopen(video.id)
+    compare = panel.compare
+    assert shown[compare.group_state] == grid.group_id and "2 of" not in shown[compare.status_box]
+    assert len(shown[compare.keep_pick]["choices"]) == 3
+    filled = panel.use_this(video.id)
+    assert filled[compare.create.prompt_box] == "a kite" and filled[compare.tabs].selected == "create"
+
+    # Retry failed cells: only the failed one runs again, and the grid fills
+    updates = drain(panel.retry_failed(grid.group_id))
+    assert "4 of 4 cells ready" in updates[-1][compare.status_box]
+    assert len(fake.ran) == 5
+
+
+def test_one_axis_grids_and_empty_cells_render() -> None:
+    tiles = [sync_grid.Tile("/a.mp4", "seed 1"), sync_grid.Tile(None, "seed 2", "running · 40 %")]
+    page = sync_grid.render(tiles, 2.0)
+    assert "running · 40 %" in page and page.count("<video") == 1 and "sync-head" not in page
+    assert " loop " not in page  # shorter clips hold their last frame; the longest leads the loop (SYNC_JS)
+
+
+def test_history_filters_comparisons(studio: Studio) -> None:
+    plain = generate(studio)
+    grid = studio.grids.create(BASE, axes.make_axis("steps", "2 3"))
+    for cell in grid.cells:
+        wait_final(studio, cell.job.id)  # type: ignore[union-attr]
+    export = studio.videos.export_group(grid.group_id)
+    with gr.Blocks() as demo, gr.Tabs() as tabs, gr.Tab("Create"):
+        create = CreatePage(studio)
+        create.build(demo)
+        history = HistoryPage(studio, create, tabs)
+        history.build()
+    everything = history.search("", "All models", False)[history.ids_state]
+    only = history.search("", "All models", False, True)[history.ids_state]
+    assert plain.id in everything and plain.id not in only
+    assert set(only) == {c.video.id for c in studio.grids.grid(grid.group_id).cells if c.video} | {export.id}
+    assert {v.id for v in studio.videos.search("", comparison=False).items} == {plain.id}
