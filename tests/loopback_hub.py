@@ -83,10 +83,10 @@ def _handler(hub: LoopbackHub) -> type[BaseHTTPRequestHandler]:
         def log_message(self, *args: object) -> None:
             pass
 
-        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        def do_GET(self) -> None:
             self._serve(body=True)
 
-        def do_HEAD(self) -> None:  # noqa: N802
+        def do_HEAD(self) -> None:
             self._serve(body=False)
 
         def _error(self, status: int, code: str | None, message: str) -> None:

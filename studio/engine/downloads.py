@@ -324,7 +324,7 @@ class _Tracker:
         self.report(transfer)
 
 
-class _hub_errors:  # noqa: N801 - used as a context manager, reads as a clause
+class _hub_errors:
     """Turns huggingface_hub's errors into one WeightsUnavailable each, in words."""
 
     def __init__(self, repo_id: str, revision: str | None, record_dir: Path) -> None:

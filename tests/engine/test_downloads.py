@@ -9,7 +9,6 @@ from huggingface_hub import constants
 
 from studio.domain.downloads import Transfer
 from studio.engine import downloads
-from tests.hub_fixtures import hub, online, tiny_folders  # noqa: F401 - fixtures
 from tests.loopback_hub import LoopbackHub, Repo
 
 REPO = "wan-studio/tiny-1.3b"
@@ -99,7 +98,7 @@ def test_offline_after_a_partial_download_lists_the_missing_files(
     blob.unlink()
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
 
-    with pytest.raises(downloads.WeightsUnavailable, match="Missing: vae/diffusion_pytorch_model.safetensors"):
+    with pytest.raises(downloads.WeightsUnavailable, match=r"Missing: vae/diffusion_pytorch_model\.safetensors"):
         downloads.fetch(REPO, None, model="tiny", record_dir=tmp_path / "rec")
 
 
