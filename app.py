@@ -25,7 +25,12 @@ log = logging.getLogger("studio")
 # torchao, Triton on a CPU machine, torch's deprecation notes): shown only with --log-level debug.
 # torch resets its own "torch" logger when imported, not the unregistered "torch.utils._pytree" below it.
 NOISY_LIBRARIES = ("torchao", "torch.utils._pytree", "diffusers.quantizers")
-CHATTY_LIBRARIES = ("alembic", "httpx", "httpx2", "procrastinate")  # their INFO lines (each migration, each request): warnings on
+CHATTY_LIBRARIES = (
+    "alembic",
+    "httpx",
+    "httpx2",
+    "procrastinate",
+)  # their INFO lines (each migration, each request): warnings on
 
 
 def configure_logging(level: str) -> None:

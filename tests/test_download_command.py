@@ -31,7 +31,9 @@ def snapshot_file(home: Path, name: str) -> bool:
     return any((home / "hub" / f"models--{REPO.replace('/', '--')}" / "snapshots").glob(f"*/{name}"))
 
 
-def test_killed_midway_the_download_resumes_with_the_files_it_had_not_finished(hub: LoopbackHub, tmp_path: Path) -> None:
+def test_killed_midway_the_download_resumes_with_the_files_it_had_not_finished(
+    hub: LoopbackHub, tmp_path: Path
+) -> None:
     home, data = tmp_path / "hf", tmp_path / "data"
     vae, encoder = "vae/diffusion_pytorch_model.safetensors", "text_encoder/model.safetensors"
     size = hub.repos[REPO].files[encoder][0]

@@ -147,8 +147,8 @@ def recorded_plan(repo_id: str, revision: str | None, *, record_dir: Path) -> Pl
 def cache_state(repo_id: str, revision: str | None, *, record_dir: Path) -> CacheState:
     """What the cache holds of the model, without the network (from the recorded plan, when there is one)."""
     found = recorded_plan(repo_id, revision, record_dir=record_dir)
-    if found is None:
-        return CacheState(0, None, ["model_index.json", "every component's weights"], None)
+    if found is None:  # fetched elsewhere (a mounted cache, `hf download`): judge by the folders model_index.json names
+        return _unrecorded_state(repo_id, revision)
     present, missing, folder = 0, [], None
     for file in found.files:
         hit = try_to_load_from_cache(repo_id, file.path, revision=found.commit)
@@ -158,6 +158,18 @@ def cache_state(repo_id: str, revision: str | None, *, record_dir: Path) -> Cach
         else:
             missing.append(file.path)
     return CacheState(present, found.total_bytes, missing, folder if not missing else None)
+
+
+def _unrecorded_state(repo_id: str, revision: str | None) -> CacheState:
+    hit = try_to_load_from_cache(repo_id, "model_index.json", revision=revision)
+    if not isinstance(hit, str):
+        return CacheState(0, None, ["model_index.json", "every component's weights"], None)
+    folder = Path(hit).parent
+    index = json.loads(Path(hit).read_text(encoding="utf-8"))
+    names = [k for k, v in index.items() if not k.startswith("_") and isinstance(v, list) and v[0] is not None]
+    missing = [f"{name}/" for name in names if not (folder / name).is_dir()]
+    present = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+    return CacheState(present, None, missing, None if missing else folder)
 
 
 def fetch(
