@@ -11,6 +11,7 @@ from studio.services.studio import Studio
 from studio.ui.compare import ComparePage
 from studio.ui.create import CreatePage
 from studio.ui.history import HistoryPage
+from studio.ui.models_page import ModelsPage
 from studio.ui.queue import QueuePanel
 from studio.ui.tools import Tools
 
@@ -44,7 +45,12 @@ def build_ui(studio: Studio) -> gr.Blocks:
                 history.build()
             with gr.Tab("Compare", id="compare"):
                 compare.build()
+            with gr.Tab("Models", id="models"):
+                models = ModelsPage(studio)
+                models.build()
         Tools(studio).register()
         history.wire(demo, history_tab)
         compare.wire(history.compare_pick, history.compare_btn)
+        models.wire()
+        create.model_picker.wire(demo)
     return demo
