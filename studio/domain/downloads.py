@@ -52,7 +52,7 @@ class Transfer:
         if self.phase == "failed":
             return f"{self.model}: {self.message or 'failed'}"
         if self.phase == "ready":
-            return f"{self.model} is ready"
+            return f"{self.model}: {self.message or 'ready'}"
         if self.phase == "loading":
             done = f"{self.files_done} / {self.files_total} components" if self.files_total else "components"
             now = f" · {self.current_file}" if self.current_file else ""

@@ -227,6 +227,8 @@ def delete(repo_id: str) -> int:
     """Remove every cached revision of `repo_id` from the hub cache; returns the bytes freed (0: nothing cached)."""
     from huggingface_hub import scan_cache_dir
 
+    if not cache_dir().is_dir():
+        return 0
     info = scan_cache_dir(cache_dir())
     hashes = [rev.commit_hash for repo in info.repos if repo.repo_id == repo_id for rev in repo.revisions]
     if not hashes:

@@ -201,7 +201,17 @@ class Studio:
 
     def model_entry(self, key: str) -> ModelEntry:
         """Raises NotFound (field "model") for an unknown key."""
-        return self.models.entry(key, loaded=self.loaded_model, next_model=self.preset.key)
+        entry = self.models.entry(key, loaded=self.loaded_model, next_model=self.preset.key)
+        transfer = entry.transfer
+        if transfer is None or transfer.phase in ("ready", "failed") or self.models.downloading(key):
+            return entry
+        # A transfer of the worker's own load: live while it loads, its failure once it failed, gone once it ended
+        if entry.loaded and self.worker is not None and self.worker.state is ModelState.LOADING:
+            return entry
+        if entry.loaded and self.worker is not None and self.worker.state is ModelState.FAILED:
+            failed = dataclasses.replace(transfer, phase="failed", message=self.worker.load_error)
+            return dataclasses.replace(entry, transfer=failed)
+        return dataclasses.replace(entry, transfer=None)
 
     def download_model(self, key: str) -> ModelEntry:
         """Fetch a hub model into the cache in the background (Conflict: not a hub model, or already downloading)."""

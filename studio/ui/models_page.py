@@ -114,7 +114,12 @@ class ModelsPage:
             elem_id="models-intro",
         )
         self.table = gr.Dataframe(
-            value=self.rows, headers=COLUMNS, interactive=False, elem_id="models-table", wrap=True
+            value=self.rows,
+            headers=COLUMNS,
+            interactive=False,
+            elem_id="models-table",
+            wrap=True,
+            column_widths=["20%", "32%", "14%", "20%", "14%"],
         )
         keys = [preset.key for preset in self.studio.models.presets()]
         self.pick = gr.Dropdown(keys, value=self.studio.preset.key, label="Model", elem_id="models-pick")
