@@ -14,9 +14,7 @@ import json
 import logging
 import os
 import shutil
-import threading
 import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from fnmatch import fnmatch
@@ -28,12 +26,11 @@ from huggingface_hub.hf_api import HfApi
 
 from studio.domain.downloads import Transfer, not_enough_space, offline_message
 from studio.domain.errors import Unavailable
+from studio.engine.download_tracker import ProgressFn, Tracker
 
 log = logging.getLogger(__name__)
 
-ProgressFn = Callable[[Transfer], None]
 MAX_WORKERS = 4  # files fetched at once
-SPEED_WINDOW_S = 5.0  # the speed is measured over this many recent seconds
 STALE_PART_S = 120.0  # a leftover partial file untouched this long belongs to a killed download
 
 
@@ -212,7 +209,7 @@ def fetch(
             not_enough_space(missing_bytes=missing_bytes, free_bytes=free, cache=str(cache_dir()), model=model)
         )
     # 4. Fetch, a few files at a time, reporting bytes as they arrive
-    tracker = _Tracker(model, total=missing_bytes, files=len(missing), cached=cached_bytes, report=report)
+    tracker = Tracker(model, total=missing_bytes, files=len(missing), cached=cached_bytes, report=report)
     if missing:
         log.info("downloading %s (%s): %d files, %d bytes", model, repo_id, len(missing), missing_bytes)
         with _hub_errors(repo_id, revision, record_dir), ThreadPoolExecutor(MAX_WORKERS) as pool:
@@ -238,7 +235,7 @@ def delete(repo_id: str) -> int:
     return int(strategy.expected_freed_size)
 
 
-def _fetch_one(repo_id: str, commit: str, file: RepoFile, tracker: _Tracker) -> None:
+def _fetch_one(repo_id: str, commit: str, file: RepoFile, tracker: Tracker) -> None:
     tracker.start(file.path)
     hf_hub_download(repo_id, file.path, revision=commit, tqdm_class=tracker.bar_class(file.path))  # type: ignore[arg-type]
     tracker.end(file.path)
@@ -254,88 +251,6 @@ def _sweep_stale_parts(repo_id: str) -> None:
                 part.unlink()
         except OSError:
             pass  # another process moved it in place or removed it
-
-
-class _Tracker:
-    """Adds up the bytes of the files in flight and reports a Transfer at most ten times a second."""
-
-    def __init__(self, model: str, *, total: int, files: int, cached: int, report: ProgressFn) -> None:
-        self.model, self.total, self.files, self.cached, self.report = model, total, files, cached, report
-        self.done = 0
-        self.files_done = 0
-        self.current: list[str] = []
-        self.samples: list[tuple[float, int]] = [(time.monotonic(), 0)]
-        self.last_report = 0.0
-        self.lock = threading.Lock()
-        self._emit(force=True)
-
-    def bar_class(self, path: str) -> type:
-        tracker = self
-
-        class Bar:
-            """What huggingface_hub's http_get needs of a tqdm bar: update(n) (negative when it restarts a file)."""
-
-            def __init__(self, *args: object, **kwargs: object) -> None:
-                self.n = 0
-
-            def __enter__(self) -> Bar:
-                return self
-
-            def __exit__(self, *exc: object) -> None:
-                pass
-
-            def update(self, n: float | None = 1) -> None:
-                self.n += int(n or 0)
-                tracker.add(int(n or 0))
-
-            def close(self) -> None:
-                pass
-
-        Bar.__name__ = f"Bar[{path}]"
-        return Bar
-
-    def start(self, path: str) -> None:
-        with self.lock:
-            self.current.append(path)
-        self._emit(force=True)
-
-    def end(self, path: str) -> None:
-        with self.lock:
-            self.current.remove(path)
-            self.files_done += 1
-        self._emit(force=True)
-
-    def add(self, n: int) -> None:
-        with self.lock:
-            self.done += n
-        self._emit()
-
-    def finish(self) -> None:
-        self._emit(force=True)
-
-    def _emit(self, *, force: bool = False) -> None:
-        now = time.monotonic()
-        with self.lock:
-            if not force and now - self.last_report < 0.1:
-                return
-            self.last_report = now
-            self.samples.append((now, self.done))
-            while len(self.samples) > 2 and now - self.samples[1][0] > SPEED_WINDOW_S:
-                self.samples.pop(0)
-            (t0, b0) = self.samples[0]
-            speed = (self.done - b0) / (now - t0) if now - t0 > 0.2 else None
-            transfer = Transfer(
-                model=self.model,
-                phase="downloading",
-                done_bytes=self.done,
-                total_bytes=self.total,
-                speed_bps=speed,
-                current_file=self.current[-1] if self.current else None,
-                files_done=self.files_done,
-                files_total=self.files,
-                cached_bytes=self.cached,
-            )
-        self.report(transfer)
 
 
 class _hub_errors:
