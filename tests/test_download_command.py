@@ -77,3 +77,30 @@ def test_offline_and_not_cached_the_command_says_what_is_missing(hub: LoopbackHu
     assert "wan2.2-ti2v-5b: the weights of Wan-AI/Wan2.2-TI2V-5B-Diffusers are not in the cache" in result.stderr
     assert "app.py download wan2.2-ti2v-5b" in result.stderr and "--model /path/to/folder" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_studio_killed_mid_download_resumes_when_started_again(hub: LoopbackHub, tmp_path: Path) -> None:
+    from tests.server import StudioProcess
+
+    home = tmp_path / "hf"
+    vae, encoder = "vae/diffusion_pytorch_model.safetensors", "text_encoder/model.safetensors"
+    size = hub.repos[REPO].files[encoder][0]
+    hub.throttle_bps = 40_000
+    first = StudioProcess(tmp_path / "data", REPO)
+    first.env = hub_env(hub, home)
+    first.launch()
+    try:
+        first.wait_until(
+            lambda: snapshot_file(home, vae) and 0 < hub.served[f"{REPO}/{encoder}"] < size, 120, "a half download"
+        )
+    finally:
+        first.kill()
+    hub.throttle_bps = None
+    again = StudioProcess(tmp_path / "data", REPO)
+    again.env = hub_env(hub, home)
+    again.start()
+    try:
+        again.wait_until(lambda: snapshot_file(home, encoder), 120, "the download to finish")
+        assert hub.gets[f"{REPO}/{vae}"] == 1 and hub.gets[f"{REPO}/{encoder}"] == 2
+    finally:
+        again.stop()
