@@ -28,7 +28,7 @@ SHOTS = os.environ.get("STUDIO_MODELS_SHOT_DIR")  # set to write the README's Mo
 @pytest.fixture
 def hub_studio(hub: LoopbackHub, tmp_path: Path) -> Iterator[StudioProcess]:
     """The studio serving a hub model that it downloads from the (slow) loopback hub at start."""
-    hub.throttle_bps = 50_000
+    hub.throttle_bps = 15_000  # the weights take ~15 s: the page and /health see them arrive on a loaded machine too
     server = StudioProcess(tmp_path / "data", REPO)
     server.env = hub_env(hub, tmp_path / "hf")
     yield server.start()
