@@ -54,9 +54,7 @@ def local_model_info(
         error=worker.load_error,
         load_s=worker.load_s,
         pipeline=worker.pipeline.info(),
-        transfer=transfer
-        if worker.state is not ModelState.READY or (transfer and transfer.phase == "failed")
-        else None,
+        transfer=transfer if worker.state is not ModelState.READY else None,
         next_model=next_model if next_model != preset.key else None,
     )
 
