@@ -8,6 +8,7 @@ import logging
 import os
 import sys
 import threading
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -24,7 +25,12 @@ log = logging.getLogger("studio")
 # torchao, Triton on a CPU machine, torch's deprecation notes): shown only with --log-level debug.
 # torch resets its own "torch" logger when imported, not the unregistered "torch.utils._pytree" below it.
 NOISY_LIBRARIES = ("torchao", "torch.utils._pytree", "diffusers.quantizers")
-CHATTY_LIBRARIES = ("alembic", "httpx", "procrastinate")  # their INFO lines (each migration, each request): warnings on
+CHATTY_LIBRARIES = (
+    "alembic",
+    "httpx",
+    "httpx2",
+    "procrastinate",
+)  # their INFO lines (each migration, each request): warnings on
 
 
 def configure_logging(level: str) -> None:
@@ -100,11 +106,17 @@ def check_model_files(settings: Settings, preset: presets.Preset) -> int | None:
     return None
 
 
-COMMANDS = ("serve", "worker")  # `serve` (UI + API, the default) or `worker` (a generation worker of the fleet)
+# `serve` (UI + API, the default), `worker` (a generation worker of the fleet) or `download` (fetch weights, then exit)
+COMMANDS = ("serve", "worker", "download")
 
 
 def split_command(argv: list[str]) -> tuple[str, list[str]]:
-    """`app.py [serve|worker] [flags]` → the command and its flags; no command means serve."""
+    """`app.py [serve|worker] [flags]` → the command and its flags; no command means serve.
+
+    `app.py download <preset|hub id> [flags]` takes the model as its first argument (the same as --model).
+    """
+    if argv and argv[0] == "download" and len(argv) > 1 and not argv[1].startswith("-"):
+        return "download", ["--model", argv[1], *argv[2:]]
     if argv and argv[0] in COMMANDS:
         return argv[0], argv[1:]
     return "serve", argv
@@ -132,6 +144,9 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, presets.UnknownModelError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+
+    if command == "download":
+        return run_download(settings, preset)
 
     stop = check_model_files(settings, preset)
     if stop is not None:
@@ -188,6 +203,43 @@ def run_worker(studio: Studio, settings: Settings) -> int:
         pass
     log.info("stopping: the running job (if any) finishes first")
     studio.stop()
+    return 0
+
+
+def run_download(settings: Settings, preset: presets.Preset) -> int:
+    """`app.py download`: fetch the model's weights into the Hugging Face cache with a progress bar, then exit."""
+    import time
+
+    from studio.domain.downloads import format_bytes
+    from studio.engine import downloads
+    from studio.terminal import TerminalBar
+
+    if preset.tiny or preset.source is None or Path(preset.source).expanduser().is_dir():
+        print(f"{preset.key}: nothing to download (a tiny preview model or a local folder)")
+        return 0
+    start = time.perf_counter()
+    bar = TerminalBar()
+    try:
+        folder = downloads.fetch(
+            preset.source,
+            preset.revision,
+            model=preset.key,
+            record_dir=settings.models_dir / "downloads",
+            on_progress=bar.update,
+        )
+    except downloads.WeightsUnavailable as exc:
+        bar.close()
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 1
+    bar.close()
+    seconds = time.perf_counter() - start
+    last = bar.last
+    if last is None or last.total_bytes == 0:
+        cached = format_bytes(last.cached_bytes) if last else "all files"
+        print(f"{preset.key}: already in the cache ({cached} at {folder}); nothing to download ({seconds:.1f} s)")
+    else:
+        rate = format_bytes(last.total_bytes / max(seconds, 1e-6))
+        print(f"{preset.key}: downloaded {format_bytes(last.total_bytes)} in {seconds:.1f} s ({rate}/s) to {folder}")
     return 0
 
 

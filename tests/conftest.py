@@ -15,6 +15,7 @@ from studio.config import Settings
 from studio.services.studio import Studio
 from studio.store.database import Database
 from tests.fakes import PRESET, FakePipeline
+from tests.hub_fixtures import hub, online, tiny_folders  # noqa: F401 - the loopback hub's fixtures (issue 14)
 from tests.local_services import Postgres, S3Server
 
 

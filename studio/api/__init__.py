@@ -20,6 +20,7 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from studio import __version__
 from studio.api import comparisons, errors, grids, permalinks, recipes, system, videos
 from studio.api import jobs as jobs_routes
+from studio.api import models as models_routes
 from studio.api.schemas import ComparisonIn, ExportIn, GenerateIn, JobCreate, JobOut, TrimIn
 from studio.api.security import LoginThrottle, require_auth
 from studio.domain.errors import NotFound
@@ -62,6 +63,7 @@ def create_app(studio: Studio) -> FastAPI:
     _add_docs(app)
     for router in (jobs_routes.router, videos.router, comparisons.router, grids.router, recipes.router):
         app.include_router(router, dependencies=[Depends(require_auth)])
+    app.include_router(models_routes.router, dependencies=[Depends(require_auth)])
     app.include_router(system.protected)
     app.include_router(system.open_router)
     app.include_router(permalinks.router)  # /v/<token> pages are public; its /api/v1 routes carry require_auth

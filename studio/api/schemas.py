@@ -289,6 +289,42 @@ class FleetOut(BaseModel):
     models_without_worker: list[str] = Field(description="models with jobs (or this server's) and no live worker")
 
 
+class TransferOut(BaseModel):
+    """A model's download or load onto the device, as /health and /api/v1/models report it."""
+
+    model: str
+    phase: Literal["checking", "downloading", "loading", "ready", "failed"]
+    done_bytes: int
+    total_bytes: int = Field(description="bytes still missing when the download started (cached files not counted)")
+    cached_bytes: int
+    progress: float | None = Field(description="0..1 of the bytes (downloading) or components (loading)")
+    speed_bps: float | None
+    eta_s: float | None
+    current_file: str | None = Field(description="the file being fetched, or the component being loaded")
+    files_done: int
+    files_total: int
+    message: str | None
+    text: str = Field(description="the same in one line, as the model line shows it")
+
+    @classmethod
+    def of(cls, transfer: Any) -> TransferOut:
+        return cls(
+            model=transfer.model,
+            phase=transfer.phase,
+            done_bytes=transfer.done_bytes,
+            total_bytes=transfer.total_bytes,
+            cached_bytes=transfer.cached_bytes,
+            progress=transfer.fraction,
+            speed_bps=transfer.speed_bps,
+            eta_s=transfer.eta_s,
+            current_file=transfer.current_file,
+            files_done=transfer.files_done,
+            files_total=transfer.files_total,
+            message=transfer.message,
+            text=transfer.describe(),
+        )
+
+
 class HealthOut(BaseModel):
     status: Literal["ok", "loading", "waiting", "error"] = Field(
         description="waiting: a fleet server whose model no live worker serves yet (jobs queue meanwhile)"
@@ -312,3 +348,7 @@ class HealthOut(BaseModel):
     )
     worker_error: str | None = Field(None, description="the worker loop's last error, while it retries after one")
     fleet: FleetOut | None = Field(None, description="Postgres only: every generation worker, and the queue per model")
+    download: TransferOut | None = Field(
+        None, description="while the model downloads or loads: bytes, speed, ETA, the file (or component) now"
+    )
+    next_model: str | None = Field(None, description="the model new jobs are made for, when a switch to it is coming")

@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse, Response
 
 from studio import __version__
 from studio.api.deps import OwnerDep, StudioDep, public_base_url
-from studio.api.schemas import FleetOut, FleetWorkerOut, GenerateIn, HealthOut
+from studio.api.schemas import FleetOut, FleetWorkerOut, GenerateIn, HealthOut, TransferOut
 from studio.api.security import require_auth
 from studio.services.health import FleetState
 from studio.services.metrics import CONTENT_TYPE
@@ -78,6 +78,8 @@ async def health(studio: StudioDep) -> JSONResponse:
         worker_heartbeat_s=now.worker_heartbeat_s,
         worker_error=now.worker_error,
         fleet=_fleet(now.fleet),
+        download=TransferOut.of(model.transfer) if model.transfer is not None else None,
+        next_model=model.next_model,
     )
     code = status.HTTP_200_OK if now.ok else status.HTTP_503_SERVICE_UNAVAILABLE
     return JSONResponse(body.model_dump(mode="json"), status_code=code)

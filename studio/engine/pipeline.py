@@ -27,6 +27,7 @@ import torch
 from diffusers.pipelines.wan.pipeline_wan import prompt_clean
 from diffusers.schedulers.scheduling_unipc_multistep import UniPCMultistepScheduler
 
+from studio.domain.downloads import Transfer
 from studio.domain.presets import Preset
 from studio.domain.recipe import Recipe
 from studio.engine.attention import (
@@ -37,6 +38,8 @@ from studio.engine.attention import (
 )
 from studio.engine.contract import GenerationResult, GpuOutOfMemory, PipelineInfo, StepInfo
 from studio.engine.devices import RunHooks, component_dtypes, detect_device, free_gb
+from studio.engine.downloads import fetch
+from studio.engine.load_progress import component_progress
 from studio.engine.lora import load_fast_lora
 from studio.engine.memory_plan import Strategy, choose_strategy, largest_job, parse_override
 from studio.engine.offload import ExpertSwap, apply_strategy
@@ -62,11 +65,12 @@ class ResidentPipeline:
         compile_blocks: bool = False,
         quantize: str | None = None,
         encode_cache_size: int = ENCODE_CACHE_SIZE,
+        on_progress: Callable[[Transfer], None] | None = None,
     ) -> None:
         """Args beyond the model and device are settings: `memory_strategy` ("auto" or a memory_plan strategy),
         `attention_backend` ("auto" or a diffusers backend name), `compile_blocks` (regional torch.compile with a
         warm-up at load, CUDA only), `quantize` ("off" or "fp8": FP8 experts, CUDA only) and `encode_cache_size`
-        (0 turns the text-encoding cache off).
+        (0 turns the text-encoding cache off). `on_progress` hears the download and the load, component by component.
 
         Raises:
             ValueError: a memory strategy or attention kernel that does not exist (or does not fit the model), or
@@ -84,6 +88,7 @@ class ResidentPipeline:
         self.requested_attention = attention_backend
         self.compile_blocks = compile_blocks
         self.encode_cache_size = encode_cache_size
+        self.on_progress = on_progress
         self.strategy: Strategy | None = None  # set by load
         self.attention_backend: str | None = None  # set by load
         self.attention_timings: dict[str, float] = {}  # seconds per probe call, by kernel (CUDA only)
@@ -133,18 +138,27 @@ class ResidentPipeline:
         # 1. Where the weights are: a hub id or folder, or the tiny model built under models_dir
         if self.preset.tiny:
             source: str | Path = ensure_tiny_model(self.preset, self.models_dir)
-        elif self.preset.source is not None:
+        elif self.preset.source is not None and Path(self.preset.source).expanduser().is_dir():
             source = self.preset.source
+        elif self.preset.source is not None:  # a hub id: fetched into the HF cache first, with progress
+            source = fetch(
+                self.preset.source,
+                self.preset.revision,
+                model=self.preset.key,
+                record_dir=self.models_dir / "downloads",
+                on_progress=self.on_progress,
+            )
         else:
             raise ValueError(f"preset {self.preset.key} names no weights (source is None and it is not tiny)")
         # 2. Load into CPU memory (`dtype`, not the deprecated `torch_dtype`; a dict is keyed by component).
         # Safetensors only: a pickled .bin can run code when it loads. A preset may pin a hub revision.
-        pipe = CachingWanPipeline.from_pretrained(
-            source,
-            dtype=component_dtypes(self.device),
-            use_safetensors=True,
-            revision=None if Path(source).is_dir() else self.preset.revision,
-        )
+        with component_progress(Path(source), self.preset.key, self.on_progress):
+            pipe = CachingWanPipeline.from_pretrained(
+                source,
+                dtype=component_dtypes(self.device),
+                use_safetensors=True,
+                revision=None if Path(source).is_dir() else self.preset.revision,
+            )
         pipe.encode_cache_size = self.encode_cache_size
         # Counting tokens runs on UI threads while the worker encodes: a fast tokenizer used by two threads at once
         # raises "Already borrowed", so counting gets a copy of its own (and a lock among the UI threads).
@@ -209,6 +223,15 @@ class ResidentPipeline:
         seconds = time.perf_counter() - start
         logger.info("loaded %s from %s on %s in %.1f s", self.preset.key, source, self.device, seconds)
         return seconds
+
+    def unload(self) -> None:
+        """Let go of the weights (before another model is loaded in their place) and free the GPU's cache."""
+        self._pipe = None
+        self._expert_swap = None
+        self._counting_tokenizer = None
+        gc.collect()
+        if self.on_cuda:
+            torch.cuda.empty_cache()
 
     def info(self) -> PipelineInfo:
         """Device, precision, memory strategy, attention kernel and compilation (the last three once loaded)."""

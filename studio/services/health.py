@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from studio.domain.downloads import Transfer
 from studio.domain.presets import Preset
 from studio.engine.contract import PipelineInfo
 from studio.services.worker import ModelState, Worker
@@ -22,6 +23,8 @@ class ModelInfo:
     error: str | None
     load_s: float | None
     pipeline: PipelineInfo
+    transfer: Transfer | None = None  # the model's download or load in progress (or its last failure)
+    next_model: str | None = None  # the model new jobs are made for, when it differs (a switch is coming)
 
 
 @dataclass(frozen=True)
@@ -39,7 +42,9 @@ class FleetState:
         return cls(workers, queued_by_model, sorted(wanted - served))
 
 
-def local_model_info(preset: Preset, worker: Worker) -> ModelInfo:
+def local_model_info(
+    preset: Preset, worker: Worker, *, transfer: Transfer | None = None, next_model: str | None = None
+) -> ModelInfo:
     """The model line of a process that runs the model itself: its worker's state and pipeline."""
     return ModelInfo(
         key=preset.key,
@@ -49,6 +54,8 @@ def local_model_info(preset: Preset, worker: Worker) -> ModelInfo:
         error=worker.load_error,
         load_s=worker.load_s,
         pipeline=worker.pipeline.info(),
+        transfer=transfer if worker.state is not ModelState.READY else None,
+        next_model=next_model if next_model != preset.key else None,
     )
 
 

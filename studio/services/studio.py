@@ -13,6 +13,7 @@ from pathlib import Path
 from studio import hosting
 from studio.config import Settings
 from studio.domain import comparisons, destinations
+from studio.domain.errors import Unavailable
 from studio.domain.presets import Preset
 from studio.domain.recipe import RecipeRequest, build_recipe, check_length
 from studio.engine.contract import Pipeline
@@ -24,8 +25,10 @@ from studio.services.grids import Grids
 from studio.services.health import FleetState, Health, ModelInfo, fleet_model_info, local_model_info
 from studio.services.job_view import JobView
 from studio.services.metrics import Metrics
+from studio.services.models import ModelEntry, Models
 from studio.services.runners import Runners
 from studio.services.shares import Shares
+from studio.services.updates import Updates
 from studio.services.videos import Videos
 from studio.services.worker import ModelState, Worker
 from studio.store import fleet, housekeeping, jobs, library
@@ -47,8 +50,12 @@ class Studio:
         self.media_dir: Path = settings.media_dir
         self.media = storage.open_store(settings)  # the videos' files: media_dir itself, or a bucket it caches
         self.db = Database(settings.resolved_database_url)
+        self.models = Models(settings, own=preset, updates=Updates())  # the Models page: presets, cache, downloads
+        # Switching models is for the single-process studio that builds its own pipelines (not the fleet, ZeroGPU or a
+        # pipeline handed in by a test)
+        switchable = pipeline is None and settings.workers > 0 and not settings.uses_fleet and not hosting.on_zero_gpu()
         if pipeline is None and settings.workers > 0:
-            pipeline = self._resident_pipeline(settings, preset)
+            pipeline = self._resident_pipeline(settings, preset, on_progress=self.models.report)
         if pipeline is not None and hosting.on_zero_gpu():  # a GPU exists only inside spaces.GPU: jobs run there
             pipeline = ZeroGpuPipeline(pipeline, preset=preset, channel_dir=library.incoming_dir(self.media_dir))
         self.pipeline = pipeline  # None: this process runs no jobs (a fleet server, `--workers 0`)
@@ -67,6 +74,8 @@ class Studio:
                 on_job_end=self._job_ended,
                 content_check=self.content,
                 batch=self._batch_seeds(settings, pipeline) and not settings.uses_fleet,
+                model=preset.key,
+                pipeline_for=self._pipeline_for if switchable else None,
             )
         self.runners = Runners(settings=settings, model=preset.key, db=self.db, worker=self.worker)
         self.updates = self.runners.updates
@@ -82,8 +91,14 @@ class Studio:
         self._opened = self._started = self._stopped = False
         self.public_link: str | None = None  # set by app.py when --share opens (or fails to open) a link
 
+    def _pipeline_for(self, key: str) -> Pipeline:
+        """A new (unloaded) resident pipeline for another model: the worker switches to it."""
+        return self._resident_pipeline(self.settings, self.models.get(key), on_progress=self.models.report)
+
     @staticmethod
-    def _resident_pipeline(settings: Settings, preset: Preset) -> Pipeline:
+    def _resident_pipeline(
+        settings: Settings, preset: Preset, *, on_progress: Callable[..., None] | None = None
+    ) -> Pipeline:
         from studio.engine.pipeline import ResidentPipeline
 
         return ResidentPipeline(
@@ -94,6 +109,7 @@ class Studio:
             attention_backend=settings.attention_backend,
             compile_blocks=settings.compile,
             quantize=settings.quantize,
+            on_progress=on_progress,
         )
 
     @staticmethod
@@ -157,7 +173,10 @@ class Studio:
     def model_info(self) -> ModelInfo:
         """The model, its state and how its pipeline runs (the model line): this process's worker, or the fleet's."""
         if self.worker is not None:
-            return local_model_info(self.preset, self.worker)
+            preset = self.models.get(self.worker.model) if self.worker.model else self.preset
+            return local_model_info(
+                preset, self.worker, transfer=self.models.transfers.get(preset.key), next_model=self.preset.key
+            )
         with self.db.read() as session:
             return fleet_model_info(self.preset, fleet.workers(session=session))
 
@@ -170,6 +189,59 @@ class Studio:
             fleet_state = FleetState.of(workers, queued, self.preset.key)
         queue_depth = self.job_counts().get(JobStatus.QUEUED, 0)
         return Health.of(self.model_info(), self.worker, queue_depth=queue_depth, fleet=fleet_state)
+
+    # -- models (the Models page) ----------------------------------------------------------------
+
+    @property
+    def loaded_model(self) -> str | None:
+        """The model this process's worker holds (or is loading); None without a worker."""
+        return self.worker.model if self.worker is not None else None
+
+    def model_list(self) -> list[ModelEntry]:
+        """Every model the studio knows, with its cache state and any transfer in progress."""
+        return [self.model_entry(preset.key) for preset in self.models.presets()]
+
+    def model_entry(self, key: str) -> ModelEntry:
+        """Raises NotFound (field "model") for an unknown key."""
+        entry = self.models.entry(key, loaded=self.loaded_model, next_model=self.preset.key)
+        transfer = entry.transfer
+        if transfer is None or transfer.phase in ("ready", "failed") or self.models.downloading(key):
+            return entry
+        # A transfer of the worker's own load: live while it loads, its failure once it failed, gone once it ended
+        if entry.loaded and self.worker is not None and self.worker.state is ModelState.LOADING:
+            return entry
+        if entry.loaded and self.worker is not None and self.worker.state is ModelState.FAILED:
+            failed = dataclasses.replace(transfer, phase="failed", message=self.worker.load_error)
+            return dataclasses.replace(entry, transfer=failed)
+        return dataclasses.replace(entry, transfer=None)
+
+    def download_model(self, key: str) -> ModelEntry:
+        """Fetch a hub model into the cache in the background (Conflict: not a hub model, or already downloading)."""
+        self.models.download(key)
+        return self.model_entry(key)
+
+    def delete_model(self, key: str) -> ModelEntry:
+        """Remove a hub model from the cache (Conflict: it is loaded, downloading, or not a hub model)."""
+        self.models.delete(key, loaded=self.loaded_model)
+        return self.model_entry(key)
+
+    def use_model(self, key: str) -> ModelEntry:
+        """Make `key` the model new jobs are made for and load it in place of the resident one.
+
+        Jobs already queued keep their own model: the worker switches when the next one in line needs another.
+
+        Raises:
+            NotFound: no such model. Unavailable: this process cannot switch (a fleet server, a fleet worker).
+        """
+        preset = self.models.get(key)
+        if self.worker is None or self.worker.pipeline_for is None:
+            raise Unavailable(
+                "switching models needs the single-process studio (a fleet worker serves the model it started with)",
+                field="model",
+            )
+        self.preset = preset
+        self.worker.request_model(key)
+        return self.model_entry(key)
 
     def count_tokens(self, text: str) -> int | None:
         """Tokens the text encoder sees, once the model is loaded (None before).

@@ -67,6 +67,8 @@ class Worker:
         on_job_end: Callable[[int], None] | None = None,
         batch: bool = False,
         content_check: content_check.ContentChecker | None = None,
+        model: str | None = None,
+        pipeline_for: Callable[[str], Pipeline] | None = None,
     ) -> None:
         self.db = db
         self.pipeline = pipeline
@@ -86,6 +88,13 @@ class Worker:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="studio-worker", daemon=True)
+        # Model switching (the single-process studio): `pipeline_for` builds the pipeline of a model key; the worker
+        # loads the model the next queued job needs, else `wanted` (the one the person chose), in place of `model`.
+        self.model = model  # the model `pipeline` holds (or is loading)
+        self.pipeline_for = pipeline_for
+        self.wanted: str | None = None
+        self.switch_s: float | None = None  # how long the last switch took (unload, build, download, load)
+        self._retry_load = False
 
     def start(self) -> None:
         self._thread.start()
@@ -129,21 +138,24 @@ class Worker:
             log.info("model ready in %.1f s", self.load_s)
             return True
         except Exception as exc:
-            self.load_error = errors.public_message(exc)  # before the state: a reader of FAILED finds the reason
+            # before the state: a reader of FAILED finds the reason (a refusal's own words in full: they say what to do)
+            self.load_error = exc.message if isinstance(exc, errors.Refused) else errors.public_message(exc)
             self.state = ModelState.FAILED
             log.exception("model failed to load; jobs stay queued")
             return False
 
     def _run(self) -> None:
-        # 1. Load the model once.
-        if not self.load_model():
+        # 1. Load the model once (with switching, a failed load waits for another choice instead of ending the thread).
+        if not self.load_model() and self.pipeline_for is None:
             return
         # 2. Serve the queue until stopped; an error of the loop itself is retried with back-off.
         failures = 0
         while not self._stop.is_set():
             self.heartbeat = time.monotonic()
             try:
-                ran = self.run_next()
+                if self.pipeline_for is not None and self._switch_if_needed():
+                    continue
+                ran = self.run_next() if self.state is ModelState.READY else False
             except Exception as exc:
                 wait = BACKOFF_S[min(failures, len(BACKOFF_S) - 1)]
                 failures += 1
@@ -155,6 +167,61 @@ class Worker:
             if not ran:
                 self._wake.wait(IDLE_POLL_S)
                 self._wake.clear()
+
+    def request_model(self, key: str) -> None:
+        """The person chose `key`: load it when no queued job needs another one (again, if it failed to load)."""
+        self.wanted = key
+        if key == self.model and self.state is ModelState.FAILED:
+            self._retry_load = True
+        self.wake()
+
+    def _switch_if_needed(self) -> bool:
+        """Load the model the oldest queued job needs (else the one asked for); True when it did something."""
+        with self.db.read() as session:
+            queued = jobs.oldest_queued_model(session=session)
+        want = queued or self.wanted
+        if want is None:
+            return False
+        if want == self.model:
+            if self.state is ModelState.FAILED and self._retry_load:
+                self._retry_load = False
+            elif self.state is ModelState.FAILED and queued == want:
+                self._fail_next(f"the model {want} could not be loaded: {self.load_error}")
+                return True
+            else:
+                return False
+        self.switch_to(want)
+        return True
+
+    def switch_to(self, key: str) -> bool:
+        """Put `key`'s pipeline in place of the resident one: unload, build, load (progress through the pipeline)."""
+        assert self.pipeline_for is not None
+        started = time.perf_counter()
+        log.info("switching the model from %s to %s", self.model, key)
+        self.state, self.load_error = ModelState.LOADING, None
+        self.updates.announce()
+        unload = getattr(self.pipeline, "unload", None)
+        if callable(unload):
+            unload()
+        self.model = key
+        try:
+            self.pipeline = self.pipeline_for(key)
+        except Exception as exc:
+            self.load_error, self.state = errors.public_message(exc), ModelState.FAILED
+            log.exception("the pipeline of %s could not be built", key)
+            return False
+        loaded = self.load_model()
+        self.switch_s = time.perf_counter() - started
+        log.info("switched to %s in %.2f s", key, self.switch_s)
+        self.updates.announce()
+        return loaded
+
+    def _fail_next(self, error: str) -> None:
+        with self.db.write() as session:
+            job = jobs.claim_next(session=session, worker=self.name)
+        if job is not None:
+            self._fail(job.id, error, "error")
+            self._ended([job.id])
 
     def run_next(self) -> bool:
         """Claim and run the oldest queued job (with its queued group mates, when batching); False when none."""

@@ -301,3 +301,8 @@ def claim_callback(*, session: Session, job_id: int, lease: timedelta = CALLBACK
         .values(callback_claimed_at=now)
     )
     return bool(getattr(claimed, "rowcount", 0) == 1)
+
+
+def oldest_queued_model(*, session: Session) -> str | None:
+    """The model of the job that runs next (the oldest queued one), or None when the queue is empty."""
+    return session.scalars(select(Job.model).where(Job.status == JobStatus.QUEUED).order_by(Job.id).limit(1)).first()

@@ -12,6 +12,7 @@ from studio.ui.compare import ComparePage
 from studio.ui.compare_grid import GridPanel
 from studio.ui.create import CreatePage
 from studio.ui.history import HistoryPage
+from studio.ui.models_page import ModelsPage
 from studio.ui.queue import QueuePanel
 from studio.ui.tools import Tools
 
@@ -48,8 +49,13 @@ def build_ui(studio: Studio) -> gr.Blocks:
             with gr.Tab("Compare", id="compare"):
                 compare.build()
                 grid_panel.build()
+            with gr.Tab("Models", id="models"):
+                models = ModelsPage(studio)
+                models.build()
         Tools(studio).register()
         history.wire(demo, history_tab)
         compare.wire(history.compare_pick, history.compare_btn)
         grid_panel.wire(history.reopen_btn, history.selected_state)
+        models.wire()
+        create.model_picker.wire(demo)
     return demo

@@ -13,12 +13,14 @@ import gradio as gr
 
 from studio.domain import geometry, naming
 from studio.domain.errors import Refused
+from studio.domain.presets import Preset
 from studio.services.studio import Studio
 from studio.services.worker import ModelState
 from studio.store.rows import JobStatus
 from studio.ui import controls
 from studio.ui.errors import note, on_controls, toast, warn
 from studio.ui.follow import TabJobs, tab_line
+from studio.ui.models_page import ModelPicker
 from studio.ui.recipe_form import (
     FIELD_LABELS,
     INPUT_FIELDS,
@@ -38,8 +40,12 @@ RECENT_COUNT = 12
 class CreatePage:
     def __init__(self, studio: Studio) -> None:
         self.studio = studio
-        self.preset = studio.preset
         self.tabs: dict[str, TabJobs] = {}  # the jobs each open tab (Gradio session) follows; gone when all end
+
+    @property
+    def preset(self) -> Preset:
+        """The model new jobs are made for: the person may pick another one (Models page, the picker below)."""
+        return self.studio.preset
 
     # -- handlers --------------------------------------------------------------------------------
 
@@ -73,6 +79,8 @@ class CreatePage:
     def poll_model(self) -> tuple[str, gr.Timer]:
         """Refresh the model line until loading has ended, then stop polling."""
         pending = self.studio.model_state is ModelState.LOADING or self.studio.public_link == "opening…"
+        # A studio that can switch models keeps its model line live: a switch may start from any tab or the API
+        pending = pending or (self.studio.worker is not None and self.studio.worker.pipeline_for is not None)
         return self.model_status(), gr.Timer(active=pending)
 
     def recent(self) -> list[tuple[str, str]]:
@@ -205,6 +213,8 @@ class CreatePage:
             gr.HTML(preview_banner(preset))
         # A callable: each page load renders the state of now, not the "Loading…" of when the UI was built.
         self.model_box = gr.Markdown(self.model_status, elem_id="model-status")
+        self.model_picker = ModelPicker(self.studio)  # issue 14: pick among the downloaded models
+        self.model_picker.build()
         low, high = geometry.duration_range(preset)
         # Quarter-second steps inside the model's range; each snaps to 4k+1 frames (shown below the box).
         low, high = math.ceil(low * 4) / 4, math.floor(high * 4) / 4

@@ -52,7 +52,9 @@ def describe_job(view: JobView) -> str:
 def model_status(studio: Studio) -> str:
     """The model line at the top of the Create page, with the public link when --share opened one."""
     model = studio.model_info()
-    if model.state is ModelState.LOADING:
+    if model.state is ModelState.LOADING and model.transfer is not None and model.transfer.phase != "failed":
+        line = f"⏳ {plain(model.transfer.describe())}. You can queue jobs now; they start when it is ready."
+    elif model.state is ModelState.LOADING:
         line = f"⏳ Loading **{model.label}**… you can queue jobs now; they start when it is ready."
     elif model.state is ModelState.WAITING:
         line = f"⏳ Waiting for a worker that serves **{model.label}**: jobs queue now and start when one joins."
@@ -63,6 +65,8 @@ def model_status(studio: Studio) -> str:
         line = f"✅ **{model.label}** is ready{loaded}."
         if setup := model.pipeline.describe():
             line += f"  \n⚙️ {setup}"
+    if model.next_model is not None and model.state is not ModelState.FAILED:
+        line += f"  \n🔀 New jobs use **{plain(model.next_model)}**: the studio switches when the next job needs it."
     link = studio.public_link
     return f"{line}  \n🔗 Public link: {link}" if link else line
 

@@ -1,0 +1,183 @@
+"""The Models page: every model with what it needs and whether it is downloaded; Download, Delete from cache (asks
+first), Use this model. Also the Create page's picker among the downloaded models.
+
+Handlers read the Studio facade only; a timer refreshes the table and the selected model's progress every second.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gradio as gr
+
+from studio.domain.downloads import format_bytes
+from studio.domain.errors import Refused
+from studio.services.models import ModelEntry
+from studio.services.studio import Studio
+from studio.ui.errors import note
+
+COLUMNS = ["Model", "What it is", "GPU memory", "Downloaded", "State"]
+REFRESH_S = 1.0
+
+
+def _downloaded(entry: ModelEntry) -> str:
+    if not entry.downloadable:
+        return "built here" if entry.tiny else "local folder"
+    total = format_bytes(entry.total_bytes) if entry.total_bytes is not None else "size not known yet"
+    if entry.downloaded:
+        return f"yes · {format_bytes(entry.size_bytes)}"
+    return f"no · {format_bytes(entry.size_bytes)} / {total}"
+
+
+def _state(entry: ModelEntry) -> str:
+    words = []
+    if entry.loaded:
+        words.append("loaded")
+    if entry.next:
+        words.append("new jobs use it")
+    if entry.transfer is not None and entry.transfer.phase in ("checking", "downloading"):
+        fraction = entry.transfer.fraction
+        words.append(f"downloading {fraction * 100:.0f} %" if fraction is not None else "checking")
+    elif entry.transfer is not None and entry.transfer.phase == "failed":
+        words.append("download failed")
+    return ", ".join(words) or "—"
+
+
+def model_row(entry: ModelEntry) -> list[str]:
+    gpu = f"≥ {entry.gpu_gb:g} GB" if entry.gpu_gb else "none (CPU preview)"
+    return [entry.key, entry.label, gpu, _downloaded(entry), _state(entry)]
+
+
+def describe_entry(entry: ModelEntry) -> str:
+    """The selected model in words: where its weights come from, its progress or its last failure."""
+    lines = [f"{entry.label} — {entry.source}"]
+    if entry.transfer is not None and (entry.transfer.phase != "ready" or not entry.loaded):
+        lines.append(entry.transfer.describe())
+    if entry.downloadable and not entry.downloaded and entry.missing and entry.transfer is None:
+        lines.append(f"Not downloaded yet: {len(entry.missing)} file(s) missing.")
+    return "\n".join(lines)
+
+
+class ModelsPage:
+    def __init__(self, studio: Studio) -> None:
+        self.studio = studio
+
+    # -- handlers --------------------------------------------------------------------------------
+
+    def rows(self) -> list[list[str]]:
+        return [model_row(entry) for entry in self.studio.model_list()]
+
+    def details(self, key: str | None) -> str:
+        if not key:
+            return "Select a model in the table (or the list) to see its progress and actions."
+        try:
+            return describe_entry(self.studio.model_entry(key))
+        except Refused as exc:
+            return f"⚠️ {exc.message}"
+
+    def refresh(self, key: str | None) -> tuple[list[list[str]], str]:
+        return self.rows(), self.details(key)
+
+    def select(self, event: gr.SelectData) -> str | None:
+        row = event.row_value or []
+        return str(row[0]) if row else None
+
+    def download(self, key: str | None) -> tuple[list[list[str]], str]:
+        return self._act(key, self.studio.download_model, "Download started")
+
+    def use(self, key: str | None) -> tuple[list[list[str]], str]:
+        return self._act(key, self.studio.use_model, "New jobs use this model; it loads now (queued jobs keep theirs)")
+
+    def ask_delete(self, key: str | None) -> dict[str, Any]:
+        return gr.update(visible=bool(key))
+
+    def delete(self, key: str | None) -> tuple[list[list[str]], str, dict[str, Any]]:
+        rows, text = self._act(key, self.studio.delete_model, "Deleted from the cache")
+        return rows, text, gr.update(visible=False)
+
+    def _act(self, key: str | None, action: Any, done: str) -> tuple[list[list[str]], str]:
+        if not key:
+            return self.rows(), "Select a model first."
+        try:
+            entry = action(key)
+        except Refused as exc:
+            return self.rows(), f"⚠️ {exc.message}"
+        return self.rows(), f"{done}: {entry.key}.\n{describe_entry(entry)}"
+
+    # -- layout and wiring ------------------------------------------------------------------------
+
+    def build(self) -> None:
+        gr.Markdown(
+            "Every model the studio can run. **Download** fetches a hub model into the Hugging Face cache "
+            "(HF_HOME) with progress; **Use this model** loads it in place of the resident one — queued jobs keep "
+            "their own model and run when it is loaded.",
+            elem_id="models-intro",
+        )
+        self.table = gr.Dataframe(
+            value=self.rows,
+            headers=COLUMNS,
+            interactive=False,
+            elem_id="models-table",
+            wrap=True,
+            column_widths=["20%", "32%", "14%", "20%", "14%"],
+        )
+        keys = [preset.key for preset in self.studio.models.presets()]
+        self.pick = gr.Dropdown(keys, value=self.studio.preset.key, label="Model", elem_id="models-pick")
+        self.details_box = gr.Textbox(label="Details", lines=3, interactive=False, elem_id="models-details")
+        with gr.Row():
+            self.download_btn = gr.Button("Download", elem_id="models-download")
+            self.use_btn = gr.Button("Use this model", variant="primary", elem_id="models-use")
+            self.delete_btn = gr.Button("Delete from cache", variant="stop", elem_id="models-delete")
+            self.confirm_btn = gr.Button("Confirm delete", variant="stop", visible=False, elem_id="models-confirm")
+        self.timer = gr.Timer(REFRESH_S)
+
+    def wire(self) -> None:
+        out = [self.table, self.details_box]
+        self.table.select(self.select, outputs=self.pick, api_visibility="private")
+        self.pick.change(self.details, inputs=self.pick, outputs=self.details_box, api_visibility="private")
+        self.timer.tick(self.refresh, inputs=self.pick, outputs=out, api_visibility="private", queue=False)
+        self.download_btn.click(self.download, inputs=self.pick, outputs=out, api_visibility="private")
+        self.use_btn.click(self.use, inputs=self.pick, outputs=out, api_visibility="private")
+        self.delete_btn.click(self.ask_delete, inputs=self.pick, outputs=self.confirm_btn, api_visibility="private")
+        self.confirm_btn.click(
+            self.delete, inputs=self.pick, outputs=[*out, self.confirm_btn], api_visibility="private"
+        )
+
+
+class ModelPicker:
+    """The Create page's "Model for new jobs": the downloaded models; picking one switches (the model line says)."""
+
+    def __init__(self, studio: Studio) -> None:
+        self.studio = studio
+
+    def choices(self) -> dict[str, Any]:
+        keys = self.studio.models.downloaded_keys()
+        if self.studio.preset.key not in keys:
+            keys.insert(0, self.studio.preset.key)
+        return gr.update(choices=keys, value=self.studio.preset.key)
+
+    def pick(self, key: str | None) -> str:
+        if not key or key == self.studio.preset.key:
+            return ""
+        try:
+            entry = self.studio.use_model(key)
+        except Refused as exc:
+            return note(exc)
+        return f"New jobs use {entry.key}; it loads in place of the resident model."
+
+    def build(self) -> None:
+        with gr.Row():
+            self.dropdown = gr.Dropdown(
+                [self.studio.preset.key],
+                value=self.studio.preset.key,
+                label="Model for new jobs",
+                elem_id="model-pick",
+                interactive=self.studio.worker is not None and self.studio.worker.pipeline_for is not None,
+                scale=1,
+            )
+            self.note_box = gr.Markdown("", elem_id="model-pick-note")
+
+    def wire(self, demo: gr.Blocks) -> None:
+        demo.load(self.choices, outputs=self.dropdown, api_visibility="private")
+        self.dropdown.focus(self.choices, outputs=self.dropdown, api_visibility="private", queue=False)
+        self.dropdown.input(self.pick, inputs=self.dropdown, outputs=self.note_box, api_visibility="private")
