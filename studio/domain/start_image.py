@@ -33,6 +33,15 @@ def check_hash(field: str, value: str) -> str:
     return value
 
 
+def require_image_input(preset: Preset) -> None:
+    """Raises InvalidInput ("start_image") when the model makes video from text only."""
+    if not preset.image_input:
+        raise InvalidInput(
+            "start_image",
+            f"{preset.key} makes video from text only; models that take an image: {', '.join(image_models())}",
+        )
+
+
 def check_images(
     preset: Preset, *, start_image: str | None, end_image: str | None, image_fit: str | None
 ) -> ImageFit | None:
@@ -47,11 +56,7 @@ def check_images(
         if end_image is not None:
             raise InvalidInput("end_image", "needs a start image too (the clip goes from the start to the end image)")
         return None
-    if not preset.image_input:
-        raise InvalidInput(
-            "start_image",
-            f"{preset.key} makes video from text only; models that take an image: {', '.join(image_models())}",
-        )
+    require_image_input(preset)
     check_hash("start_image", start_image)
     if end_image is not None:
         if not preset.end_image:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from studio import hosting
 from studio.config import Settings
-from studio.domain import comparisons, destinations
+from studio.domain import comparisons, destinations, start_image
 from studio.domain.presets import Preset
 from studio.domain.recipe import RecipeRequest, check_length
 from studio.engine.contract import Pipeline
@@ -364,6 +364,7 @@ class Studio:
             VideoNotFound: no such video. InvalidInput: "start_image" when the model takes no image. As `submit`.
         """
         video = self.videos.get(video_id)
+        start_image.require_image_input(self.preset)  # before the frame is stored: nothing is kept on a refusal
         image = self.images.from_video(video_id, None)
         return self.submit(continuation_request(video, self.preset, image.id), owner=owner)
 
