@@ -48,6 +48,14 @@ class StartImages:
             raise InvalidInput(field, f"is over the upload limit of {self.max_upload_bytes // 2**20} MB")
         return self.upload(path.read_bytes(), field=field)
 
+    def size_of(self, path: Path, *, field: str = "start_image") -> tuple[int, int]:
+        """Width and height of an image the UI received, checked like an upload; nothing is stored."""
+        data = path.read_bytes() if path.is_file() and path.stat().st_size <= self.max_upload_bytes else b""
+        if not data and path.is_file():
+            raise InvalidInput(field, f"is over the upload limit of {self.max_upload_bytes // 2**20} MB")
+        image = images.decode(data, field=field, max_bytes=self.max_upload_bytes)
+        return image.width, image.height
+
     def from_video(self, video_id: int, time_s: float | None) -> images.StoredImage:
         """Store the frame of a history video shown at `time_s` (None: its last frame).
 

@@ -17,6 +17,7 @@ from studio.domain.errors import Refused
 from studio.domain.naming import plural, seed_title, tile_caption
 from studio.services.studio import Studio
 from studio.store.rows import Video
+from studio.ui.continue_panel import ContinuePanel
 from studio.ui.create import CreatePage
 from studio.ui.errors import note, toast
 from studio.ui.import_panel import ImportPanel
@@ -105,6 +106,7 @@ class HistoryPage:
             self.favorite_btn: gr.update(value="Unfavorite" if video.favorite else "Favorite"),
             self.download_btn: gr.update(value=str(self.studio.videos.download_file(video))),  # its name: naming
             **self.trim_panel.reset(video.id, end),
+            **self.continue_panel.reset(video.recipe or {}),
             self.confirm_delete_btn: gr.update(visible=False),
             self.action_note: message,
         }
@@ -135,6 +137,15 @@ class HistoryPage:
         recipe = dict(self.studio.videos.get(video_id).recipe)
         return {**self.create.fill_from_recipe(recipe, seed), self.tabs: gr.Tabs(selected="create")}
 
+    def use_frame_on_create(self, video_id: int, image_path: str) -> dict[Any, Any]:
+        """The Create page with the video's settings and a frame of it as the start image (Use this frame)."""
+        recipe = dict(self.studio.videos.get(video_id).recipe)
+        return {
+            **self.create.fill_from_recipe(recipe, "same"),
+            self.create.image_panel.start_box: image_path,
+            self.tabs: gr.Tabs(selected="create"),
+        }
+
     # -- layout ----------------------------------------------------------------------------------
 
     def build(self) -> None:
@@ -164,6 +175,8 @@ class HistoryPage:
                 self.seed_plus_btn = gr.Button("Seed + 1", size="sm")
                 self.delete_btn = gr.Button("Delete", size="sm", variant="stop")
                 self.confirm_delete_btn = gr.Button("Confirm delete", size="sm", variant="stop", visible=False)
+            self.continue_panel = ContinuePanel(self.studio, self.use_frame_on_create)
+            self.continue_panel.build()
             self.trim_panel = TrimPanel(self.studio, self.show)
             self.trim_panel.build(self.action_note)
             self.share_panel = SharePanel(self.studio)
@@ -199,6 +212,7 @@ class HistoryPage:
             self.favorite_btn,
             self.download_btn,
             *self.trim_panel.outputs,
+            *self.continue_panel.outputs,
             self.confirm_delete_btn,
             self.action_note,
         ]
@@ -243,6 +257,9 @@ class HistoryPage:
                 **private,
             )
         self.trim_panel.wire(self.selected_state, detail_outputs)
+        self.continue_panel.wire(
+            self.selected_state, [*self.create.fill_targets, self.create.image_panel.start_box, self.tabs]
+        )
         self.share_panel.wire(self.selected_state)
         self.import_panel.wire()
 
