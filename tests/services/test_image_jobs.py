@@ -7,6 +7,7 @@ import itertools
 from collections.abc import Iterator
 from pathlib import Path
 
+import imageio_ffmpeg
 import numpy as np
 import PIL.Image
 import pytest
@@ -141,3 +142,22 @@ def test_a_text_only_model_refuses_continue(tmp_path: Path, models_dir: Path) ->
         assert refused.value.field == "video_id"
     finally:
         studio.stop()
+
+
+def test_compare_seeds_of_one_start_image(studio: Studio) -> None:
+    """A seed comparison of an image job: every seed starts from the same image (batched on the CPU)."""
+    image = studio.images.upload(_png(160, 96))
+    request = RecipeRequest(prompt="a lighthouse", start_image=image.id, **SHORT)
+    group_id, views = studio.compare(request, mode="list", seeds=[1, 2])
+    done = [wait_final(studio, view.id, timeout=120) for view in views]
+    assert [d.status for d in done] == [JobStatus.SUCCEEDED] * 2, [d.error for d in done]
+    assert {d.recipe.start_image for d in done} == {image.id} and [d.recipe.seed for d in done] == [1, 2]
+    first, second = (_frames(studio.videos.file(d.video)) for d in done if d.video is not None)
+    assert np.abs(first[0].astype(int) - second[0].astype(int)).mean() < 2  # the same start frame
+    assert not np.array_equal(first[-1], second[-1])  # different seeds after it
+
+
+def _frames(path: Path) -> np.ndarray:
+    reader = imageio_ffmpeg.read_frames(str(path))
+    width, height = next(reader)["size"]
+    return np.stack([np.frombuffer(f, dtype=np.uint8).reshape(height, width, 3) for f in reader])
