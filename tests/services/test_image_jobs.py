@@ -148,7 +148,7 @@ def test_compare_seeds_of_one_start_image(studio: Studio) -> None:
     """A seed comparison of an image job: every seed starts from the same image (batched on the CPU)."""
     image = studio.images.upload(_png(160, 96))
     request = RecipeRequest(prompt="a lighthouse", start_image=image.id, **SHORT)
-    group_id, views = studio.compare(request, mode="list", seeds=[1, 2])
+    _group_id, views = studio.compare(request, mode="list", seeds=[1, 2])
     done = [wait_final(studio, view.id, timeout=120) for view in views]
     assert [d.status for d in done] == [JobStatus.SUCCEEDED] * 2, [d.error for d in done]
     assert {d.recipe.start_image for d in done} == {image.id} and [d.recipe.seed for d in done] == [1, 2]
