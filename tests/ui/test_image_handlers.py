@@ -65,10 +65,8 @@ def _image_file(folder: Path, width: int, height: int) -> str:
 
 def _last(create: CreatePage, *values: Any) -> dict[Any, Any]:
     async def run() -> dict[Any, Any]:
-        update: dict[Any, Any] = {}
-        async for update in create.generate(*values):
-            pass
-        return update
+        updates = [update async for update in create.generate(*values)]
+        return updates[-1]
 
     return asyncio.run(run())
 
