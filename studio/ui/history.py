@@ -143,6 +143,7 @@ class HistoryPage:
         return {
             **self.create.fill_from_recipe(recipe, "same"),
             self.create.image_panel.start_box: image_path,
+            self.create.image_panel.accordion: gr.Accordion(open=True),
             self.tabs: gr.Tabs(selected="create"),
         }
 
@@ -258,7 +259,13 @@ class HistoryPage:
             )
         self.trim_panel.wire(self.selected_state, detail_outputs)
         self.continue_panel.wire(
-            self.selected_state, [*self.create.fill_targets, self.create.image_panel.start_box, self.tabs]
+            self.selected_state,
+            [
+                *self.create.fill_targets,
+                self.create.image_panel.start_box,
+                self.create.image_panel.accordion,
+                self.tabs,
+            ],
         )
         self.share_panel.wire(self.selected_state)
         self.import_panel.wire()

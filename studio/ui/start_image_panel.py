@@ -102,7 +102,7 @@ class StartImagePanel:
         preset = self.preset
         with gr.Accordion(
             "Start image", open=preset.image_required, visible=preset.image_input, elem_id="start-image-panel"
-        ):
+        ) as self.accordion:
             with gr.Row():
                 self.start_box = gr.Image(
                     label="Start image",
