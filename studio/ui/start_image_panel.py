@@ -96,6 +96,31 @@ class StartImagePanel:
         chosen: start_image.ImageFit = "pad" if fit == "pad" else "crop"
         return start_image.describe_fit(size[0], size[1], width, height, chosen)
 
+    def restore(self, recipe: dict[str, Any]) -> tuple[dict[Any, Any], str]:
+        """Updates that put a recipe's start and end images back on the page when this studio has them (by id),
+        and a note saying so; nothing for a text-to-video recipe."""
+        wanted = {box: recipe.get(key) for box, key in ((self.start_box, "start_image"), (self.end_box, "end_image"))}
+        if not wanted[self.start_box] or not self.preset.image_input:
+            return {}, ""
+        update: dict[Any, Any] = {self.accordion: gr.Accordion(open=True)}
+        missing = []
+        for box, image_id in wanted.items():
+            path = self.studio.images.path(image_id) if isinstance(image_id, str) and len(image_id) == 64 else None
+            if path is not None and path.is_file():
+                update[box] = str(path)
+            elif image_id:
+                missing.append("start" if box is self.start_box else "end")
+        if recipe.get("image_fit") in start_image.IMAGE_FITS:
+            update[self.fit_radio] = recipe["image_fit"]
+        update[self.follow_box] = recipe.get("aspect_ratio") == start_image.FOLLOW_IMAGE
+        if missing:
+            return update, f" Its {' and '.join(missing)} image is not in this studio: add it again."
+        return update, " Its start image is restored."
+
+    @property
+    def restore_targets(self) -> list[Any]:
+        return [self.accordion, self.start_box, self.end_box, self.fit_radio, self.follow_box]
+
     # -- layout and wiring ------------------------------------------------------------------------
 
     def build(self) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -10,9 +11,11 @@ from typing import Any
 import gradio as gr
 import PIL.Image
 import pytest
+from gradio.utils import get_upload_folder
 
 from studio.config import Settings
 from studio.domain.presets import PRESETS
+from studio.domain.recipe import RecipeRequest
 from studio.engine.pipeline import ResidentPipeline
 from studio.services.studio import Studio
 from studio.ui.compare import ComparePage
@@ -113,3 +116,19 @@ def test_generate_from_an_image_then_history_shows_it_and_uses_a_frame(
     child = wait_final(studio, studio.list_jobs(limit=1)[0].id, timeout=120)
     assert child.video is not None and child.video.parent_id == done.video.id
     assert "**Continues:** video #" in history.show(child.video.id)[history.details]
+
+
+def test_importing_an_mp4_restores_its_start_image(
+    pages: tuple[Studio, CreatePage, HistoryPage], tmp_path: Path
+) -> None:
+    studio, create, history = pages
+    image = studio.images.upload(Path(_image_file(tmp_path, 160, 96)).read_bytes())
+    request = RecipeRequest(prompt="a boat", start_image=image.id, duration_s=0.5, steps=2)
+    done = wait_final(studio, studio.submit(request).id, timeout=120)
+    assert done.video is not None
+    upload = Path(get_upload_folder()) / f"import-{image.id[:8]}.mp4"
+    upload.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(studio.videos.file(done.video), upload)
+    filled = history.import_panel.import_file(str(upload))
+    assert filled[create.image_panel.start_box].endswith(f"{image.id}.png")
+    assert "start image is restored" in filled[history.import_panel.import_note]
