@@ -59,6 +59,7 @@ class Videos:
         favorite: bool | None = None,
         limit: int = 24,
         offset: int = 0,
+        image_to_video: bool | None = None,
     ) -> VideoPage:
         """One page of the history, newest first, matching words of the prompt or negative prompt.
 
@@ -69,7 +70,13 @@ class Videos:
             raise InvalidInput("q", f"{len(query)} characters is over the limit of {MAX_QUERY_CHARS}")
         with self.db.read() as session:
             return library.search(
-                session=session, query=query, model=model, favorite=favorite, limit=limit, offset=offset
+                session=session,
+                query=query,
+                model=model,
+                favorite=favorite,
+                limit=limit,
+                offset=offset,
+                image_to_video=image_to_video,
             )
 
     def models(self) -> list[str]:

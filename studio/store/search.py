@@ -46,6 +46,7 @@ def search(
     favorite: bool | None = None,
     limit: int = 24,
     offset: int = 0,
+    image_to_video: bool | None = None,
 ) -> VideoPage:
     """Videos whose prompt or negative prompt contains every word of `query`, newest first.
 
@@ -60,6 +61,9 @@ def search(
     if offset < 0:
         raise ValueError(f"offset: must be 0 or more, got {offset}")
     conditions = _conditions(session=session, query=query, model=model, favorite=favorite)
+    if image_to_video is not None:  # the recipe names a start image (a JSON null reads as SQL NULL in both databases)
+        started = Video.recipe["start_image"].as_string().is_not(None)
+        conditions.append(started if image_to_video else ~started)
     page = select(Video).where(*conditions).order_by(Video.id.desc()).limit(limit).offset(offset)
     items = list(session.scalars(page))
     if offset == 0 and len(items) < limit:

@@ -30,6 +30,7 @@ MAX_QUERY_CHARS = 500  # as the API's `q`
 
 PAGE_SIZE = 24
 ALL_MODELS = "All models"
+IMAGE_TO_VIDEO = "Image to video (any model)"  # a choice of the model filter: clips started from an image
 # The tiles' captions (two lines, each cut with an ellipsis) and the details' one column on a phone.
 HISTORY_CSS = Path(__file__).resolve().parents[2] / "assets" / "history.css"
 
@@ -56,9 +57,11 @@ class HistoryPage:
     def page(self, query: str, model: str, favorites: bool, offset: int) -> dict[Any, Any]:
         """One page of the gallery, newest first; a page past the end (a stale click) shows the last one."""
         filters: dict[str, Any] = {
-            "model": None if model in (None, ALL_MODELS) else str(model)[:MAX_QUERY_CHARS],
+            "model": None if model in (None, ALL_MODELS, IMAGE_TO_VIDEO) else str(model)[:MAX_QUERY_CHARS],
             "favorite": True if favorites else None,
         }
+        if model == IMAGE_TO_VIDEO:
+            filters["image_to_video"] = True
         try:
             found = self.studio.videos.search(query or "", limit=PAGE_SIZE, offset=offset, **filters)
             pages = max(1, math.ceil(found.total / PAGE_SIZE))
@@ -75,7 +78,7 @@ class HistoryPage:
             self.page_label: f"{plural(found.total, 'video')} · page {offset // PAGE_SIZE + 1} of {pages}",
             self.prev_btn: gr.update(interactive=offset > 0),
             self.next_btn: gr.update(interactive=offset + PAGE_SIZE < found.total),
-            self.model_filter: gr.update(choices=[ALL_MODELS, *models]),
+            self.model_filter: gr.update(choices=[ALL_MODELS, IMAGE_TO_VIDEO, *models]),
             self.compare_pick: gr.update(choices=[(pick_label(v), v.id) for v in found.items]),
         }
 
