@@ -81,8 +81,9 @@ class Studio:
         # Image-to-video: start/end images by content hash; Continue and Join (studio.services.continuation)
         self.images = StartImages(db=self.db, media=self.media, max_upload_bytes=settings.max_upload_mb * 2**20)
         self.joiner = Joiner(db=self.db, media=self.media, content=self.content)
-        if pipeline is not None and hasattr(pipeline, "image_source"):
-            pipeline.image_source = self.images.source()
+        runner = getattr(pipeline, "inner", pipeline)  # ZeroGpuPipeline runs its inner pipeline in a forked process
+        if runner is not None and hasattr(runner, "image_source"):
+            runner.image_source = self.images.source()
         self.interrupted_at_start: list[int] = []
         self._opened = self._started = self._stopped = False
         self.public_link: str | None = None  # set by app.py when --share opens (or fails to open) a link
