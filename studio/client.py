@@ -197,10 +197,18 @@ class StudioClient:
     # -- videos --------------------------------------------------------------------------------
 
     def videos(
-        self, *, q: str = "", model: str | None = None, favorite: bool | None = None, limit: int = 24, offset: int = 0
+        self,
+        *,
+        q: str = "",
+        model: str | None = None,
+        favorite: bool | None = None,
+        limit: int = 24,
+        offset: int = 0,
+        image: bool | None = None,
     ) -> dict[str, Any]:
+        """The history; `image=True`: image-to-video clips only."""
         params: dict[str, Any] = {"q": q, "limit": limit, "offset": offset}
-        params.update({k: v for k, v in (("model", model), ("favorite", favorite)) if v is not None})
+        params.update({k: v for k, v in (("model", model), ("favorite", favorite), ("image", image)) if v is not None})
         return self._call("GET", "/api/v1/videos", params=params)
 
     def video(self, video_id: int) -> dict[str, Any]:
