@@ -116,11 +116,41 @@ class StudioClient:
 
     # -- jobs ----------------------------------------------------------------------------------
 
-    def submit(self, prompt: str, **options: Any) -> Job:
-        """Queue a video; returns at once. Options: negative_prompt, seed, aspect_ratio, quality, width, height,
-        duration_s, steps, guidance, guidance_2, flow_shift, speed ("quality", "fast" or "balanced"), cache and
-        cache_threshold (balanced only), callback_url."""
+    def submit(
+        self,
+        prompt: str,
+        *,
+        image: str | os.PathLike[str] | None = None,
+        end_image: str | os.PathLike[str] | None = None,
+        **options: Any,
+    ) -> Job:
+        """Queue a video; returns at once. Options: negative_prompt, seed, aspect_ratio ("image": the start image's
+        shape), quality, width, height, duration_s, steps, guidance, guidance_2, flow_shift, speed ("quality", "fast" or
+        "balanced"), cache and cache_threshold (balanced only), image_fit, start_frame ({"video_id", "time_s"}),
+        callback_url. `image` / `end_image`: local image files, uploaded first."""
+        if image is not None:
+            options["start_image"] = self.upload_image(image)["id"]
+        if end_image is not None:
+            options["end_image"] = self.upload_image(end_image)["id"]
         return Job.from_json(self._call("POST", "/api/v1/jobs", json={"prompt": prompt, **options}))
+
+    def upload_image(self, path: str | os.PathLike[str]) -> dict[str, Any]:
+        """Upload a PNG, JPEG or WebP; answers its id (pass it as start_image or end_image), width and height."""
+        with Path(path).open("rb") as file:
+            return self._call("POST", "/api/v1/images", files={"file": ("image", file, "application/octet-stream")})
+
+    def frame(self, video_id: int, time_s: float | None = None) -> dict[str, Any]:
+        """Store the frame of a video shown at `time_s` (None: its last) as an image; answers it like upload_image."""
+        body = {"video_id": video_id, "time_s": time_s}
+        return self._call("POST", f"/api/v1/videos/{video_id}/frames", json=body)
+
+    def continue_video(self, video_id: int) -> Job:
+        """Queue the next clip of a video (its last frame, the same recipe, seed + 1)."""
+        return Job.from_json(self._call("POST", f"/api/v1/videos/{video_id}/continue"))
+
+    def join(self, video_id: int) -> dict[str, Any]:
+        """One MP4 of the chain of continuations ending at `video_id`, saved to the history; answers the video."""
+        return self._call("POST", f"/api/v1/videos/{video_id}/join")
 
     def get(self, job_id: int) -> Job:
         return Job.from_json(self._call("GET", f"/api/v1/jobs/{job_id}"))
@@ -168,14 +198,22 @@ class StudioClient:
     # -- videos --------------------------------------------------------------------------------
 
     def videos(
-        self, *, q: str = "", model: str | None = None, favorite: bool | None = None, limit: int = 24, offset: int = 0
+        self,
+        *,
+        q: str = "",
+        model: str | None = None,
+        favorite: bool | None = None,
+        limit: int = 24,
+        offset: int = 0,
+        image: bool | None = None,
     ) -> dict[str, Any]:
+        """The history; `image=True`: image-to-video clips only."""
         params: dict[str, Any] = {"q": q, "limit": limit, "offset": offset}
-        params.update({k: v for k, v in (("model", model), ("favorite", favorite)) if v is not None})
-        return self._call("GET", "/api/v1/videos", params=params)  # type: ignore[no-any-return]
+        params.update({k: v for k, v in (("model", model), ("favorite", favorite), ("image", image)) if v is not None})
+        return self._call("GET", "/api/v1/videos", params=params)
 
     def video(self, video_id: int) -> dict[str, Any]:
-        return self._call("GET", f"/api/v1/videos/{video_id}")  # type: ignore[no-any-return]
+        return self._call("GET", f"/api/v1/videos/{video_id}")
 
     def delete(self, video_id: int) -> None:
         self._call("DELETE", f"/api/v1/videos/{video_id}")
@@ -196,12 +234,12 @@ class StudioClient:
 
     def favorite(self, video_id: int, favorite: bool = True) -> dict[str, Any]:
         """Mark a video a favorite (or not, with `favorite=False`); the video."""
-        return self._call("POST" if favorite else "DELETE", f"/api/v1/videos/{video_id}/favorite")  # type: ignore[no-any-return]
+        return self._call("POST" if favorite else "DELETE", f"/api/v1/videos/{video_id}/favorite")
 
     def trim(self, video_id: int, start_s: float, end_s: float, *, lossless: bool = False) -> dict[str, Any]:
         """Save the part between two points (seconds) as a new video linked to this one; the new video."""
         body = {"start_s": start_s, "end_s": end_s, "lossless": lossless}
-        return self._call("POST", f"/api/v1/videos/{video_id}/trims", json=body)  # type: ignore[no-any-return]
+        return self._call("POST", f"/api/v1/videos/{video_id}/trims", json=body)
 
     # -- comparisons ---------------------------------------------------------------------------
 
@@ -217,19 +255,19 @@ class StudioClient:
             body["seeds"] = seeds
         if start is not None:
             body["start"] = start
-        return self._call("POST", "/api/v1/comparisons", json=body)  # type: ignore[no-any-return]
+        return self._call("POST", "/api/v1/comparisons", json=body)
 
     def comparison(self, group_id: str) -> dict[str, Any]:
         """A group: its jobs, the videos made so far (in seed order) and its exports."""
-        return self._call("GET", f"/api/v1/comparisons/{group_id}")  # type: ignore[no-any-return]
+        return self._call("GET", f"/api/v1/comparisons/{group_id}")
 
     def export_comparison(self, group_id: str) -> dict[str, Any]:
         """Tile a finished group's videos, labelled with their seeds, into one MP4 in the history; that video."""
-        return self._call("POST", f"/api/v1/comparisons/{group_id}/export")  # type: ignore[no-any-return]
+        return self._call("POST", f"/api/v1/comparisons/{group_id}/export")
 
     def export_videos(self, video_ids: list[int]) -> dict[str, Any]:
         """Tile 2–4 history videos into one labelled MP4 in the history; that video."""
-        return self._call("POST", "/api/v1/exports", json={"video_ids": video_ids})  # type: ignore[no-any-return]
+        return self._call("POST", "/api/v1/exports", json={"video_ids": video_ids})
 
     # -- X/Y comparisons (grids) ---------------------------------------------------------------
 
@@ -271,16 +309,16 @@ class StudioClient:
         """The recipe an MP4 made by a studio carries (None for other MP4s): upload it and read it back."""
         with Path(path).open("rb") as file:
             answer = self._call("POST", "/api/v1/recipes/read", files={"file": ("video.mp4", file, "video/mp4")})
-        return answer["recipe"]  # type: ignore[no-any-return]
+        return answer["recipe"]
 
     def share(self, video_id: int, *, expires_in_s: int | None = None, confirm_flagged: bool = False) -> dict[str, Any]:
         """A new share link to a video (`url`, `token`); it lasts until revoked unless `expires_in_s` is given."""
         body = {"expires_in_s": expires_in_s, "confirm_flagged": confirm_flagged}
-        return self._call("POST", f"/api/v1/videos/{video_id}/shares", json=body)  # type: ignore[no-any-return]
+        return self._call("POST", f"/api/v1/videos/{video_id}/shares", json=body)
 
     def shares(self, video_id: int) -> list[dict[str, Any]]:
         """Every share link of a video, newest first, revoked and expired ones included."""
-        return self._call("GET", f"/api/v1/videos/{video_id}/shares")  # type: ignore[no-any-return]
+        return self._call("GET", f"/api/v1/videos/{video_id}/shares")
 
     def revoke_share(self, token: str) -> None:
         self._call("DELETE", f"/api/v1/shares/{token}")

@@ -15,7 +15,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from starlette.routing import Mount
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from studio.api import create_app, recipes
+from studio.api import create_app, images, recipes
 from studio.api.guards import BodyLimit, ForwardedHeaders, GradioAuth, LoginGuard, SecurityHeaders
 from studio.config import Settings
 from studio.services.studio import Studio
@@ -141,7 +141,7 @@ def build_app(studio: Studio) -> FastAPI:
         BodyLimit,
         max_bytes=settings.max_request_kb * 1024,
         max_upload_bytes=settings.max_upload_mb * 1024 * 1024,
-        upload_paths=(recipes.READ_PATH,),
+        upload_paths=(recipes.READ_PATH, images.UPLOAD_PATH),
     )
     app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
     app.add_middleware(ForwardedHeaders, trusted=settings.trusted_proxies)

@@ -18,10 +18,10 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 
 from studio import __version__
-from studio.api import comparisons, errors, grids, permalinks, recipes, system, videos
+from studio.api import comparisons, errors, grids, images, permalinks, recipes, system, videos
 from studio.api import jobs as jobs_routes
 from studio.api import models as models_routes
-from studio.api.schemas import ComparisonIn, ExportIn, GenerateIn, JobCreate, JobOut, TrimIn
+from studio.api.schemas import ComparisonIn, ExportIn, FrameIn, GenerateIn, JobCreate, JobOut, TrimIn
 from studio.api.security import LoginThrottle, require_auth
 from studio.domain.errors import NotFound
 from studio.services.studio import Studio
@@ -59,9 +59,9 @@ def create_app(studio: Studio) -> FastAPI:
     app.state.login_throttle = LoginThrottle(studio.settings)  # shared with the UI's login form (studio.web)
     app.state.open_streams = {}  # principal → event streams open now (studio.api.jobs)
     app.state.callbacks = CallbackSender(allow=studio.callback_allow)
-    errors.add_handlers(app, JobCreate, ComparisonIn, GenerateIn, TrimIn, ExportIn)
+    errors.add_handlers(app, JobCreate, ComparisonIn, GenerateIn, TrimIn, ExportIn, FrameIn)
     _add_docs(app)
-    for router in (jobs_routes.router, videos.router, comparisons.router, grids.router, recipes.router):
+    for router in (jobs_routes.router, videos.router, comparisons.router, grids.router, recipes.router, images.router):
         app.include_router(router, dependencies=[Depends(require_auth)])
     app.include_router(models_routes.router, dependencies=[Depends(require_auth)])
     app.include_router(system.protected)

@@ -57,7 +57,10 @@ def add_handlers(app: FastAPI, *bodies: type[BaseModel]) -> None:
         # FastAPI's shape, with messages that start with the field name like every other 422 here.
         errors = exc.errors()
         detail = [
-            {**{k: v for k, v in error.items() if k in ("loc", "type", "ctx")}, "msg": _field_message(error, allowed)}
+            {
+                **{k: _json_safe(v) for k, v in error.items() if k in ("loc", "type", "ctx")},
+                "msg": _field_message(error, allowed),
+            }
             for error in errors
         ]
         field = _field(errors[0]) if errors else None
@@ -68,6 +71,15 @@ def add_handlers(app: FastAPI, *bodies: type[BaseModel]) -> None:
     async def http(_request: Request, exc: HTTPException) -> JSONResponse:
         message = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
         return JSONResponse(body(exc.detail, None, message), status_code=exc.status_code, headers=exc.headers)
+
+
+def _json_safe(value: Any) -> Any:
+    """A validation error's context as JSON: an exception in it (e.g. a text sent where a file belongs) as its text."""
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    return value if isinstance(value, str | int | float | bool | None) else str(value)
 
 
 def _field(error: Any) -> str | None:

@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.responses import StreamingResponse
 
+from studio.api import images
 from studio.api.deps import OwnerDep, StudioDep
 from studio.api.schemas import JobCreate, JobId, JobOut
 from studio.services.job_view import JobView
@@ -22,7 +23,7 @@ EVENT_WAIT_S = 15.0  # longest quiet spell before a keep-alive comment
 def submit_job(body: JobCreate, studio: StudioDep, owner: OwnerDep) -> JobOut:
     """Queue a video; answers at once with the job (resolved seed, size, frames, queue position)."""
     callback = str(body.callback_url) if body.callback_url else None
-    view = studio.submit(body.to_request(), callback_url=callback, owner=owner)
+    view = studio.submit(images.job_request(body, studio), callback_url=callback, owner=owner)
     return JobOut.from_view(view)
 
 

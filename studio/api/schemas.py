@@ -30,6 +30,7 @@ _STRICT = ConfigDict(extra="forbid", allow_inf_nan=False)
 MAX_ID = 2**63 - 1  # SQLite's and Postgres's largest integer key
 MAX_VIDEO_S = 3600.0  # bounds in seconds for points in a video (the real check is against the clip)
 
+IMAGE_ID = r"^[0-9a-f]{64}$"
 JobId = Annotated[int, Path(ge=1, le=MAX_ID, description="a job id")]
 VideoId = Annotated[int, Path(ge=1, le=MAX_ID, description="a video id")]
 GroupId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$", description="a comparison group's id")]
@@ -44,7 +45,9 @@ class RecipeIn(BaseModel):
         min_length=1, max_length=MAX_PROMPT_CHARS, examples=["a paper boat drifting down a rainy street"]
     )
     negative_prompt: str | None = Field(None, max_length=MAX_PROMPT_CHARS)
-    aspect_ratio: AspectRatio = "16:9"
+    aspect_ratio: AspectRatio | Literal["image"] = Field(
+        "16:9", description="a ratio, or \"image\": the start image's shape on the model's grid"
+    )
     quality: str | None = Field(None, max_length=16, description="e.g. 720p or 480p; see GET /health for the model")
     width: int | None = Field(None, ge=32, le=MAX_SIDE, description="explicit size instead of aspect ratio + quality")
     height: int | None = Field(None, ge=32, le=MAX_SIDE)
@@ -67,10 +70,33 @@ class RecipeIn(BaseModel):
         le=THRESHOLD_RANGE[1],
         description="balanced only: the cache's threshold (higher skips more); default: the model's",
     )
+    start_image: str | None = Field(
+        None, pattern=IMAGE_ID, description="image to video: an image id from POST /api/v1/images (or start_frame)"
+    )
+    end_image: str | None = Field(None, pattern=IMAGE_ID, description="the clip's last frame (models with end images)")
+    image_fit: Literal["crop", "pad"] | None = Field(
+        None, description="how an image fills a frame of another shape: crop (default) or pad with bars"
+    )
 
     def to_request(self, seed: int = -1) -> RecipeRequest:
         fields = {name: getattr(self, name) for name in RecipeIn.model_fields}
         return RecipeRequest(**fields, seed=seed)
+
+
+class FrameIn(BaseModel):
+    """A frame of a history video: the one a player shows at `time_s` (omitted: the last frame)."""
+
+    model_config = _STRICT
+
+    video_id: int = Field(ge=1, le=MAX_ID)
+    time_s: float | None = Field(None, ge=0, le=MAX_VIDEO_S, description="seconds from the start; null: the last")
+
+
+class ImageOut(BaseModel):
+    id: str = Field(description="SHA-256 of the stored image: pass it as start_image or end_image")
+    width: int
+    height: int
+    url: str
 
 
 class JobCreate(RecipeIn):
@@ -78,6 +104,9 @@ class JobCreate(RecipeIn):
 
     seed: int = Field(-1, ge=-1, le=MAX_SEED, description="-1 picks a random seed (returned in the job)")
     callback_url: AnyHttpUrl | None = Field(None, description="POSTed the final job once when it ends")
+    start_frame: FrameIn | None = Field(
+        None, description="image to video from a frame of a video (not with start_image)"
+    )
 
     def to_request(self, seed: int | None = None) -> RecipeRequest:
         return super().to_request(self.seed if seed is None else seed)

@@ -32,10 +32,13 @@ async def list_videos(
     limit: Annotated[int, Query(ge=1, le=200)] = 24,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
     comparison: Annotated[bool | None, Query(description="true: only videos of comparisons (cells, exports)")] = None,
+    image: Annotated[bool | None, Query(description="true: image-to-video clips only; false: text-to-video")] = None,
 ) -> VideoPageOut:
     """Newest first."""
     # Async like GET /api/v1/jobs/{id}: a polled read that is faster without the thread-pool hop.
-    page = studio.videos.search(q, model=model, favorite=favorite, limit=limit, offset=offset, comparison=comparison)
+    page = studio.videos.search(
+        q, model=model, favorite=favorite, limit=limit, offset=offset, comparison=comparison, image_to_video=image
+    )
     return VideoPageOut(items=[VideoOut.from_row(v) for v in page.items], total=page.total, limit=limit, offset=offset)
 
 

@@ -11,7 +11,14 @@ from pathlib import Path
 from typing import Literal
 
 from studio.domain.errors import InvalidInput
-from studio.domain.step_cache import WAN21_1_3B_CACHE, WAN22_A14B_CACHE, WAN22_TI2V_5B_CACHE, StepCache, parse_setting
+from studio.domain.step_cache import (
+    WAN21_1_3B_CACHE,
+    WAN22_A14B_CACHE,
+    WAN22_I2V_A14B_CACHE,
+    WAN22_TI2V_5B_CACHE,
+    StepCache,
+    parse_setting,
+)
 
 # Wan's own default negative prompt (Chinese), used by all three official models.
 WAN_NEGATIVE_PROMPT = (
@@ -20,7 +27,7 @@ WAN_NEGATIVE_PROMPT = (
     "手指融合，静止不动的画面，杂乱的背景，三条腿，背景人很多，倒着走"
 )
 
-LayoutName = Literal["a14b", "ti2v-5b", "1.3b"]
+LayoutName = Literal["a14b", "ti2v-5b", "1.3b", "i2v-a14b"]
 MAX_STEPS = 100  # the most denoising steps any recipe may ask for
 
 
@@ -34,6 +41,9 @@ class Layout:
     expand_timesteps: bool  # Wan2.2 TI2V-5B's per-token timesteps
     vae_spatial: int  # pixels per latent cell along each side (8 for the Wan2.1 VAE, 16 for Wan2.2's)
     vae_temporal: int  # frames per latent frame
+    # Image-to-video: the transformer reads the noisy latents next to a mask and the encoded start (and end) image
+    # (16 + 4 + 16 = 36 input channels; WanImageToVideoPipeline); such a model cannot run from text alone.
+    image_channels: bool = False
 
 
 LAYOUTS: dict[LayoutName, Layout] = {
@@ -45,6 +55,16 @@ LAYOUTS: dict[LayoutName, Layout] = {
     ),
     "1.3b": Layout(
         "1.3b", two_experts=False, boundary_ratio=None, expand_timesteps=False, vae_spatial=8, vae_temporal=4
+    ),
+    # Wan2.2-I2V-A14B: two experts switching at 0.900 (wan/configs/wan_i2v_A14B.py), image channels, no CLIP encoder
+    "i2v-a14b": Layout(
+        "i2v-a14b",
+        two_experts=True,
+        boundary_ratio=0.9,
+        expand_timesteps=False,
+        vae_spatial=8,
+        vae_temporal=4,
+        image_channels=True,
     ),
 }
 
@@ -87,6 +107,10 @@ class Preset:
     max_work: int = 0
     # Balanced: the model's own steps and guidance with step caching (studio.domain.step_cache); None: no Balanced
     step_cache: StepCache | None = None
+    # Image-to-video (studio.domain.start_image): takes a start image; needs one; takes an end image too
+    image_input: bool = False
+    image_required: bool = False
+    end_image: bool = False
 
     @property
     def layout_info(self) -> Layout:
@@ -155,6 +179,7 @@ _TI2V_5B = Preset(
     flow_shift=5.0,
     min_gpu_gb=20.0,
     step_cache=WAN22_TI2V_5B_CACHE,
+    image_input=True,  # text-and-image: the start image replaces the first latent frame (expand_timesteps)
 )
 
 _T2V_1_3B = Preset(
@@ -174,6 +199,31 @@ _T2V_1_3B = Preset(
     flow_shift=3.0,
     min_gpu_gb=8.0,
     step_cache=WAN21_1_3B_CACHE,
+)
+
+
+# Wan2.2-I2V-A14B: defaults from the Wan2.2 repo's wan/configs/wan_i2v_A14B.py (40 steps, guidance 3.5 for both
+# experts, shift 5.0, boundary 0.900; 81 frames at 16 fps). Its resident pipeline runs only with a start image.
+_I2V_A14B = Preset(
+    key="wan2.2-i2v-a14b",
+    label="Wan2.2 I2V A14B (two experts, image to video)",
+    layout="i2v-a14b",
+    source="Wan-AI/Wan2.2-I2V-A14B-Diffusers",
+    fps=16,
+    qualities={"720p": (1280, 720), "480p": (832, 480)},
+    size_multiple=16,
+    min_frames=5,
+    max_frames=81,
+    default_frames=81,
+    steps=40,
+    guidance=3.5,
+    guidance_2=3.5,
+    flow_shift=5.0,
+    min_gpu_gb=75.0,
+    step_cache=WAN22_I2V_A14B_CACHE,
+    image_input=True,
+    image_required=True,
+    end_image=True,  # first-and-last-frame clips (`last_image`)
 )
 
 
@@ -210,10 +260,13 @@ PRESETS: dict[str, Preset] = {
         _tiny(_A14B, "tiny-a14b", (160, 96)),
         _tiny(_TI2V_5B, "tiny-ti2v-5b", (160, 96)),
         _tiny(_T2V_1_3B, "tiny-1.3b", (160, 96)),
+        _I2V_A14B,
+        _tiny(_I2V_A14B, "tiny-i2v-a14b", (160, 96)),
     )
 }
 REAL_PRESETS = ("wan2.2-t2v-a14b", "wan2.2-ti2v-5b", "wan2.1-t2v-1.3b")
 TINY_PRESETS = ("tiny-a14b", "tiny-ti2v-5b", "tiny-1.3b")
+IMAGE_PRESETS = ("wan2.2-i2v-a14b", "tiny-i2v-a14b")  # image-to-video only: not picked by `auto`, not text-to-video
 
 
 def with_fast_lora(
@@ -290,7 +343,7 @@ def resolve(model: str, *, gpu_memory_gb: float | None = None) -> Preset:
             return preset
     index = _read_model_index(model)
     layout = _layout_from_index(index)
-    base = {"a14b": _A14B, "ti2v-5b": _TI2V_5B, "1.3b": _T2V_1_3B}[layout]
+    base = {"a14b": _A14B, "ti2v-5b": _TI2V_5B, "1.3b": _T2V_1_3B, "i2v-a14b": _I2V_A14B}[layout]
     name = Path(model).name if Path(model).is_dir() else model
     return replace(base, key=model, label=f"{name} ({base.label} layout)", source=model)
 
@@ -307,13 +360,15 @@ def _read_model_index(model: str) -> dict[str, object]:
         loaded = json.loads(path.read_text(encoding="utf-8"))
     except Exception as exc:  # a typo, no network, a folder without a pipeline: all the same to the user
         raise UnknownModelError(_unknown_message(model, exc)) from exc
-    if not isinstance(loaded, dict) or loaded.get("_class_name") != "WanPipeline":
+    if not isinstance(loaded, dict) or loaded.get("_class_name") not in ("WanPipeline", "WanImageToVideoPipeline"):
         raise UnknownModelError(_unknown_message(model, "its model_index.json is not a WanPipeline"))
     return loaded
 
 
 def _layout_from_index(index: dict[str, object]) -> LayoutName:
     transformer_2 = index.get("transformer_2")
+    if index.get("_class_name") == "WanImageToVideoPipeline" and isinstance(transformer_2, list) and transformer_2[0]:
+        return "i2v-a14b"
     if isinstance(transformer_2, list) and transformer_2[0] is not None:
         return "a14b"
     if index.get("expand_timesteps"):

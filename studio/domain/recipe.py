@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
 from typing import Any, Literal, get_args
 
-from studio.domain import geometry
+from studio.domain import geometry, start_image
 from studio.domain.errors import InvalidInput
 from studio.domain.presets import MAX_STEPS, Preset
 from studio.domain.step_cache import check_method, check_threshold, with_method
@@ -53,6 +53,12 @@ class RecipeRequest:
     speed: Speed | None = None  # None: "quality"
     cache: str | None = None  # balanced only: the cache method (None: the preset's)
     cache_threshold: float | None = None  # balanced only: its threshold (None: the preset's)
+    # Image-to-video (studio.domain.start_image): stored images by content hash, how they fill the frame, and the
+    # video this one continues (its last frame is the start image)
+    start_image: str | None = None
+    end_image: str | None = None
+    image_fit: str | None = None  # "crop" (default) or "pad"
+    continues: int | None = None
 
 
 @dataclass(frozen=True)
@@ -77,6 +83,10 @@ class Recipe:
     lora: str | None = None  # the fast LoRA that made it (`Preset.fast_lora_label`); None in quality mode
     cache: str | None = None  # balanced: the step cache's method ("magcache" or "fbcache"); None otherwise
     cache_threshold: float | None = None  # balanced: its threshold
+    start_image: str | None = None  # SHA-256 of the stored start image; None: text to video
+    end_image: str | None = None  # SHA-256 of the stored end image (models with `last_image`)
+    image_fit: str | None = None  # how the images fill the frame: "crop" or "pad"; None without images
+    continues: int | None = None  # the video whose last frame is the start image (Continue)
 
     @property
     def duration_s(self) -> float:
@@ -211,6 +221,13 @@ def build_recipe(request: RecipeRequest, preset: Preset, *, seed_source: Callabl
     if fast and guidance <= 1.0:
         negative = ""  # guidance ≤ 1 skips the negative prompt in diffusers: record what was really used
 
+    # 7. Images: only for models that take them (and required by image-to-video-only ones)
+    image_fit = start_image.check_images(
+        preset, start_image=request.start_image, end_image=request.end_image, image_fit=request.image_fit
+    )
+    if request.continues is not None and (request.start_image is None or request.continues < 1):
+        raise InvalidInput("continues", "must be the id of a video (1 or more) whose last frame is the start image")
+
     return Recipe(
         model=preset.key,
         prompt=prompt,
@@ -230,6 +247,10 @@ def build_recipe(request: RecipeRequest, preset: Preset, *, seed_source: Callabl
         lora=preset.fast_lora_label if fast else None,
         cache=cache,
         cache_threshold=cache_threshold,
+        start_image=request.start_image,
+        end_image=request.end_image,
+        image_fit=image_fit,
+        continues=request.continues,
     )
 
 

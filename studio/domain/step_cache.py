@@ -116,6 +116,15 @@ WAN21_1_3B_CACHE = StepCache(
     mag_ratios=WAN21_T2V_1_3B_RATIOS,
 )
 
+# No published MagCache calibration for Wan2.2-I2V-A14B here: First Block Cache needs none (it compares the first
+# block's residual between steps), at diffusers' own default threshold.
+WAN22_I2V_A14B_CACHE = StepCache(
+    "fbcache",
+    0.05,
+    "First Block Cache (diffusers FirstBlockCacheConfig, its default threshold 0.05): no calibration needed; "
+    "no published figures for Wan2.2-I2V-A14B",
+)
+
 
 def resample(ratios: tuple[float, ...], steps: int) -> list[float]:
     """`ratios` at `steps` steps by nearest neighbour (what MagCache does for other step counts)."""

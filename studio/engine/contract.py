@@ -65,6 +65,11 @@ class PipelineInfo:
         return " · ".join(part for part in parts if part)
 
 
+# Where an image job's pixels come from (the services set it: images live in the media store, by content hash):
+# (image hash, width, height, fit "crop" | "pad") -> (height, width, 3) uint8, already fitted to the recipe's size.
+ImageSource = Callable[[str, int, int, str], np.ndarray]
+
+
 class Pipeline(Protocol):
     """What the worker needs from `studio.engine.pipeline.ResidentPipeline` (tests substitute their own).
 

@@ -31,12 +31,15 @@ STRATEGIES: tuple[StrategyName, ...] = get_args(StrategyName)  # fastest first
 TEXT_ENCODER_GB = 11.4  # UMT5-XXL encoder in bf16
 TEXT_ENCODE_ACTIVATIONS_GB = 0.25  # traced: 0.22 GB for a prompt and a negative prompt of 512 tokens each
 TRANSFORMER_GB: dict[LayoutName, float] = {"a14b": 28.6, "ti2v-5b": 10.0, "1.3b": 3.0}  # one expert, bf16
+TRANSFORMER_GB["i2v-a14b"] = TRANSFORMER_GB["a14b"]  # the same experts; 36 input channels add ~0.1 M parameters
 VAE_GB: dict[LayoutName, float] = {"a14b": 0.5, "ti2v-5b": 2.8, "1.3b": 0.5}  # fp32: Wan2.1 VAE 127 M params
+VAE_GB["i2v-a14b"] = VAE_GB["a14b"]
 # Transformer width, FFN width and layers: the activation estimate and the per-layer share of the weights.
 DIMS: dict[LayoutName, tuple[int, int, int]] = {
     "a14b": (5120, 13824, 40),
     "ti2v-5b": (3072, 14336, 30),
     "1.3b": (1536, 8960, 30),
+    "i2v-a14b": (5120, 13824, 40),
 }
 LORA_GB_PER_EXPERT = 1.2  # a rank-128 LoRA on every linear layer of a 14B expert in bf16, when the size is unknown
 HEADROOM_GB = 2.0  # CUDA context, allocator fragmentation, latents, embeddings and the scheduler's tensors
@@ -45,6 +48,8 @@ TEXT_ENCODER_BLOCKS = 24  # UMT5-XXL layers; group offloading keeps 4 of them on
 # count (flash-style attention keeps O(tokens)). TI2V-5B's per-token timesteps add fp32 modulation tensors
 # (6 × width per token), hence its larger figure.
 ACTIVATION_BYTES: dict[LayoutName, float] = {"a14b": 22.3, "ti2v-5b": 65.2, "1.3b": 32.2}
+# I2V-A14B: A14B's figure, not traced for its 36-channel input (nor the VAE encode of the conditioning video)
+ACTIVATION_BYTES["i2v-a14b"] = ACTIVATION_BYTES["a14b"]
 # Traced peak of the fp32 VAE decode. Untiled: pixels × (fixed + per_frame × frames) bytes — the decoder's causal
 # cache at full resolution, then the growing fp32 video. Tiled (256-pixel tiles): fixed GB + pixels × frames ×
 # per_frame, fitted to the largest sizes (conservative below them: 1.8 GB traced at 832×480×81 for 2.8 estimated).
@@ -52,8 +57,10 @@ DECODE_UNTILED: dict[LayoutName, tuple[float, float]] = {
     "a14b": (19460.0, 12.3),  # Wan2.1 VAE
     "ti2v-5b": (21510.0, 12.2),  # Wan2.2 VAE
     "1.3b": (19460.0, 12.3),  # Wan2.1 VAE
+    "i2v-a14b": (19460.0, 12.3),  # Wan2.1 VAE
 }
 DECODE_TILED: dict[LayoutName, tuple[float, float]] = {"a14b": (1.3, 46.0), "ti2v-5b": (0.2, 57.0), "1.3b": (1.3, 46.0)}
+DECODE_TILED["i2v-a14b"] = DECODE_TILED["a14b"]
 
 
 @dataclass(frozen=True)

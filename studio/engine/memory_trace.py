@@ -29,6 +29,7 @@ TRANSFORMER_SHAPES: dict[LayoutName, tuple[int, int, int, int]] = {
     "a14b": (40, 128, 13824, 16),
     "ti2v-5b": (24, 128, 14336, 48),
     "1.3b": (12, 128, 8960, 16),
+    "i2v-a14b": (40, 128, 13824, 16),  # its input has 36 channels (latents, mask, image): see transformer_config
 }
 # AutoencoderKLWan: diffusers' defaults are the Wan2.1 VAE (A14B, 1.3B); TI2V-5B has the Wan2.2 VAE. Its numbers are
 # those of the Wan-AI/Wan2.2-TI2V-5B-Diffusers vae config as this project knows it (not read from the hub here).
@@ -44,7 +45,7 @@ WAN22_VAE: dict[str, Any] = {
     "latents_mean": [0.0] * 48,
     "latents_std": [1.0] * 48,
 }
-VAE_CONFIGS: dict[LayoutName, dict[str, Any]] = {"a14b": {}, "ti2v-5b": WAN22_VAE, "1.3b": {}}
+VAE_CONFIGS: dict[LayoutName, dict[str, Any]] = {"a14b": {}, "ti2v-5b": WAN22_VAE, "1.3b": {}, "i2v-a14b": {}}
 
 
 def transformer_config(layout: LayoutName, layers: int = 2) -> dict[str, Any]:
@@ -54,7 +55,7 @@ def transformer_config(layout: LayoutName, layers: int = 2) -> dict[str, Any]:
         "patch_size": (1, 2, 2),
         "num_attention_heads": heads,
         "attention_head_dim": head_dim,
-        "in_channels": channels,
+        "in_channels": 2 * channels + 4 if layout == "i2v-a14b" else channels,
         "out_channels": channels,
         "text_dim": 4096,
         "freq_dim": 256,

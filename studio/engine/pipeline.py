@@ -36,9 +36,10 @@ from studio.engine.attention import (
     choose_attention_backend,
     compile_experts,
 )
-from studio.engine.contract import GenerationResult, GpuOutOfMemory, PipelineInfo, StepInfo
+from studio.engine.contract import GenerationResult, GpuOutOfMemory, ImageSource, PipelineInfo, StepInfo
 from studio.engine.devices import RunHooks, component_dtypes, detect_device, free_gb
 from studio.engine.downloads import fetch
+from studio.engine.image_to_video import image_kwargs, image_pipeline, needs_image
 from studio.engine.load_progress import component_progress
 from studio.engine.lora import load_fast_lora
 from studio.engine.memory_plan import Strategy, choose_strategy, largest_job, parse_override
@@ -102,6 +103,7 @@ class ResidentPipeline:
         self._fast_on = False
         self._counting_tokenizer: Any = None
         self._counting_lock = threading.Lock()
+        self.image_source: ImageSource | None = None  # start/end images of image jobs (set by the services)
 
     @property
     def loaded(self) -> bool:
@@ -306,15 +308,21 @@ class ResidentPipeline:
         }
         if pipe.config["boundary_ratio"] is not None and recipe.guidance_2 is not None:
             kwargs["guidance_scale_2"] = recipe.guidance_2
+        # Image jobs run diffusers' image-to-video pipeline over the same loaded modules (studio.engine.image_to_video)
+        images = image_kwargs(recipe, self.image_source)
+        if not images and needs_image(pipe):
+            raise ValueError(f"start_image: {self.preset.key} makes video from an image; give a start image")
+        call: Any = image_pipeline(pipe) if images else pipe
+        kwargs |= images
         if self.on_cuda:
             torch.cuda.reset_peak_memory_stats()
         start = time.perf_counter()
         out_of_memory = False
-        hooks = RunHooks(pipe, self.device, compiled=self.compiled, on_step=on_step, interrupt=interrupt)
+        hooks = RunHooks(call, self.device, compiled=self.compiled, on_step=on_step, interrupt=interrupt)
         caching = self._step_caching(recipe)
         try:
             with hooks, caching or contextlib.nullcontext(), torch.inference_mode():
-                video = pipe(**kwargs, callback_on_step_end=hooks.step_end).frames
+                video = call(**kwargs, callback_on_step_end=hooks.step_end).frames
         except torch.OutOfMemoryError:
             # Leave the except block first: the traceback holds the step's tensors until then.
             out_of_memory = True

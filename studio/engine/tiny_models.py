@@ -19,6 +19,7 @@ from studio.domain.presets import LAYOUTS, PRESETS, WAN_NEGATIVE_PROMPT, LayoutN
 
 if TYPE_CHECKING:
     from diffusers.pipelines.wan.pipeline_wan import WanPipeline
+    from diffusers.pipelines.wan.pipeline_wan_i2v import WanImageToVideoPipeline
 
 logger = logging.getLogger(__name__)
 
@@ -79,14 +80,19 @@ def tiny_vocab() -> list[tuple[str, float]]:
     return list(pieces.items())
 
 
-def build_tiny_pipeline(layout: LayoutName, seed: int = 0) -> WanPipeline:
-    """A random-weight WanPipeline shaped like the real `layout`; the same seed gives the same weights."""
+def build_tiny_pipeline(layout: LayoutName, seed: int = 0) -> WanPipeline | WanImageToVideoPipeline:
+    """A random-weight Wan pipeline shaped like the real `layout`; the same seed gives the same weights.
+
+    Image-to-video layouts (I2V-A14B) are a WanImageToVideoPipeline whose transformers read 36 channels (the noisy
+    latents, a 4-channel frame mask and the encoded images), without a CLIP image encoder, like Wan2.2's.
+    """
     import torch
 
     # From their modules: mypy resolves `from diffusers import ...` to diffusers' dummy placeholder classes.
     from diffusers.models.autoencoders.autoencoder_kl_wan import AutoencoderKLWan
     from diffusers.models.transformers.transformer_wan import WanTransformer3DModel
     from diffusers.pipelines.wan.pipeline_wan import WanPipeline
+    from diffusers.pipelines.wan.pipeline_wan_i2v import WanImageToVideoPipeline
     from diffusers.schedulers.scheduling_unipc_multistep import UniPCMultistepScheduler
     from transformers import T5Tokenizer, UMT5Config, UMT5EncoderModel
 
@@ -135,7 +141,7 @@ def build_tiny_pipeline(layout: LayoutName, seed: int = 0) -> WanPipeline:
             patch_size=(1, 2, 2),
             num_attention_heads=2,
             attention_head_dim=16,
-            in_channels=z_dim,
+            in_channels=2 * z_dim + info.vae_temporal if info.image_channels else z_dim,
             out_channels=z_dim,
             text_dim=TEXT_DIM,
             freq_dim=256,
@@ -153,8 +159,9 @@ def build_tiny_pipeline(layout: LayoutName, seed: int = 0) -> WanPipeline:
         flow_shift=_tiny_preset(layout).flow_shift,
     )
 
-    return WanPipeline(
-        tokenizer=tokenizer,  # type: ignore[arg-type]  # diffusers annotates it as AutoTokenizer, a factory
+    pipeline_class: Any = WanImageToVideoPipeline if info.image_channels else WanPipeline
+    return pipeline_class(  # type: ignore[no-any-return]
+        tokenizer=tokenizer,
         text_encoder=text_encoder,
         vae=vae,
         scheduler=scheduler,

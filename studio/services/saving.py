@@ -16,6 +16,7 @@ from studio.media import mp4
 from studio.media.storage import MediaStore
 from studio.store import jobs, library
 from studio.store.database import Database
+from studio.store.rows import Video
 
 
 def save_video(
@@ -54,6 +55,8 @@ def save_video(
         # Scored before the row exists, so a flagged video is never seen unflagged; never raises (None: no score).
         verdict = content_check.check_frames(frames) if content_check else None
         with db.write() as session:
+            # A continuation links to the video it continues, while that video still exists
+            parent = recipe.continues if recipe.continues and session.get(Video, recipe.continues) else None
             video = library.add(
                 session=session,
                 store=media,
@@ -64,6 +67,7 @@ def save_video(
                 timings=timings,
                 group_id=jobs.get(session=session, job_id=job_id).group_id,
                 stored_recipe=stored,
+                parent_id=parent,
             )
             content.apply(video, verdict)
             jobs.finish(session=session, job_id=job_id, timings=timings)

@@ -12,14 +12,15 @@ from pathlib import Path
 
 from studio import hosting
 from studio.config import Settings
-from studio.domain import comparisons, destinations
+from studio.domain import comparisons, destinations, start_image
 from studio.domain.errors import Unavailable
 from studio.domain.presets import Preset
-from studio.domain.recipe import RecipeRequest, build_recipe, check_length
+from studio.domain.recipe import RecipeRequest, check_length
 from studio.engine.contract import Pipeline
 from studio.engine.zero_gpu import ZeroGpuPipeline
 from studio.media import content_check, storage
 from studio.services.admission import Admission
+from studio.services.continuation import Joiner, continuation_request
 from studio.services.editor import Editor
 from studio.services.grids import Grids
 from studio.services.health import FleetState, Health, ModelInfo, fleet_model_info, local_model_info
@@ -28,12 +29,13 @@ from studio.services.metrics import Metrics
 from studio.services.models import ModelEntry, Models
 from studio.services.runners import Runners
 from studio.services.shares import Shares
+from studio.services.start_images import StartImages
 from studio.services.updates import Updates
 from studio.services.videos import Videos
 from studio.services.worker import ModelState, Worker
 from studio.store import fleet, housekeeping, jobs, library
 from studio.store.database import Database
-from studio.store.rows import JobStatus, utcnow
+from studio.store.rows import JobStatus, Video, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +89,12 @@ class Studio:
         )
         self.shares = Shares(db=self.db)
         self.grids = Grids(db=self.db, preset=preset, admission=self.admission, hand_over=self.runners.hand_over)
+        # Image-to-video: start/end images by content hash; Continue and Join (studio.services.continuation)
+        self.images = StartImages(db=self.db, media=self.media, max_upload_bytes=settings.max_upload_mb * 2**20)
+        self.joiner = Joiner(db=self.db, media=self.media, content=self.content)
+        runner = getattr(pipeline, "inner", pipeline)  # ZeroGpuPipeline runs its inner pipeline in a forked process
+        if runner is not None and hasattr(runner, "image_source"):
+            runner.image_source = self.images.source()
         self.interrupted_at_start: list[int] = []
         self._opened = self._started = self._stopped = False
         self.public_link: str | None = None  # set by app.py when --share opens (or fails to open) a link
@@ -264,7 +272,7 @@ class Studio:
             QueueFull: `max_queued` jobs are already waiting (RateLimited: this owner is over its limits).
             OutOfSpace: the media disk is nearly full.
         """
-        recipe = build_recipe(request, self.preset)
+        recipe = self.images.build_recipe(request, self.preset)
         if callback_url is not None:
             destinations.check_url(callback_url, self.callback_allow)
         with self.db.write() as session:  # the checks and the insert are one transaction: limits hold under load
@@ -287,7 +295,7 @@ class Studio:
         """
         # 1. Validate everything before touching the queue
         comparisons.check_seeds(seeds)
-        recipes = [build_recipe(dataclasses.replace(request, seed=seed), self.preset) for seed in seeds]
+        recipes = [self.images.build_recipe(dataclasses.replace(request, seed=seed), self.preset) for seed in seeds]
         group_id = uuid.uuid4().hex
         # 2. One transaction: the room check and every insert, so the cap holds and a group is never half queued
         with self.db.write() as session:
@@ -421,3 +429,25 @@ class Studio:
         """The jobs of a group (retries included), oldest first; empty for an unknown group."""
         with self.db.read() as session:
             return [JobView.of(session, job) for job in jobs.group(session=session, group_id=group_id)]
+
+    # -- image to video: Continue and Join -------------------------------------------------------
+
+    def continue_video(self, video_id: int, *, owner: str | None = None) -> JobView:
+        """Queue the next clip of a video: its last frame as the start image, the same recipe, seed + 1.
+
+        Raises:
+            VideoNotFound: no such video. InvalidInput: "start_image" when the model takes no image. As `submit`.
+        """
+        video = self.videos.get(video_id)
+        start_image.require_image_input(self.preset)  # before the frame is stored: nothing is kept on a refusal
+        image = self.images.from_video(video_id, None)
+        return self.submit(continuation_request(video, self.preset, image.id), owner=owner)
+
+    def join(self, video_id: int, *, owner: str | None = None) -> Video:
+        """One MP4 of the chain of continuations ending at `video_id`, saved to the history (kind "join").
+
+        Raises:
+            VideoNotFound, InvalidInput ("video_id": not a continuation), RateLimited / OutOfSpace: as edits.
+        """
+        self.admission.admit_edit(owner)
+        return self.joiner.join(video_id)

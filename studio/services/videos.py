@@ -60,6 +60,7 @@ class Videos:
         limit: int = 24,
         offset: int = 0,
         comparison: bool | None = None,
+        image_to_video: bool | None = None,
     ) -> VideoPage:
         """One page of the history, newest first, matching words of the prompt or negative prompt.
 
@@ -77,6 +78,7 @@ class Videos:
                 limit=limit,
                 offset=offset,
                 comparison=comparison,
+                image_to_video=image_to_video,
             )
 
     def models(self) -> list[str]:

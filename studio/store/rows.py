@@ -120,7 +120,7 @@ class Video(Base):
     flagged: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0", index=True)
 
 
-VIDEO_KINDS = ("generated", "trim", "comparison")
+VIDEO_KINDS = ("generated", "trim", "comparison", "join")  # join: a chain of continuations as one MP4
 
 
 # Raw-SQL schema the ORM does not map: the prompt search index (migration 0002) and FTS5's shadow tables.

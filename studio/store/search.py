@@ -47,6 +47,7 @@ def search(
     limit: int = 24,
     offset: int = 0,
     comparison: bool | None = None,
+    image_to_video: bool | None = None,
 ) -> VideoPage:
     """Videos whose prompt or negative prompt contains every word of `query`, newest first.
 
@@ -64,6 +65,9 @@ def search(
     conditions = _conditions(session=session, query=query, model=model, favorite=favorite)
     if comparison is not None:  # part of a comparison: one of its cells, or an export of one
         conditions.append(Video.group_id.is_not(None) if comparison else Video.group_id.is_(None))
+    if image_to_video is not None:  # the recipe names a start image (a JSON null reads as SQL NULL in both databases)
+        started = Video.recipe["start_image"].as_string().is_not(None)
+        conditions.append(started if image_to_video else ~started)
     page = select(Video).where(*conditions).order_by(Video.id.desc()).limit(limit).offset(offset)
     items = list(session.scalars(page))
     if offset == 0 and len(items) < limit:

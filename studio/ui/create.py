@@ -31,6 +31,7 @@ from studio.ui.recipe_form import (
     speed_defaults,
     speed_label,
 )
+from studio.ui.start_image_panel import IMAGE_FIELDS, IMAGE_LABELS, StartImagePanel
 from studio.ui.status import describe_job, model_status, owner_of, preview_banner, resolved_summary
 
 FOLLOW_TIMEOUT_S = 5.0  # longest a following handler waits for news of its job before it looks again
@@ -51,13 +52,24 @@ class CreatePage:
 
     def validate(self, *values: Any) -> list[dict[str, Any]]:
         """Runs before Generate: a bad field gets its message on its own control, and nothing is queued."""
-        return on_controls(first_problem(self.preset, *values), INPUT_FIELDS)
+        return on_controls(self._problem(*values), (*INPUT_FIELDS, *IMAGE_FIELDS)[: len(values)])
 
     def warn_if_invalid(self, *values: Any) -> None:
         """Runs beside the validator on Generate: the same refusal as a toast near the button, naming the field (the
         control may be out of sight, and Gradio drops the validator's messages of a fresh page's first click)."""
-        if (problem := first_problem(self.preset, *values)) is not None:
-            warn(problem, FIELD_LABELS)
+        if (problem := self._problem(*values)) is not None:
+            warn(problem, FIELD_LABELS | IMAGE_LABELS)
+
+    def _problem(self, *values: Any) -> Any:
+        """The first field to fix: the settings (INPUT_FIELDS), then the start/end images after them, if given."""
+        base, extra = values[: len(INPUT_FIELDS)], values[len(INPUT_FIELDS) :]
+        if not extra:
+            return first_problem(self.preset, *base)
+        try:
+            request = request_from(self.preset, *base)
+        except Refused as exc:
+            return exc
+        return self.image_panel.problem(request, *extra)
 
     def summarize(self, aspect_ratio: str, quality: str, duration_s: float) -> str:
         """The size, frames and fps the current choices resolve to, shown before Generate."""
@@ -103,6 +115,10 @@ class CreatePage:
         guidance_2: float | None,
         flow_shift: float,
         speed: str = "Quality",
+        start_image: str | None = None,
+        end_image: str | None = None,
+        image_fit: str = "crop",
+        follow_image: bool = True,
         request: gr.Request | None = None,
         progress: gr.Progress = gr.Progress(),
     ) -> AsyncIterator[dict[Any, Any]]:
@@ -125,6 +141,10 @@ class CreatePage:
                 guidance_2,
                 flow_shift,
                 speed,
+            )
+            # Image to video: the images stored by content, the size following the start image when asked
+            recipe_request = self.image_panel.with_images(
+                recipe_request, start_image, end_image, image_fit, follow_image
             )
             view = self.studio.submit(recipe_request, owner=owner_of(request))
         except Refused as exc:
@@ -256,6 +276,8 @@ class CreatePage:
                     self.summarize("16:9", preset.default_quality, default_s),
                     elem_id="resolved-size",
                 )
+                self.image_panel = StartImagePanel(self.studio)
+                self.image_panel.build()
                 with gr.Accordion("Advanced", open=False):
                     self.steps_slider = controls.slider(
                         label="Steps", minimum=1, maximum=100, step=1, value=preset.steps
@@ -310,6 +332,8 @@ class CreatePage:
             self.flow_shift_slider,
             self.speed_radio,
         ]
+        inputs = [*inputs, *self.image_panel.inputs]  # image to video: after the settings (IMAGE_FIELDS)
+        self.image_panel.wire(self.aspect_radio, self.quality_radio)
         self.generate_btn.click(  # before the validator: the refusal as a toast too (a validator cannot toast)
             self.warn_if_invalid, inputs=inputs, outputs=None, show_progress="hidden", api_visibility="private"
         )

@@ -17,6 +17,7 @@ from studio.domain.errors import Refused
 from studio.domain.naming import plural, seed_title, tile_caption
 from studio.services.studio import Studio
 from studio.store.rows import Video
+from studio.ui.continue_panel import ContinuePanel
 from studio.ui.create import CreatePage
 from studio.ui.errors import note, toast
 from studio.ui.import_panel import ImportPanel
@@ -29,6 +30,7 @@ MAX_QUERY_CHARS = 500  # as the API's `q`
 
 PAGE_SIZE = 24
 ALL_MODELS = "All models"
+IMAGE_TO_VIDEO = "Image to video (any model)"  # a choice of the model filter: clips started from an image
 # The tiles' captions (two lines, each cut with an ellipsis) and the details' one column on a phone.
 HISTORY_CSS = Path(__file__).resolve().parents[2] / "assets" / "history.css"
 
@@ -55,10 +57,12 @@ class HistoryPage:
     def page(self, query: str, model: str, favorites: bool, offset: int, comparisons: bool = False) -> dict[Any, Any]:
         """One page of the gallery, newest first; a page past the end (a stale click) shows the last one."""
         filters: dict[str, Any] = {
-            "model": None if model in (None, ALL_MODELS) else str(model)[:MAX_QUERY_CHARS],
+            "model": None if model in (None, ALL_MODELS, IMAGE_TO_VIDEO) else str(model)[:MAX_QUERY_CHARS],
             "favorite": True if favorites else None,
             "comparison": True if comparisons else None,
         }
+        if model == IMAGE_TO_VIDEO:
+            filters["image_to_video"] = True
         try:
             found = self.studio.videos.search(query or "", limit=PAGE_SIZE, offset=offset, **filters)
             pages = max(1, math.ceil(found.total / PAGE_SIZE))
@@ -75,7 +79,7 @@ class HistoryPage:
             self.page_label: f"{plural(found.total, 'video')} · page {offset // PAGE_SIZE + 1} of {pages}",
             self.prev_btn: gr.update(interactive=offset > 0),
             self.next_btn: gr.update(interactive=offset + PAGE_SIZE < found.total),
-            self.model_filter: gr.update(choices=[ALL_MODELS, *models]),
+            self.model_filter: gr.update(choices=[ALL_MODELS, IMAGE_TO_VIDEO, *models]),
             self.compare_pick: gr.update(choices=[(pick_label(v), v.id) for v in found.items]),
         }
 
@@ -108,6 +112,7 @@ class HistoryPage:
             self.favorite_btn: gr.update(value="Unfavorite" if video.favorite else "Favorite"),
             self.download_btn: gr.update(value=str(self.studio.videos.download_file(video))),  # its name: naming
             **self.trim_panel.reset(video.id, end),
+            **self.continue_panel.reset(video.recipe or {}),
             self.confirm_delete_btn: gr.update(visible=False),
             self.action_note: message,
         }
@@ -141,6 +146,16 @@ class HistoryPage:
         recipe = dict(self.studio.videos.get(video_id).recipe)
         return {**self.create.fill_from_recipe(recipe, seed), self.tabs: gr.Tabs(selected="create")}
 
+    def use_frame_on_create(self, video_id: int, image_path: str) -> dict[Any, Any]:
+        """The Create page with the video's settings and a frame of it as the start image (Use this frame)."""
+        recipe = dict(self.studio.videos.get(video_id).recipe)
+        return {
+            **self.create.fill_from_recipe(recipe, "same"),
+            self.create.image_panel.start_box: image_path,
+            self.create.image_panel.accordion: gr.Accordion(open=True),
+            self.tabs: gr.Tabs(selected="create"),
+        }
+
     # -- layout ----------------------------------------------------------------------------------
 
     def build(self) -> None:
@@ -172,6 +187,8 @@ class HistoryPage:
                 self.reopen_btn = gr.Button("Open its comparison", size="sm")  # wired by ui.compare_grid
                 self.delete_btn = gr.Button("Delete", size="sm", variant="stop")
                 self.confirm_delete_btn = gr.Button("Confirm delete", size="sm", variant="stop", visible=False)
+            self.continue_panel = ContinuePanel(self.studio, self.use_frame_on_create)
+            self.continue_panel.build()
             self.trim_panel = TrimPanel(self.studio, self.show)
             self.trim_panel.build(self.action_note)
             self.share_panel = SharePanel(self.studio)
@@ -207,6 +224,7 @@ class HistoryPage:
             self.favorite_btn,
             self.download_btn,
             *self.trim_panel.outputs,
+            *self.continue_panel.outputs,
             self.confirm_delete_btn,
             self.action_note,
         ]
@@ -257,6 +275,15 @@ class HistoryPage:
                 **private,
             )
         self.trim_panel.wire(self.selected_state, detail_outputs)
+        self.continue_panel.wire(
+            self.selected_state,
+            [
+                *self.create.fill_targets,
+                self.create.image_panel.start_box,
+                self.create.image_panel.accordion,
+                self.tabs,
+            ],
+        )
         self.share_panel.wire(self.selected_state)
         self.import_panel.wire()
 

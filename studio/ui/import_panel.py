@@ -47,7 +47,8 @@ class ImportPanel:
             f"Recipe read (seed {plain(recipe.get('seed'))}, model {plain(recipe.get('model'))}): "
             "the Create page is filled in."
         )
-        return {**filled, self.import_note: read, self.tabs: gr.Tabs(selected="create")}
+        images, said = self.create.image_panel.restore(recipe)  # image to video: by id, when this studio has them
+        return {**filled, **images, self.import_note: read + said, self.tabs: gr.Tabs(selected="create")}
 
     # -- layout and wiring -----------------------------------------------------------------------
 
@@ -60,6 +61,6 @@ class ImportPanel:
         self.import_box.upload(
             self.import_file,
             inputs=self.import_box,
-            outputs=[*self.create.fill_targets, self.tabs, self.import_note],
+            outputs=[*self.create.fill_targets, *self.create.image_panel.restore_targets, self.tabs, self.import_note],
             api_visibility="private",
         )

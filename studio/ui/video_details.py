@@ -64,7 +64,18 @@ def describe_video(video: Video) -> str:
     elif video.content_score is not None:
         lines.append(f"**Content check:** passed (score {video.content_score:.2f})")
     kind = getattr(video, "kind", "generated")
-    if video.parent_id is not None:
+    recipe = video.recipe or {}
+    if recipe.get("start_image"):  # image to video: the images by their id (History shows the start image itself)
+        end = f" · **End image:** `{plain(str(recipe['end_image'])[:12])}…`" if recipe.get("end_image") else ""
+        fit = f" ({plain(str(recipe.get('image_fit') or 'crop'))})"
+        lines.append(f"**Start image:** `{plain(str(recipe['start_image'])[:12])}…`{fit}{end}")
+    if kind == "join" and isinstance(recipe.get("join"), dict):
+        ids = ", ".join(f"#{i}" for i in recipe["join"].get("video_ids", []))
+        copied = "lossless" if recipe["join"].get("lossless") else "re-encoded"
+        lines.append(f"**Joined from:** videos {ids} ({copied})")
+    elif video.parent_id is not None and recipe.get("continues") == video.parent_id:
+        lines.append(f"**Continues:** video #{video.parent_id} (from its last frame)")
+    elif video.parent_id is not None:
         lines.append(f"**Trimmed from:** video #{video.parent_id}")
     if video.group_id:
         lines.append(

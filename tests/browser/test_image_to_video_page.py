@@ -1,0 +1,47 @@
+"""Image to video in the browser: Use this frame from History → Generate → the new clip shows its start image."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from studio.client import StudioClient
+from tests.server import StudioProcess
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def ti2v_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StudioProcess]:
+    """The tiny TI2V-5B (a text-and-image model) with one text-to-video clip made through the API."""
+    server = StudioProcess(tmp_path_factory.mktemp("i2v") / "data", "tiny-ti2v-5b").start()
+    with StudioClient(server.url) as client:
+        assert client.generate("a red kite over the sea", seed=1, duration_s=1.0, steps=2).status == "succeeded"
+    yield server
+    server.stop()
+
+
+def test_use_this_frame_then_generate_shows_the_start_image(page: Page, ti2v_server: StudioProcess) -> None:
+    page.goto(ti2v_server.url)
+    expect(page.locator("#model-status")).to_contain_text("ready", timeout=120_000)
+    page.get_by_role("tab", name="History").click()
+    page.locator("#history-gallery .thumbnail-item").first.click()
+    expect(page.locator("#history-details")).to_contain_text("Video #1")
+
+    page.locator("#use-frame-btn").click()
+    # The Create page opens with the frame as its start image and the crop it will get shown before Generate
+    expect(page.locator("#start-image img")).to_be_visible()
+    expect(page.locator("#image-fit-note")).to_contain_text("image 160×96 → 160×96")
+    expect(page.get_by_label("Prompt", exact=True)).to_have_value("a red kite over the sea")
+    page.get_by_role("button", name="Generate").click()
+    done = re.compile(r"^Done: video #2 \(job \d+\), seed \d+$")
+    expect(page.locator("#job-status textarea")).to_have_value(done, timeout=120_000)
+
+    page.get_by_role("tab", name="History").click()
+    page.locator("#history-gallery .thumbnail-item").first.click()  # the newest: video #2
+    expect(page.locator("#history-details")).to_contain_text("Video #2")
+    expect(page.locator("#history-details")).to_contain_text("Start image:")
+    expect(page.locator("#history-start-image img")).to_be_visible()
