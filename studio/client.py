@@ -295,6 +295,10 @@ class StudioClient:
         body: dict[str, Any] = {"video_id": video_id, "x": x, **({"y": y} if y is not None else {})}
         return self._call("POST", "/api/v1/grids/refine", json=body)  # type: ignore[no-any-return]
 
+    def balanced_vs_quality(self, video_id: int) -> dict[str, Any]:
+        """The video's recipe and seed at Quality and at Balanced, as a two-cell comparison (History's button)."""
+        return self.refine(video_id, x={"kind": "speed", "values": ["quality", "balanced"]})
+
     def export_grid(self, group_id: str) -> dict[str, Any]:
         """One MP4 of a finished grid, each tile labelled with its values, saved to the history; that video."""
         return self._call("POST", f"/api/v1/grids/{group_id}/export")  # type: ignore[no-any-return]

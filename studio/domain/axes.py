@@ -242,6 +242,8 @@ def expand(
 
 
 def _with(request: RecipeRequest, kind: AxisKind, value: Any) -> RecipeRequest:
+    if kind == "speed" and value != "balanced":  # the step cache's settings belong to Balanced only
+        return dataclasses.replace(request, speed=value, cache=None, cache_threshold=None)
     return dataclasses.replace(request, **{kind: value})
 
 

@@ -70,6 +70,11 @@ def request_of(recipe: Recipe) -> RecipeRequest:
         guidance_2=recipe.guidance_2,
         flow_shift=recipe.flow_shift,
         speed=recipe.speed,
+        cache=recipe.cache,
+        cache_threshold=recipe.cache_threshold,
+        start_image=recipe.start_image,
+        end_image=recipe.end_image,
+        image_fit=recipe.image_fit,
         **sized,
     )
 
@@ -130,6 +135,11 @@ class Grids:
             video = library.get(session=session, video_id=video_id)
             recipe = Recipe.from_dict(video.recipe)
         return self.create(request_of(recipe), axis, keep, owner=owner)
+
+    def balanced_vs_quality(self, video_id: int, *, owner: str | None = None) -> GridView:
+        """Balanced vs Quality on the video's recipe and seed: a two-cell comparison, the honest way to judge what the
+        step cache costs on this prompt. Refused (field "x") on a model without a Balanced step cache."""
+        return self.refine(video_id, axes.make_axis("speed", ["quality", "balanced"]), owner=owner)
 
     def rebuild(self, recipe: dict[str, Any], *, owner: str | None = None) -> GridView:
         """A new comparison from an exported grid's recipe (read from its MP4): the same shared settings and axes.

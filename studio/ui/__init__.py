@@ -55,7 +55,7 @@ def build_ui(studio: Studio) -> gr.Blocks:
         Tools(studio).register()
         history.wire(demo, history_tab)
         compare.wire(history.compare_pick, history.compare_btn)
-        grid_panel.wire(history.reopen_btn, history.selected_state)
+        grid_panel.wire(history.reopen_btn, history.selected_state, history.speeds_btn)
         models.wire()
         create.model_picker.wire(demo)
     return demo

@@ -177,6 +177,19 @@ class GridPanel:
         video = self.studio.videos.get(video_id)
         return {**self.compare.create.fill_from_recipe(video.recipe), self.compare.tabs: gr.Tabs(selected="create")}
 
+    async def balanced_vs_quality(
+        self, video_id: int | None, request: gr.Request | None = None
+    ) -> AsyncIterator[dict[Any, Any]]:
+        """History's "Balanced vs Quality": the video's recipe and seed at both speeds, side by side."""
+        if video_id is None:
+            raise gr.Error("Select a video first.")
+        try:
+            grid = self.studio.grids.balanced_vs_quality(video_id, owner=owner_of(request))
+        except Refused as exc:
+            raise toast(exc) from exc
+        async for update in self.follow(grid, f"Balanced vs Quality for video #{video_id}"):
+            yield update
+
     def reopen(self, video_id: int | None) -> dict[Any, Any]:
         """History's "Open its comparison": the grid a video belongs to, on the Compare page."""
         if video_id is None:
@@ -217,7 +230,7 @@ class GridPanel:
 
     # -- wiring ----------------------------------------------------------------------------------
 
-    def wire(self, reopen_btn: gr.Button, selected: gr.State) -> None:
+    def wire(self, reopen_btn: gr.Button, selected: gr.State, speeds_btn: gr.Button) -> None:
         compare = self.compare
         shown = [compare.grid_html, compare.ids_state, compare.group_state, compare.keep_pick, compare.status_box]
         private: dict[str, Any] = {"api_visibility": "private"}
@@ -241,3 +254,4 @@ class GridPanel:
             **private,
         )
         reopen_btn.click(self.reopen, inputs=selected, outputs=[*shown, compare.tabs], **private)
+        speeds_btn.click(self.balanced_vs_quality, inputs=selected, outputs=[*shown, compare.tabs], **private)

@@ -185,6 +185,7 @@ class HistoryPage:
                 self.reuse_new_btn = gr.Button("Reuse with new seed", size="sm")
                 self.seed_plus_btn = gr.Button("Seed + 1", size="sm")
                 self.reopen_btn = gr.Button("Open its comparison", size="sm")  # wired by ui.compare_grid
+                self.speeds_btn = gr.Button("Balanced vs Quality", size="sm", elem_id="history-speeds")  # the same
                 self.delete_btn = gr.Button("Delete", size="sm", variant="stop")
                 self.confirm_delete_btn = gr.Button("Confirm delete", size="sm", variant="stop", visible=False)
             self.continue_panel = ContinuePanel(self.studio, self.use_frame_on_create)

@@ -6,6 +6,7 @@ The queue and grid tests use the fake pipeline; one test runs a real 2×2 grid o
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -132,6 +133,26 @@ def test_refine_keeps_a_cells_recipe_and_sweeps_a_new_axis(studio: Studio) -> No
         (12, 4.0, 3, "a paper boat"),
         (12, 6.0, 3, "a paper boat"),
     ]
+
+
+def test_balanced_vs_quality_compares_one_videos_recipe_at_both_speeds(studio: Studio) -> None:
+    grid = studio.grids.create(replace(BASE, speed="balanced", cache_threshold=0.5), axes.make_axis("seed", "21 22"))
+    finish(studio, grid.group_id)
+    balanced = studio.grids.grid(grid.group_id).cells[0].video
+    assert balanced is not None and balanced.recipe["speed"] == "balanced"
+
+    pair = studio.grids.balanced_vs_quality(balanced.id)
+    finish(studio, pair.group_id)
+    pair = studio.grids.grid(pair.group_id)
+    assert (pair.rows, pair.cols, pair.x.kind) == (1, 2, "speed")
+    recipes = [cell.video.recipe for cell in pair.cells if cell.video]
+    assert [(r["speed"], r["seed"], r["prompt"], r["steps"]) for r in recipes] == [
+        ("quality", 21, "a paper boat", 3),
+        ("balanced", 21, "a paper boat", 3),
+    ]
+    # The step cache's settings go with Balanced only, and Balanced keeps the video's own threshold
+    assert (recipes[0]["cache"], recipes[0]["cache_threshold"]) == (None, None)
+    assert recipes[1]["cache_threshold"] == 0.5
 
 
 def test_old_seed_groups_read_as_one_seed_axis(studio: Studio) -> None:
