@@ -162,3 +162,23 @@ def test_the_api_lists_downloads_follows_switches_and_deletes(
         started_at = time.monotonic()
         gone = client.delete("/api/v1/models/wan2.1-t2v-1.3b/cache")
         assert gone.status_code == 200 and gone.json()["downloaded"] is False and time.monotonic() - started_at < 30
+
+
+def test_a_job_whose_model_cannot_load_fails_with_the_reason_and_the_queue_moves_on(
+    online: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, stopping: list[Studio]
+) -> None:
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    studio = own_studio(tmp_path, presets.PRESETS["tiny-1.3b"])
+    stopping.append(studio)
+    wait_for(lambda: studio.model_state is ModelState.READY, 120, "the first model")
+
+    studio.use_model("wan2.1-t2v-1.3b")  # not in the (empty) cache, and offline
+    stuck = studio.submit(QUICK)
+    studio.use_model("tiny-1.3b")
+    after = studio.submit(QUICK)
+
+    failed = wait_final(studio, stuck.id, timeout=120)
+    assert failed.status is JobStatus.FAILED and failed.recipe.model == "wan2.1-t2v-1.3b"
+    assert failed.error is not None and "could not be loaded" in failed.error and "not in the cache" in failed.error
+    done = wait_final(studio, after.id, timeout=120)
+    assert done.status is JobStatus.SUCCEEDED and done.recipe.model == "tiny-1.3b"
