@@ -51,5 +51,10 @@ def build_ui(studio: Studio) -> gr.Blocks:
         Tools(studio).register()
         history.wire(demo, history_tab)
         compare.wire(history.compare_pick, history.compare_btn)
-        grid_panel.wire(history.reopen_btn, history.selected_state)
+        grid_panel.wire(
+            history.reopen_btn,
+            history.selected_state,
+            history.import_panel.rebuild_btn,
+            history.import_panel.recipe_state,
+        )
     return demo
