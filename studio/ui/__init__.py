@@ -55,7 +55,13 @@ def build_ui(studio: Studio) -> gr.Blocks:
         Tools(studio).register()
         history.wire(demo, history_tab)
         compare.wire(history.compare_pick, history.compare_btn)
-        grid_panel.wire(history.reopen_btn, history.selected_state, history.speeds_btn)
+        grid_panel.wire(
+            history.reopen_btn,
+            history.selected_state,
+            history.speeds_btn,
+            history.import_panel.rebuild_btn,
+            history.import_panel.recipe_state,
+        )
         models.wire()
         create.model_picker.wire(demo)
     return demo

@@ -53,7 +53,8 @@ class ComparePage:
     def grid(self, videos: list[Video], note: str = "") -> str:
         tiles = [sync_grid.Tile(file_url(self.studio, v), label(v)) for v in videos]
         duration = max((v.num_frames / v.fps for v in videos), default=0.0)
-        return sync_grid.render(tiles, duration, note=note)
+        ratio = f"{videos[0].width} / {videos[0].height}" if videos else "16 / 9"  # cells shaped like the first clip
+        return sync_grid.render(tiles, duration, note=note, ratio=ratio)
 
     def shown(self, videos: list[Video], note: str, group_id: str | None) -> dict[Any, Any]:
         return {

@@ -170,6 +170,19 @@ class GridPanel:
         async for update in self.follow(self.studio.grids.grid(group_id), f"Retrying {len(failed)} cells"):
             yield update
 
+    async def rebuild(
+        self, recipe: dict[str, Any] | None, request: gr.Request | None = None
+    ) -> AsyncIterator[dict[Any, Any]]:
+        """Queue again the comparison an imported export's recipe records, then follow its grid."""
+        if not recipe:
+            raise gr.Error("Import an exported comparison first.")
+        try:
+            grid = self.studio.grids.rebuild(recipe, owner=owner_of(request))
+        except Refused as exc:
+            raise toast(exc) from exc
+        async for update in self.follow(grid, f"Rebuilt a {grid.rows}×{grid.cols} comparison from the MP4"):
+            yield update
+
     def use_this(self, video_id: int | None) -> dict[Any, Any]:
         """Fill the Create page with the chosen cell's recipe (its seed included)."""
         if video_id is None:
@@ -230,7 +243,9 @@ class GridPanel:
 
     # -- wiring ----------------------------------------------------------------------------------
 
-    def wire(self, reopen_btn: gr.Button, selected: gr.State, speeds_btn: gr.Button) -> None:
+    def wire(
+        self, reopen_btn: gr.Button, selected: gr.State, speeds_btn: gr.Button, rebuild_btn: gr.Button, recipe: gr.State
+    ) -> None:
         compare = self.compare
         shown = [compare.grid_html, compare.ids_state, compare.group_state, compare.keep_pick, compare.status_box]
         private: dict[str, Any] = {"api_visibility": "private"}
@@ -255,3 +270,4 @@ class GridPanel:
         )
         reopen_btn.click(self.reopen, inputs=selected, outputs=[*shown, compare.tabs], **private)
         speeds_btn.click(self.balanced_vs_quality, inputs=selected, outputs=[*shown, compare.tabs], **private)
+        rebuild_btn.click(self.rebuild, inputs=recipe, outputs=[*shown, compare.tabs], **private)

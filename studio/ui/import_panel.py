@@ -48,7 +48,18 @@ class ImportPanel:
             "the Create page is filled in."
         )
         images, said = self.create.image_panel.restore(recipe)  # image to video: by id, when this studio has them
-        return {**filled, **images, self.import_note: read + said, self.tabs: gr.Tabs(selected="create")}
+        read += said
+        grid = isinstance(recipe.get("comparison"), dict) and isinstance(recipe["comparison"].get("x"), dict)
+        if grid:  # an exported X/Y comparison: its axes can be queued again (ui.compare_grid wires the button)
+            read += " It is an X/Y comparison: **Rebuild comparison** queues its grid again."
+        return {
+            **filled,
+            **images,
+            self.import_note: read,
+            self.tabs: gr.Tabs(selected="create"),
+            self.recipe_state: recipe if grid else None,
+            self.rebuild_btn: gr.update(visible=grid),
+        }
 
     # -- layout and wiring -----------------------------------------------------------------------
 
@@ -56,11 +67,20 @@ class ImportPanel:
         with gr.Accordion("Import an MP4", open=False):
             self.import_box = gr.File(label="Drop an MP4 made by this studio", file_types=[".mp4"], type="filepath")
             self.import_note = gr.Markdown("", elem_id="import-note")
+            self.rebuild_btn = gr.Button("Rebuild comparison", size="sm", visible=False)
+            self.recipe_state = gr.State(None)
 
     def wire(self) -> None:
         self.import_box.upload(
             self.import_file,
             inputs=self.import_box,
-            outputs=[*self.create.fill_targets, *self.create.image_panel.restore_targets, self.tabs, self.import_note],
+            outputs=[
+                *self.create.fill_targets,
+                *self.create.image_panel.restore_targets,
+                self.tabs,
+                self.import_note,
+                self.recipe_state,
+                self.rebuild_btn,
+            ],
             api_visibility="private",
         )

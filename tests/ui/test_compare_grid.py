@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import gradio as gr
 import pytest
+from gradio.utils import get_upload_folder
 
 from studio.domain import axes
 from studio.domain.errors import InvalidInput
@@ -96,3 +100,26 @@ def test_history_filters_comparisons(studio: Studio) -> None:
     assert plain.id in everything and plain.id not in only
     assert set(only) == {c.video.id for c in studio.grids.grid(grid.group_id).cells if c.video} | {export.id}
     assert {v.id for v in studio.videos.search("", comparison=False).items} == {plain.id}
+
+
+def test_importing_an_exported_grid_offers_to_rebuild_it(panel: GridPanel, studio: Studio) -> None:
+    grid = studio.grids.create(BASE, axes.make_axis("steps", "2 3"))
+    for cell in grid.cells:
+        wait_final(studio, cell.job.id)  # type: ignore[union-attr]
+    export = studio.videos.export_group(grid.group_id)
+    with gr.Blocks(), gr.Tabs() as tabs, gr.Tab("History"):
+        history = HistoryPage(studio, panel.compare.create, tabs)
+        history.build()
+    imports = history.import_panel
+    upload = Path(get_upload_folder()) / "test-grid-import" / "grid.mp4"
+    upload.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(studio.videos.file(export), upload)
+    try:
+        shown = imports.import_file(str(upload))
+    finally:
+        shutil.rmtree(upload.parent)
+    assert "Rebuild comparison" in shown[imports.import_note] and shown[imports.rebuild_btn]["visible"] is True
+    updates = drain(panel.rebuild(shown[imports.recipe_state]))
+    rebuilt = updates[-1][panel.compare.group_state]
+    assert rebuilt != grid.group_id and "2 of 2 cells ready" in updates[-1][panel.compare.status_box]
+    assert [c.values for c in studio.grids.grid(rebuilt).cells] == [{"steps": 2}, {"steps": 3}]
