@@ -4,7 +4,7 @@
   videos already carry; `spec` holds the shared request and the axes, `cells` the (x, y, first job id) of each cell
   (a retried cell's job is found through `jobs.retry_of`).
 
-Revision ID: 0014
+Revision ID: 0013
 Revises: 0012
 Create Date: 2026-12-02
 """
@@ -12,7 +12,7 @@ Create Date: 2026-12-02
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0014"
+revision = "0013"
 down_revision = "0012"
 branch_labels = None
 depends_on = None
