@@ -83,6 +83,11 @@ class StartImages:
         image = images.load(self.media, image_id)
         return images.StoredImage(image_id, image.width, image.height)
 
+    @property
+    def folder(self) -> Path:
+        """Where local copies of the stored images are (the store's own folder, or its cache)."""
+        return self.media.local_dir / images.IMAGE_PREFIX.rstrip("/")
+
     def path(self, image_id: str) -> Path:
         """A local file of a stored image (to show it); the key comes from the checked id, never from a client path."""
         return self.media.local_path(images.image_key(image_id), missing_ok=True)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import gradio as gr
+from gradio.utils import get_upload_folder
 
 from studio.domain import geometry, start_image
 from studio.domain.errors import InvalidInput
@@ -29,10 +30,25 @@ IMAGE_LABELS = {
 _PLACEHOLDER = "0" * 64  # stands for an image that is checked but not stored yet (validation only)
 
 
+def _uploaded(path: str, field: str, stored: Path) -> Path:
+    """`path` when it is a file in Gradio's upload folder, or one of the studio's own stored images (`stored`: what
+    Use this frame puts in the box). Gradio checks that too; a page only ever sends those.
+
+    Raises:
+        InvalidInput: any other path, naming `field`.
+    """
+    resolved = Path(path).resolve()
+    inside = any(resolved.is_relative_to(folder.resolve()) for folder in (Path(get_upload_folder()), stored))
+    if not inside or not resolved.is_file():
+        raise InvalidInput(field, "upload or paste the image with the box (PNG, JPEG or WebP)")
+    return resolved
+
+
 class StartImagePanel:
     def __init__(self, studio: Studio) -> None:
         self.studio = studio
         self.preset: Preset = studio.preset
+        self._stored = studio.images.folder  # the studio's own images (Use this frame)
 
     # -- handlers --------------------------------------------------------------------------------
 
@@ -40,7 +56,7 @@ class StartImagePanel:
         """The width and height of an upload, decoded with the upload limits; None without one."""
         if not path:
             return None
-        return self.studio.images.size_of(Path(path), field=field)
+        return self.studio.images.size_of(_uploaded(path, field, self._stored), field=field)
 
     def with_images(
         self, request: RecipeRequest, start: str | None, end: str | None, fit: str | None, follow: bool
@@ -50,8 +66,12 @@ class StartImagePanel:
             if end:
                 raise InvalidInput("end_image", "needs a start image too (the clip goes from the start to the end)")
             return request
-        stored = self.studio.images.upload_file(Path(start), field="start_image")
-        last = self.studio.images.upload_file(Path(end), field="end_image").id if end else None
+        stored = self.studio.images.upload_file(_uploaded(start, "start_image", self._stored), field="start_image")
+        last = (
+            self.studio.images.upload_file(_uploaded(end, "end_image", self._stored), field="end_image").id
+            if end
+            else None
+        )
         aspect = start_image.FOLLOW_IMAGE if follow else request.aspect_ratio
         return dataclasses.replace(
             request, start_image=stored.id, end_image=last, image_fit=fit or "crop", aspect_ratio=aspect

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,7 +20,7 @@ from studio.services.studio import Studio
 from studio.ui.compare import ComparePage
 from studio.ui.create import CreatePage
 from studio.ui.history import HistoryPage
-from tests.helpers import wait_final
+from tests.helpers import drain, wait_final
 
 
 @pytest.fixture
@@ -60,31 +59,31 @@ def _settings(**changes: Any) -> list[Any]:
     return list(values.values())
 
 
-def _image_file(folder: Path, width: int, height: int) -> str:
-    path = folder / "start.png"
+def _image_file(_folder: Path, width: int, height: int) -> str:
+    """An image where the page's uploads are: Gradio's upload folder (the panel reads nothing else)."""
+    path = Path(get_upload_folder()) / f"test-start-{width}x{height}.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
     PIL.Image.new("RGB", (width, height), (30, 120, 220)).save(path)
     return str(path)
 
 
 def _last(create: CreatePage, *values: Any) -> dict[Any, Any]:
-    async def run() -> dict[Any, Any]:
-        updates = [update async for update in create.generate(*values)]
-        return updates[-1]
-
-    return asyncio.run(run())
+    return drain(create.generate(*values))[-1]
 
 
 def test_a_bad_start_image_gets_its_message_on_the_control(
     pages: tuple[Studio, CreatePage, HistoryPage], tmp_path: Path
 ) -> None:
     studio, create, _ = pages
-    svg = tmp_path / "drawing.png"
+    svg = Path(get_upload_folder()) / "test-drawing.png"
     svg.write_bytes(b'<svg xmlns="http://www.w3.org/2000/svg" width="4" height="4"/>')
     checks = create.validate(*_settings(), str(svg), None, "crop", True)
     bad = [check for check in checks if not check["is_valid"]]
     assert len(bad) == 1 and checks[12] == bad[0] and "PNG, JPEG or WebP" in bad[0]["message"]
     assert all(check["is_valid"] for check in create.validate(*_settings(), None, None, "crop", True))
     assert not (studio.media.local_dir / "images").exists()
+    elsewhere = create.validate(*_settings(), str(tmp_path / "x.png"), None, "crop", True)[12]
+    assert not elsewhere["is_valid"] and "upload or paste" in elsewhere["message"]  # a path outside the uploads
 
 
 def test_the_crop_is_shown_before_generate(pages: tuple[Studio, CreatePage, HistoryPage], tmp_path: Path) -> None:
