@@ -25,6 +25,8 @@ from studio.store.rows import TIMINGS, JobStatus, Video
 
 AspectRatio = Literal["16:9", "9:16", "1:1", "4:3", "3:4", "21:9"]
 assert set(AspectRatio.__args__) == set(ASPECT_RATIOS)  # type: ignore[attr-defined]
+# A job's ratio may also be "image" (the start image's shape): one Literal, so a refusal is one message on the field
+JobAspectRatio = Literal["16:9", "9:16", "1:1", "4:3", "3:4", "21:9", "image"]
 
 _STRICT = ConfigDict(extra="forbid", allow_inf_nan=False)
 MAX_ID = 2**63 - 1  # SQLite's and Postgres's largest integer key
@@ -45,7 +47,7 @@ class RecipeIn(BaseModel):
         min_length=1, max_length=MAX_PROMPT_CHARS, examples=["a paper boat drifting down a rainy street"]
     )
     negative_prompt: str | None = Field(None, max_length=MAX_PROMPT_CHARS)
-    aspect_ratio: AspectRatio | Literal["image"] = Field(
+    aspect_ratio: JobAspectRatio = Field(
         "16:9", description="a ratio, or \"image\": the start image's shape on the model's grid"
     )
     quality: str | None = Field(None, max_length=16, description="e.g. 720p or 480p; see GET /health for the model")
