@@ -123,6 +123,11 @@ def test_the_python_client(live_url: str) -> None:
         assert export["kind"] == "comparison"
         refined = sdk.refine(video_id, x={"kind": "guidance", "values": [2, 4]})
         assert {c["values"]["guidance"] for c in refined["cells"]} == {2.0, 4.0}
+        pair = sdk.balanced_vs_quality(video_id)
+        assert [(c["values"]["speed"], c["job"]["recipe"]["seed"]) for c in pair["cells"]] == [
+            ("quality", 40),
+            ("balanced", 40),
+        ]
         with pytest.raises(StudioError, match="HTTP 422: x: give 2–8 values"):
             sdk.compare_grid("a fox", x={"kind": "steps", "values": [2]})
 
