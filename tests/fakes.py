@@ -50,11 +50,12 @@ class FakePipeline:
                 raise error
             if on_step:
                 on_step(StepInfo(step, recipe.steps, 0.01 * step))
-            if self.gate is not None and step == 2:
+            gate = self.gate  # read once: a test may open the gate and clear it while this run waits on it
+            if gate is not None and step == 2:
                 self.at_step.set()
                 # A long step made of many blocks: the pipeline calls `interrupt` between them
                 deadline = time.monotonic() + 30
-                while not self.gate.wait(0.01):
+                while not gate.wait(0.01):
                     assert time.monotonic() < deadline, "the test never opened the gate"
                     if interrupt is not None:
                         interrupt()
