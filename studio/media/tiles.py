@@ -34,10 +34,13 @@ def tile(
     *,
     recipe: dict[str, Any] | None = None,
     shape: tuple[int, int] | None = None,
+    headers: tuple[list[str], list[str]] | None = None,
 ) -> VideoInfo:
     """Lay 2–8 labelled clips out in one grid video (a seed comparison) at `target`; sources are only read.
 
-    `shape` (rows, columns) lays out an X/Y comparison instead: exactly rows × columns clips (at most 16), row by row.
+    `shape` (rows, columns) lays out an X/Y comparison instead: exactly rows × columns clips (at most 16), row by row;
+    with `headers` (the columns' labels, the rows' labels) a band above the grid names each column's value and a band
+    on its left each row's, as the page's grid does.
 
     The first clip sets the cell size and the frame rate; other sizes are fitted and letterboxed, and a clip
     shorter than the longest holds its last frame. Each label ("seed 42") is burned in on a dark box.
@@ -52,6 +55,8 @@ def tile(
             raise InvalidInput("sources", f"a {shape[0]}×{shape[1]} grid takes {shape[0] * shape[1]} clips (2–16)")
     elif not MIN_SEEDS <= len(sources) <= MAX_SEEDS:
         raise InvalidInput("sources", f"a comparison takes 2–8 clips, got {len(sources)}")
+    if headers is not None and (shape is None or (len(headers[1]), len(headers[0])) != shape):
+        raise InvalidInput("headers", "need a shape and one header per column and per row")
     if len(labels) != len(sources):
         raise InvalidInput("labels", f"need one label per clip: {len(sources)} clips, {len(labels)} labels")
     clips = [streams.read_stream(path, "sources") for path in sources]
@@ -73,13 +78,19 @@ def tile(
     ]
     layout = "|".join(f"{k % cols * width}_{k // cols * height}" for k in range(len(sources)))
     cells = "".join(f"[c{k}]" for k in range(len(sources)))
-    graph.append(f"{cells}xstack=inputs={len(sources)}:layout={layout}:fill=black[grid]")
+    graph.append(f"{cells}xstack=inputs={len(sources)}:layout={layout}:fill=black[stack]")
+    bands = _header_bands(headers, height) if headers else (0, 0)
+    left, top = bands
+    graph.append(f"[stack]pad={cols * width + left}:{rows * height + top}:{left}:{top}:black[grid]")
     graph.append(f"[grid][{len(sources)}:v]overlay=0:0:format=auto,format=yuv420p[out]")
 
     # 4. Encode; -frames:v ends the otherwise endless padded streams
     with tempfile.TemporaryDirectory() as scratch, mp4.temp_beside(target) as tmp:
         overlay = Path(scratch) / "labels.png"
-        _draw_labels(labels, width, height, cols, rows).save(overlay)
+        drawn = _draw_labels(labels, width, height, cols, rows)
+        if headers:
+            drawn = _with_headers(drawn, headers, width, height, bands)
+        drawn.save(overlay)
         cmd = [arg for path in [*sources, overlay] for arg in ("-i", str(path))]
         cmd += ["-filter_complex", ";".join(graph), "-map", "[out]", "-frames:v", str(num_frames)]
         streams.run_ffmpeg(
@@ -106,6 +117,35 @@ def _draw_labels(labels: list[str], width: int, height: int, cols: int, rows: in
             draw.rectangle((pad, pad, right + pad, bottom + pad), fill=(0, 0, 0, 170))
             draw.text((2 * pad, 2 * pad), text, font=font, fill=(255, 255, 255, 255))
         canvas.paste(cell, (k % cols * width, k // cols * height))
+    return canvas
+
+
+def _header_bands(headers: tuple[list[str], list[str]], height: int) -> tuple[int, int]:
+    """The left band's width (the longest row label, at most 320 px) and the top band's height, both even."""
+    size = max(12, height // 16)
+    font = _font(size)
+    widest = max((font.getbbox(text)[2] for text in headers[1]), default=0)
+    left = min(320, widest + size) if headers[1] else 0
+    return (left + 1) // 2 * 2, size * 2
+
+
+def _with_headers(
+    labels: Image.Image, headers: tuple[list[str], list[str]], width: int, height: int, bands: tuple[int, int]
+) -> Image.Image:
+    """The labels image moved into the padded grid, with each column's header above it and each row's on its left."""
+    left, top = bands
+    canvas = Image.new("RGBA", (labels.width + left, labels.height + top), (0, 0, 0, 0))
+    canvas.paste(labels, (left, top))
+    draw = ImageDraw.Draw(canvas)
+    size = max(12, height // 16)
+    font = _font(size)
+    for col, text in enumerate(headers[0]):
+        draw.text((left + col * width + width // 2, top // 2), text, font=font, fill=(255, 255, 255, 255), anchor="mm")
+    band = Image.new("RGBA", (left, labels.height), (0, 0, 0, 0))  # its own image, so a long label is cut at its edge
+    band_draw = ImageDraw.Draw(band)
+    for row, text in enumerate(headers[1]):
+        band_draw.text((size // 2, row * height + height // 2), text, font=font, fill=(255, 255, 255, 255), anchor="lm")
+    canvas.paste(band, (0, top))
     return canvas
 
 

@@ -124,7 +124,8 @@ class Editor:
         labels = [cell.label for cell in grid.cells]
         info = axes.grid_info(group_id, grid.x, grid.y, [(c.x, c.y, c.video.id) for c in grid.cells if c.video])
         shape = (grid.rows, grid.cols) if grid.y is not None else None
-        return self._save_comparison(members, labels, info, group_id=group_id, shape=shape)
+        headers = (list(grid.x.labels), list(grid.y.labels)) if grid.y is not None else None
+        return self._save_comparison(members, labels, info, group_id=group_id, shape=shape, headers=headers)
 
     def _save_comparison(
         self,
@@ -134,6 +135,7 @@ class Editor:
         *,
         group_id: str | None,
         shape: tuple[int, int] | None = None,
+        headers: tuple[list[str], list[str]] | None = None,
     ) -> Video:
         # The recipe is the first clip's (its generation settings, without any edit of it) plus what was tiled.
         first = Recipe.from_dict(members[0].recipe)
@@ -141,7 +143,7 @@ class Editor:
         sources = [self._source(video) for video in members]
         video_tmp, poster_tmp = self._incoming("comparison")
         try:
-            tiled = tiles.tile(sources, labels, video_tmp, recipe=stored, shape=shape)
+            tiled = tiles.tile(sources, labels, video_tmp, recipe=stored, shape=shape, headers=headers)
             mp4.write_poster(_first_frame(video_tmp), poster_tmp)
             row_recipe = dataclasses.replace(first, width=tiled.width, height=tiled.height, num_frames=tiled.num_frames)
             return self._save(video_tmp, poster_tmp, row_recipe, stored, members, group_id=group_id, kind="comparison")

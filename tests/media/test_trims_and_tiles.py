@@ -256,3 +256,27 @@ def test_tile_lays_out_an_xy_grid_row_by_row_with_each_cells_values(tmp_path: Pa
     assert frames[-1][y + 40 : y + 96, x + 52 : x + 108].max() > 200
     with pytest.raises(InvalidInput, match=r"^sources: a 2×2 grid takes 4 clips"):
         tiles.tile(sources[:3], labels[:3], tmp_path / "other.mp4", shape=(2, 2))
+
+
+def test_tile_names_each_column_and_row_in_bands_beside_the_grid(tmp_path: Path) -> None:
+    sources = [tmp_path / f"{k}.mp4" for k in range(4)]
+    for k, path in enumerate(sources):
+        mp4.write_mp4(coded_frames(9 + k, 160, 96), path, fps=FPS)
+    headers = (["…red…", "…blue…"], ["guidance 3", "guidance 5"])
+
+    info = tiles.tile(sources, [""] * 4, tmp_path / "grid.mp4", shape=(2, 2), headers=headers)
+
+    left, top = info.width - 2 * 160, info.height - 2 * 96
+    assert left > 40 and top > 10 and left % 2 == 0 and top % 2 == 0
+    frame = decode(tmp_path / "grid.mp4")[-1]
+    # The grid sits below and right of the bands, row by row as before
+    corners = [(top + k // 2 * 96, left + k % 2 * 160) for k in range(4)]
+    assert [read_index(frame[y : y + 96, x : x + 160]) for y, x in corners] == [8, 9, 10, 11]
+    # Each column's header in the top band, each row's in the left band: white text on black
+    for col in range(2):
+        assert frame[:top, left + col * 160 : left + (col + 1) * 160].max() > 200
+    for row in range(2):
+        assert frame[top + row * 96 : top + (row + 1) * 96, :left].max() > 200
+    assert frame[:top, :left].max() < 40  # the corner stays empty
+    with pytest.raises(InvalidInput, match=r"^headers: "):
+        tiles.tile(sources, [""] * 4, tmp_path / "other.mp4", shape=(2, 2), headers=(["a"], ["b", "c"]))
