@@ -147,9 +147,9 @@ class ComparePage:
             return {self.status_box: "Choose the cell to take the frame from first."}
         if not self.studio.preset.image_input:
             return {self.status_box: f"{self.studio.preset.key} does not start from an image; pick a model that does."}
-        video = self.studio.videos.get(video_id)
-        at = min(max(0.0, float(time_s or 0.0)), video.duration_s)  # a shorter cell holds its last frame
         try:
+            video = self.studio.videos.get(video_id)
+            at = min(max(0.0, float(time_s or 0.0)), video.duration_s)  # a shorter cell holds its last frame
             image = self.studio.images.from_video(video_id, at)
         except Refused as exc:
             return {self.status_box: note(exc)}

@@ -122,6 +122,7 @@ def test_an_end_image_without_a_start_image_is_refused_naming_it(panel: GridPane
 def test_use_this_frame_puts_the_chosen_cells_frame_on_the_create_page(panel: GridPanel) -> None:
     compare, studio = panel.compare, panel.studio
     assert compare.use_frame(None, 0.3) == {compare.status_box: "Choose the cell to take the frame from first."}
+    assert compare.use_frame(999, 0.3)[compare.status_box].startswith("⚠️ ")  # a video deleted since: a note
     grid = studio.grids.create(
         RecipeRequest(prompt="a lighthouse", seed=4, duration_s=0.5, steps=2, quality="preview"),
         axes.make_axis("guidance", "3 5"),
