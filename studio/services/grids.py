@@ -16,6 +16,7 @@ from studio.domain import axes
 from studio.domain.errors import InvalidInput, NotFound
 from studio.domain.presets import Preset
 from studio.domain.recipe import Recipe, RecipeRequest, build_recipe
+from studio.domain.start_image import FOLLOW_IMAGE
 from studio.services.admission import Admission
 from studio.services.job_view import JobView
 from studio.store import grids, jobs, library
@@ -55,9 +56,11 @@ class GridView:
 
 def request_of(recipe: Recipe) -> RecipeRequest:
     """The request that makes `recipe` again (its seed, size and sampling): where a refined comparison starts."""
+    # A size that followed the start image is kept as its pixels: the grid builds plain recipes, without the image
+    by_ratio = recipe.aspect_ratio and recipe.aspect_ratio != FOLLOW_IMAGE
     sized: dict[str, Any] = (
         {"aspect_ratio": recipe.aspect_ratio, "quality": recipe.quality}
-        if recipe.aspect_ratio
+        if by_ratio
         else {"width": recipe.width, "height": recipe.height}
     )
     return RecipeRequest(

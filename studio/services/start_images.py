@@ -122,12 +122,31 @@ class StartImages:
         if not follow:
             return build_recipe(request, preset)
         quality = request.quality or preset.default_quality
-        width, height = start_image.size_for_image(preset, quality, start.width, start.height)
-        sized = dataclasses.replace(request, aspect_ratio="16:9", width=width, height=height, quality=None)
+        sized = _sized(request, preset, start)
         return dataclasses.replace(build_recipe(sized, preset), aspect_ratio=start_image.FOLLOW_IMAGE, quality=quality)
+
+    def follow_size(self, request: RecipeRequest, preset: Preset) -> RecipeRequest:
+        """`request` with the explicit size its start image gives when its aspect ratio follows the image, for
+        builders that take plain requests (the X/Y grids); any other request as it is.
+
+        Raises:
+            InvalidInput: "start_image" for an unknown image, "aspect_ratio" for "image" without a start image.
+        """
+        if request.aspect_ratio != start_image.FOLLOW_IMAGE:
+            return request
+        if request.start_image is None:
+            raise InvalidInput("aspect_ratio", "follows the start image: give one, or choose a ratio like 16:9")
+        return _sized(request, preset, self.get(request.start_image, field="start_image"))
 
     def describe_fit(self, image_id: str, recipe: Recipe) -> str:
         """What the start image becomes in this recipe, e.g. "image 1920×1080 → 832×480, cropped 12 px at the sides"."""
         image = self.get(image_id)
         fit: start_image.ImageFit = "pad" if recipe.image_fit == "pad" else "crop"
         return start_image.describe_fit(image.width, image.height, recipe.width, recipe.height, fit)
+
+
+def _sized(request: RecipeRequest, preset: Preset, start: images.StoredImage) -> RecipeRequest:
+    """The request at the size on the model's grid closest to the start image's shape (at the quality's pixels)."""
+    quality = request.quality or preset.default_quality
+    width, height = start_image.size_for_image(preset, quality, start.width, start.height)
+    return dataclasses.replace(request, aspect_ratio="16:9", width=width, height=height, quality=None)

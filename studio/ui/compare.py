@@ -1,13 +1,14 @@
 """Seed comparison: one prompt and settings, 2–8 seeds as one group, shown side by side with synced playback.
 
 The launcher sits on the Create page (it uses that page's prompt and settings); the grid has its own tab.
-History can also send 2–4 videos here.
+History can also send 2–4 videos here. With a start image on the Create page every cell starts from it; "Use this
+frame" puts the chosen cell's frame at the grid's shared time on the Create page as its start image.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any, Literal
 
 import gradio as gr
@@ -15,6 +16,7 @@ import gradio as gr
 from studio.domain.comparisons import MAX_SEEDS, MIN_SEEDS
 from studio.domain.errors import Refused
 from studio.domain.naming import seed_title
+from studio.domain.recipe import RecipeRequest
 from studio.services.studio import Studio
 from studio.store.rows import Video
 from studio.ui import sync_grid
@@ -30,6 +32,15 @@ MODES: dict[str, Literal["list", "random", "consecutive"]] = {
     "Consecutive": "consecutive",
 }
 FOLLOW_TIMEOUT_S = 5.0
+# The grid's shared time, read in the browser when "Use this frame" is pressed: the lead (longest) clip's, which the
+# seek control follows (studio.ui.sync_grid); a shorter cell shows its last frame past its end, and so does the frame.
+GRID_TIME_JS = """
+(videoId, _time) => {
+  const videos = Array.from(document.querySelectorAll('#compare-grid [data-sync] video'));
+  const lead = videos.reduce((a, v) => (!a || (v.duration || 0) > (a.duration || 0) ? v : a), null);
+  return [videoId, lead ? lead.currentTime : 0];
+}
+"""
 
 
 def file_url(studio: Studio, video: Video) -> str:
@@ -40,6 +51,21 @@ def file_url(studio: Studio, video: Video) -> str:
 def label(video: Video) -> str:
     """A tile's label: "seed 7 · #12" (an exported comparison: "Comparison of seeds 1, 2, 3 · #12")."""
     return f"{seed_title(video.seed, video.recipe or {})} · #{video.id}"
+
+
+def launch_inputs(create: CreatePage) -> list[Any]:
+    """What a comparison launched from the Create page reads: its settings, then its start/end image and fit."""
+    return [*create.inputs, *create.image_panel.inputs]
+
+
+def launch_request(create: CreatePage, values: Sequence[Any]) -> RecipeRequest:
+    """The Create page's request from `launch_inputs` values, with its images stored and named (image to video).
+
+    Raises:
+        InvalidInput: the first bad field (settings, then "start_image"/"end_image").
+    """
+    settings, images = values[: len(create.inputs)], values[len(create.inputs) :]
+    return create.image_panel.with_images(request_from(create.preset, *settings), *images)
 
 
 class ComparePage:
@@ -70,7 +96,7 @@ class ComparePage:
         *create_values, mode, seeds_text, count, start = values
         try:
             group_id, views = self.studio.compare(
-                request_from(self.studio.preset, *create_values),
+                launch_request(self.create, create_values),
                 mode=MODES[mode],
                 seeds=seeds_text or "",
                 count=int(count),
@@ -115,6 +141,27 @@ class ComparePage:
         self.studio.videos.set_favorite(video_id, True)
         return f"Kept video #{video_id}: it is a favorite in History."
 
+    def use_frame(self, video_id: int | None, time_s: float | None) -> dict[Any, Any]:
+        """The chosen cell's frame at the grid's time as the Create page's start image, with the cell's settings."""
+        if video_id is None:
+            return {self.status_box: "Choose the cell to take the frame from first."}
+        if not self.studio.preset.image_input:
+            return {self.status_box: f"{self.studio.preset.key} does not start from an image; pick a model that does."}
+        try:
+            video = self.studio.videos.get(video_id)
+            at = min(max(0.0, float(time_s or 0.0)), video.duration_s)  # a shorter cell holds its last frame
+            image = self.studio.images.from_video(video_id, at)
+        except Refused as exc:
+            return {self.status_box: note(exc)}
+        panel = self.create.image_panel
+        return {
+            **self.create.fill_from_recipe(dict(video.recipe or {}), "same"),
+            panel.start_box: str(self.studio.images.path(image.id)),
+            panel.accordion: gr.Accordion(open=True),
+            self.tabs: gr.Tabs(selected="create"),
+            self.status_box: f"The frame at {at:.2f} s of video #{video_id} is the Create page's start image.",
+        }
+
     def export(self, group_id: str | None, video_ids: list[int], request: gr.Request | None = None) -> dict[Any, Any]:
         owner = owner_of(request)
         try:
@@ -155,10 +202,14 @@ class ComparePage:
         with gr.Row():
             self.keep_pick = gr.Dropdown(label="Cell", choices=[], scale=2)
             self.keep_btn = gr.Button("Keep", size="sm")
+            self.use_frame_btn = gr.Button(
+                "Use this frame", size="sm", visible=self.studio.preset.image_input, elem_id="compare-use-frame"
+            )
             self.export_btn = gr.Button("Export comparison", size="sm")
         self.export_video = gr.Video(label="Exported comparison", interactive=False, height=360)
         self.group_state = gr.State(None)
         self.ids_state = gr.State([])
+        self.time_state = gr.Number(value=0.0, visible=False)  # filled by GRID_TIME_JS on "Use this frame"
 
     # -- wiring ----------------------------------------------------------------------------------
 
@@ -166,7 +217,7 @@ class ComparePage:
         shown = [self.grid_html, self.ids_state, self.group_state, self.keep_pick, self.status_box]
         self.compare_btn.click(
             self.generate_group,
-            inputs=[*self.create.inputs, self.mode_radio, self.seeds_box, self.count_slider, self.start_box],
+            inputs=[*launch_inputs(self.create), self.mode_radio, self.seeds_box, self.count_slider, self.start_box],
             outputs=[*shown, self.tabs],
             api_visibility="private",  # scripts and agents use the `compare` endpoint of studio.ui.tools
         )
@@ -174,6 +225,14 @@ class ComparePage:
             self.compare_videos, inputs=history_pick, outputs=[*shown, self.tabs], api_visibility="private"
         )
         self.keep_btn.click(self.keep, inputs=self.keep_pick, outputs=self.status_box, api_visibility="private")
+        panel = self.create.image_panel
+        self.use_frame_btn.click(
+            self.use_frame,
+            inputs=[self.keep_pick, self.time_state],
+            outputs=[*self.create.fill_targets, panel.start_box, panel.accordion, self.tabs, self.status_box],
+            js=GRID_TIME_JS,
+            api_visibility="private",
+        )
         self.export_btn.click(
             self.export,
             inputs=[self.group_state, self.ids_state],

@@ -19,9 +19,8 @@ from studio.services.grids import GridView
 from studio.services.studio import Studio
 from studio.store.rows import JobStatus
 from studio.ui import sync_grid
-from studio.ui.compare import FOLLOW_TIMEOUT_S, ComparePage, file_url
+from studio.ui.compare import FOLLOW_TIMEOUT_S, ComparePage, file_url, launch_inputs, launch_request
 from studio.ui.errors import note, toast
-from studio.ui.recipe_form import request_from
 from studio.ui.status import owner_of
 
 NO_AXIS = "(none)"
@@ -125,12 +124,15 @@ class GridPanel:
             await self.studio.wait_async(waiting.id, since=waiting, timeout=FOLLOW_TIMEOUT_S)
 
     async def generate(self, *values: Any, request: gr.Request | None = None) -> AsyncIterator[dict[Any, Any]]:
-        """Queue the Create page's recipe over the X (and Y) axis as one comparison, then follow its grid."""
+        """Queue the Create page's recipe (its start image too) over the X (and Y) axis as one comparison, then follow
+        its grid."""
         *create_values, x_name, x_text, y_name, y_text = values
         try:
             x = axis_from(x_name, x_text, "x")
             y = axis_from(y_name, y_text, "y") if y_name and y_name != NO_AXIS else None
-            request_ = request_from(self.studio.preset, *create_values)
+            request_ = launch_request(self.compare.create, create_values)
+            if "aspect_ratio" not in (x.kind, y.kind if y else None):  # else each cell's ratio is the axis's
+                request_ = self.studio.images.follow_size(request_, self.studio.preset)
             grid = self.studio.grids.create(request_, x, y, owner=owner_of(request))
         except Refused as exc:
             raise toast(exc) from exc
@@ -251,7 +253,7 @@ class GridPanel:
         private: dict[str, Any] = {"api_visibility": "private"}
         self.grid_btn.click(
             self.generate,
-            inputs=[*compare.create.inputs, self.x_kind, self.x_values, self.y_kind, self.y_values],
+            inputs=[*launch_inputs(compare.create), self.x_kind, self.x_values, self.y_kind, self.y_values],
             outputs=[*shown, compare.tabs],
             **private,
         )

@@ -71,8 +71,12 @@ class CreatePage:
             return exc
         return self.image_panel.problem(request, *extra)
 
-    def summarize(self, aspect_ratio: str, quality: str, duration_s: float) -> str:
-        """The size, frames and fps the current choices resolve to, shown before Generate."""
+    def summarize(
+        self, aspect_ratio: str, quality: str, duration_s: float, start: str | None = None, follow: bool = False
+    ) -> str:
+        """The size, frames and fps the current choices resolve to (the start image's, when the ratio follows it)."""
+        if start and follow:
+            return self.image_panel.summary(start, aspect_ratio, quality, duration_s)
         return resolved_summary(self.preset, aspect_ratio, quality, duration_s)
 
     def token_note(self, prompt: str) -> str:
@@ -348,10 +352,17 @@ class CreatePage:
             trigger_mode="multiple",  # each click queues a job, even while an earlier one runs
         )
         self.cancel_btn.click(self.cancel, inputs=self.job_state, outputs=self.status_box, api_name="cancel")
+        panel = self.image_panel
         gr.on(
-            [self.aspect_radio.change, self.quality_radio.change, self.duration_box.change],
+            [
+                self.aspect_radio.change,
+                self.quality_radio.change,
+                self.duration_box.change,
+                panel.start_box.change,
+                panel.follow_box.change,
+            ],
             self.summarize,
-            inputs=[self.aspect_radio, self.quality_radio, self.duration_box],
+            inputs=[self.aspect_radio, self.quality_radio, self.duration_box, panel.start_box, panel.follow_box],
             outputs=self.summary_box,
             api_visibility="private",
             queue=False,

@@ -19,6 +19,7 @@ from studio.domain.errors import InvalidInput
 from studio.domain.presets import Preset
 from studio.domain.recipe import RecipeRequest, build_recipe
 from studio.services.studio import Studio
+from studio.ui.status import resolved_summary
 
 IMAGE_FIELDS = ("start_image", "end_image", "image_fit", "follow_image")  # after INPUT_FIELDS, in this order
 IMAGE_LABELS = {
@@ -115,6 +116,18 @@ class StartImagePanel:
             return f"⚠️ {IMAGE_LABELS.get(exc.field or '', exc.field)}: {exc.message}"
         chosen: start_image.ImageFit = "pad" if fit == "pad" else "crop"
         return start_image.describe_fit(size[0], size[1], width, height, chosen)
+
+    def summary(self, start: str | None, aspect_ratio: str, quality: str, duration_s: float) -> str:
+        """The size line under Aspect ratio when the ratio follows the start image: the size the image gives."""
+        try:
+            size = self._size(start, "start_image")
+        except InvalidInput:
+            size = None  # the fit note says what is wrong with the image
+        if size is None:
+            return resolved_summary(self.preset, aspect_ratio, quality, duration_s)
+        width, height = start_image.size_for_image(self.preset, quality, *size)
+        frames = geometry.frames_for(self.preset, duration_s)
+        return f"{geometry.describe(width, height, frames, self.preset.fps)} · follows the image"
 
     def restore(self, recipe: dict[str, Any]) -> tuple[dict[Any, Any], str]:
         """Updates that put a recipe's start and end images back on the page when this studio has them (by id),

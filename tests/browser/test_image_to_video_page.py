@@ -45,3 +45,34 @@ def test_use_this_frame_then_generate_shows_the_start_image(page: Page, ti2v_ser
     expect(page.locator("#history-details")).to_contain_text("Video #2")
     expect(page.locator("#history-details")).to_contain_text("Start image:")
     expect(page.locator("#history-start-image img")).to_be_visible()
+
+
+def test_a_seed_comparison_from_a_start_image_then_use_a_cells_frame(page: Page, ti2v_server: StudioProcess) -> None:
+    page.goto(ti2v_server.url)
+    expect(page.locator("#model-status")).to_contain_text("ready", timeout=120_000)
+    page.get_by_role("tab", name="History").click()
+    page.locator("#history-gallery .thumbnail-item").last.click()  # video #1, made from text
+    page.locator("#use-frame-btn").click()
+    expect(page.locator("#start-image img")).to_be_visible()
+    # The size line under Aspect ratio is the size the image gives
+    expect(page.locator("#resolved-size")).to_contain_text("160×96 · ")
+    expect(page.locator("#resolved-size")).to_contain_text("follows the image")
+
+    # Compare seeds from the Create page: every seed starts from the start image
+    page.get_by_text("Compare seeds").click()
+    page.get_by_label("List", exact=True).check()
+    page.get_by_label("Seeds", exact=True).fill("1, 2")
+    page.get_by_role("button", name="Generate comparison").click()
+    expect(page.locator("#compare-status")).to_contain_text("2 of 2 videos ready", timeout=180_000)
+    with StudioClient(ti2v_server.url) as client:
+        cells = client.jobs(limit=2)  # the newest: the comparison's
+    assert sorted(job.seed for job in cells) == [1, 2]
+    assert len({job.raw["recipe"].get("start_image") for job in cells} - {None}) == 1, [j.raw for j in cells]
+
+    # Use this frame on the Compare page: the chosen cell's frame is the Create page's start image
+    page.get_by_label("Cell", exact=True).click()
+    page.get_by_role("option", name="seed 2 · #", exact=False).click()
+    page.locator("#compare-use-frame").click()
+    expect(page.get_by_role("tab", name="Create")).to_have_attribute("aria-selected", "true")
+    expect(page.locator("#start-image img")).to_be_visible()
+    expect(page.locator("#compare-status")).to_contain_text("is the Create page's start image")

@@ -70,6 +70,8 @@ def test_the_grid_shows_headers_states_and_reopens_from_a_video(panel: GridPanel
     assert len(shown[compare.keep_pick]["choices"]) == 3
     filled = panel.use_this(video.id)
     assert filled[compare.create.prompt_box] == "a kite" and filled[compare.tabs].selected == "create"
+    refused = compare.use_frame(video.id, 0.1)  # a text-to-video model: no start image to put a frame in
+    assert refused == {compare.status_box: "tiny-1.3b does not start from an image; pick a model that does."}
 
     # Retry failed cells: only the failed one runs again, and the grid fills
     updates = drain(panel.retry_failed(grid.group_id))
