@@ -124,7 +124,7 @@ def _header_bands(headers: tuple[list[str], list[str]], height: int) -> tuple[in
     """The left band's width (the longest row label, at most 320 px) and the top band's height, both even."""
     size = max(12, height // 16)
     font = _font(size)
-    widest = max((font.getbbox(text)[2] for text in headers[1]), default=0)
+    widest = max((int(font.getbbox(text)[2]) for text in headers[1]), default=0)
     left = min(320, widest + size) if headers[1] else 0
     return (left + 1) // 2 * 2, size * 2
 
