@@ -11,7 +11,9 @@ import logging
 import time
 from collections.abc import Callable
 
+from studio.config import Settings
 from studio.domain import errors
+from studio.domain.presets import Preset
 from studio.engine.contract import Pipeline
 from studio.services.metrics import Metrics
 from studio.services.updates import Updates
@@ -26,6 +28,24 @@ class ModelState(enum.StrEnum):
     READY = "ready"
     FAILED = "failed"
     WAITING = "waiting"  # fleet server: no live worker serves the model yet
+
+
+def resident_pipeline(
+    settings: Settings, preset: Preset, *, on_progress: Callable[..., None] | None = None
+) -> Pipeline:
+    """A new (unloaded) resident pipeline of `preset`: the studio's first, and each one the worker switches to."""
+    from studio.engine.pipeline import ResidentPipeline  # built lazily: only the engine imports torch
+
+    return ResidentPipeline(
+        preset,
+        models_dir=settings.models_dir,
+        device=None if settings.device == "auto" else settings.device,
+        memory_strategy=settings.memory_strategy,
+        attention_backend=settings.attention_backend,
+        compile_blocks=settings.compile,
+        quantize=settings.quantize,
+        on_progress=on_progress,
+    )
 
 
 class ResidentModel:
