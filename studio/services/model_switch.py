@@ -11,13 +11,15 @@ import logging
 import time
 from collections.abc import Callable
 
+from studio import hosting
 from studio.config import Settings
 from studio.domain import errors
 from studio.domain.presets import Preset
 from studio.engine.contract import Pipeline
+from studio.engine.zero_gpu import ZeroGpuPipeline
 from studio.services.metrics import Metrics
 from studio.services.updates import Updates
-from studio.store import jobs
+from studio.store import jobs, library
 from studio.store.database import Database
 
 log = logging.getLogger(__name__)
@@ -46,6 +48,21 @@ def resident_pipeline(
         quantize=settings.quantize,
         on_progress=on_progress,
     )
+
+
+def studio_pipeline(
+    settings: Settings, preset: Preset, given: Pipeline | None, *, on_progress: Callable[..., None] | None = None
+) -> tuple[Pipeline | None, bool]:
+    """The pipeline a studio runs jobs on (None: it runs none) and whether its worker may switch models."""
+    # Switching models is for the single-process studio that builds its own pipelines (not the fleet, ZeroGPU or a
+    # pipeline handed in by a test)
+    switchable = given is None and settings.workers > 0 and not settings.uses_fleet and not hosting.on_zero_gpu()
+    pipeline = given
+    if pipeline is None and settings.workers > 0:
+        pipeline = resident_pipeline(settings, preset, on_progress=on_progress)
+    if pipeline is not None and hosting.on_zero_gpu():  # a GPU exists only inside spaces.GPU: jobs run there
+        pipeline = ZeroGpuPipeline(pipeline, preset=preset, channel_dir=library.incoming_dir(settings.media_dir))
+    return pipeline, switchable
 
 
 class ResidentModel:
@@ -83,6 +100,10 @@ class ResidentModel:
             self.state = ModelState.FAILED
             log.exception("model failed to load; jobs stay queued")
             return False
+
+    def count_tokens(self, text: str) -> int | None:
+        """Tokens the text encoder sees, once the model is loaded (None before)."""
+        return self.pipeline.count_tokens(text) if self.state is ModelState.READY else None
 
     def request_model(self, key: str) -> None:
         """The person chose `key`: load it when no queued job needs another one (again, if it failed to load)."""

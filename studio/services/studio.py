@@ -9,25 +9,23 @@ from collections.abc import Callable, Sequence
 from datetime import timedelta
 from pathlib import Path
 
-from studio import hosting
 from studio.config import Settings
 from studio.domain import comparisons, destinations
 from studio.domain.errors import Unavailable
 from studio.domain.presets import Preset
 from studio.domain.recipe import RecipeRequest, check_length
 from studio.engine.contract import Pipeline
-from studio.engine.zero_gpu import ZeroGpuPipeline
 from studio.media import content_check, storage
 from studio.services import job_queue
 from studio.services.admission import Admission
 from studio.services.continuation import Joiner, next_clip_request
 from studio.services.editor import Editor
 from studio.services.grids import Grids
-from studio.services.health import FleetState, Health, ModelInfo, fleet_model_info, local_model_info
+from studio.services.health import FleetState, Health, ModelInfo, studio_model_info
 from studio.services.job_queue import JobQueue
 from studio.services.job_view import JobView
 from studio.services.metrics import Metrics
-from studio.services.model_switch import resident_pipeline
+from studio.services.model_switch import resident_pipeline, studio_pipeline
 from studio.services.models import ModelEntry, Models
 from studio.services.runners import Runners
 from studio.services.shares import Shares
@@ -35,7 +33,6 @@ from studio.services.start_images import StartImages
 from studio.services.updates import Updates
 from studio.services.videos import Videos
 from studio.services.worker import ModelState, Worker, should_batch_seeds
-from studio.store import fleet, housekeeping, jobs, library
 from studio.store.database import Database
 from studio.store.rows import JobStatus, Video
 
@@ -55,13 +52,7 @@ class Studio:
         self.media = storage.open_store(settings)  # the videos' files: media_dir itself, or a bucket it caches
         self.db = Database(settings.resolved_database_url)
         self.models = Models(settings, own=preset, updates=Updates())  # the Models page: presets, cache, downloads
-        # Switching models is for the single-process studio that builds its own pipelines (not the fleet, ZeroGPU or a
-        # pipeline handed in by a test)
-        switchable = pipeline is None and settings.workers > 0 and not settings.uses_fleet and not hosting.on_zero_gpu()
-        if pipeline is None and settings.workers > 0:
-            pipeline = resident_pipeline(settings, preset, on_progress=self.models.report)
-        if pipeline is not None and hosting.on_zero_gpu():  # a GPU exists only inside spaces.GPU: jobs run there
-            pipeline = ZeroGpuPipeline(pipeline, preset=preset, channel_dir=library.incoming_dir(self.media_dir))
+        pipeline, switchable = studio_pipeline(settings, preset, pipeline, on_progress=self.models.report)
         self.pipeline = pipeline  # None: this process runs no jobs (a fleet server, `--workers 0`)
         self.metrics = Metrics(self.job_counts, functools.partial(job_queue.queued_by_model, self.db))
         self.job_end_listeners: list[Callable[[int], None]] = []  # e.g. the REST API's callbacks
@@ -120,12 +111,8 @@ class Studio:
         # 1. Schema
         self.media_dir.mkdir(parents=True, exist_ok=True)
         self.db.upgrade()
-        # 2. Recovery: files without a row are set aside; with one process owning the queue, jobs it left running
-        # died with it (interrupted). In the fleet, workers run jobs elsewhere: dead ones are found by their heartbeat.
-        with self.db.write() as session:
-            if self.engine is None:
-                self.interrupted_at_start = jobs.recover_interrupted(session=session)
-            housekeeping.sweep(session=session, store=self.media, shared=self.engine is not None)
+        # 2. Recovery: jobs left running are interrupted (one process owning the queue); files without a row set aside
+        self.interrupted_at_start = self.runners.recover(self.media)
         if self.interrupted_at_start:
             log.warning("jobs interrupted by the last shutdown: %s", self.interrupted_at_start)
 
@@ -160,21 +147,11 @@ class Studio:
 
     def model_info(self) -> ModelInfo:
         """The model, its state and how its pipeline runs (the model line): this process's worker, or the fleet's."""
-        if self.worker is not None:
-            preset = self.models.get(self.worker.model) if self.worker.model else self.preset
-            return local_model_info(
-                preset, self.worker, transfer=self.models.transfers.get(preset.key), next_model=self.preset.key
-            )
-        with self.db.read() as session:
-            return fleet_model_info(self.preset, fleet.workers(session=session))
+        return studio_model_info(preset=self.preset, models=self.models, worker=self.worker, db=self.db)
 
     def health(self) -> Health:
         """The model, the worker, the queue and (Postgres) the fleet in one value: what /health shows."""
-        fleet_state: FleetState | None = None
-        if self.engine is not None:
-            with self.db.read() as session:
-                workers, queued = fleet.workers(session=session), fleet.queued_by_model(session=session)
-            fleet_state = FleetState.of(workers, queued, self.preset.key)
+        fleet_state = FleetState.read(self.db, self.preset.key) if self.engine is not None else None
         queue_depth = self.job_counts().get(JobStatus.QUEUED, 0)
         return Health.of(self.model_info(), self.worker, queue_depth=queue_depth, fleet=fleet_state)
 
@@ -228,9 +205,7 @@ class Studio:
             InvalidInput: field "prompt": longer than any prompt may be; nothing was tokenized.
         """
         check_length("prompt", text)
-        if self.worker is None or self.worker.state is not ModelState.READY:
-            return None  # no model here (a fleet server), or not loaded yet
-        return self.worker.pipeline.count_tokens(text)
+        return self.worker.count_tokens(text) if self.worker is not None else None  # None: no model here (fleet server)
 
     # -- jobs ----------------------------------------------------------------------------------
 
