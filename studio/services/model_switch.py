@@ -1,4 +1,4 @@
-"""The worker's resident model: its state, loading it, and swapping it for the model the next job needs.
+"""The worker's resident model: its state, building and loading its pipeline, and swapping it for another model.
 
 Switching is for the single-process studio ("Use this model"): before each claim the worker loads the model the
 oldest queued job needs, else the one the person chose, in place of the resident one (unload, build, load).
