@@ -7,12 +7,15 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from studio.domain import start_image
 from studio.domain.errors import InvalidInput
 from studio.domain.presets import Preset
 from studio.domain.recipe import MAX_SEED, Recipe, RecipeRequest
 from studio.domain.start_image import FOLLOW_IMAGE
 from studio.media import content_check, joins, mp4
 from studio.media.storage import MediaStore
+from studio.services.start_images import StartImages
+from studio.services.videos import Videos
 from studio.store import library
 from studio.store.database import Database
 from studio.store.rows import Video
@@ -45,6 +48,18 @@ def continuation_request(video: Video, preset: Preset, image_id: str) -> RecipeR
         image_fit=recipe.image_fit,
         continues=video.id,
     )
+
+
+def next_clip_request(*, video_id: int, preset: Preset, videos: Videos, images: StartImages) -> RecipeRequest:
+    """The request of a video's next clip on `preset`, its last frame stored as the start image (Studio.continue_video).
+
+    Raises:
+        VideoNotFound: no such video. InvalidInput: "start_image" when the model takes no image.
+    """
+    video = videos.get(video_id)
+    start_image.require_image_input(preset)  # before the frame is stored: nothing is kept on a refusal
+    image = images.from_video(video_id, None)
+    return continuation_request(video, preset, image.id)
 
 
 def chain(*, db: Database, video_id: int) -> list[Video]:

@@ -8,7 +8,10 @@ from dataclasses import dataclass
 from studio.domain.downloads import Transfer
 from studio.domain.presets import Preset
 from studio.engine.contract import PipelineInfo
+from studio.services.models import Models
 from studio.services.worker import ModelState, Worker
+from studio.store import fleet as fleet_store
+from studio.store.database import Database
 from studio.store.fleet import WorkerView
 
 
@@ -40,6 +43,21 @@ class FleetState:
         served = {worker.model for worker in workers if worker.live and worker.state != ModelState.FAILED}
         wanted = {own_model, *queued_by_model, *(worker.model for worker in workers)}
         return cls(workers, queued_by_model, sorted(wanted - served))
+
+    @classmethod
+    def read(cls, db: Database, own_model: str) -> FleetState:
+        with db.read() as session:
+            workers, queued = fleet_store.workers(session=session), fleet_store.queued_by_model(session=session)
+        return cls.of(workers, queued, own_model)
+
+
+def studio_model_info(*, preset: Preset, models: Models, worker: Worker | None, db: Database) -> ModelInfo:
+    """The model line of a studio (Studio.model_info): this process's worker, or the fleet's (`preset`: the next)."""
+    if worker is not None:
+        shown = models.get(worker.model) if worker.model else preset
+        return local_model_info(shown, worker, transfer=models.transfers.get(shown.key), next_model=preset.key)
+    with db.read() as session:
+        return fleet_model_info(preset, fleet_store.workers(session=session))
 
 
 def local_model_info(

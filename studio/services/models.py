@@ -5,6 +5,7 @@ The Models page, the API and the model line read this; the worker reports its do
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 from dataclasses import dataclass
@@ -15,7 +16,9 @@ from studio.domain.downloads import Transfer
 from studio.domain.errors import Conflict, NotFound
 from studio.domain.presets import PRESETS, Preset
 from studio.engine import downloads
+from studio.services.model_switch import ModelState
 from studio.services.updates import Updates
+from studio.services.worker import Worker
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +90,23 @@ class Models:
             loaded=key == loaded,
             next=key == next_model,
         )
+
+    def live_entry(self, key: str, *, worker: Worker | None, next_model: str) -> ModelEntry:
+        """`entry` as the studio shows it, the worker's own load included (Studio.model_entry).
+
+        Raises NotFound (field "model") for an unknown key.
+        """
+        entry = self.entry(key, loaded=worker.model if worker is not None else None, next_model=next_model)
+        transfer = entry.transfer
+        if transfer is None or transfer.phase in ("ready", "failed") or self.downloading(key):
+            return entry
+        # A transfer of the worker's own load: live while it loads, its failure once it failed, gone once it ended
+        if entry.loaded and worker is not None and worker.state is ModelState.LOADING:
+            return entry
+        if entry.loaded and worker is not None and worker.state is ModelState.FAILED:
+            failed = dataclasses.replace(transfer, phase="failed", message=worker.load_error)
+            return dataclasses.replace(entry, transfer=failed)
+        return dataclasses.replace(entry, transfer=None)
 
     def downloaded_keys(self) -> list[str]:
         """Models that can load without the network (tiny, local folders, complete in the cache)."""

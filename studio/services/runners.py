@@ -12,10 +12,12 @@ import threading
 
 from studio.config import Settings
 from studio.domain import errors
+from studio.media.storage import MediaStore
 from studio.services.fleet_worker import FleetWorker
 from studio.services.job_engine import UPKEEP_EVERY_S, JobEngine
 from studio.services.updates import Updates
 from studio.services.worker import Worker
+from studio.store import housekeeping, jobs
 from studio.store.database import Database
 
 log = logging.getLogger(__name__)
@@ -47,6 +49,19 @@ class Runners:
     @property
     def in_fleet(self) -> bool:
         return self.engine is not None
+
+    def recover(self, media: MediaStore) -> list[int]:
+        """Recovery when the studio opens: files without a row are set aside; returns the jobs marked interrupted.
+
+        With one process owning the queue, jobs it left running died with it (interrupted). In the fleet, workers run
+        jobs elsewhere: dead ones are found by their heartbeat.
+        """
+        interrupted: list[int] = []
+        with self.db.write() as session:
+            if self.engine is None:
+                interrupted = jobs.recover_interrupted(session=session)
+            housekeeping.sweep(session=session, store=media, shared=self.engine is not None)
+        return interrupted
 
     def start(self) -> None:
         """Start the worker thread (the model loads in the background), or join the fleet and its upkeep."""

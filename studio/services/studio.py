@@ -3,39 +3,38 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
-import time
-import uuid
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 from pathlib import Path
 
-from studio import hosting
 from studio.config import Settings
-from studio.domain import comparisons, destinations, start_image
+from studio.domain import comparisons, destinations
 from studio.domain.errors import Unavailable
 from studio.domain.presets import Preset
 from studio.domain.recipe import RecipeRequest, check_length
 from studio.engine.contract import Pipeline
-from studio.engine.zero_gpu import ZeroGpuPipeline
 from studio.media import content_check, storage
+from studio.services import job_queue
 from studio.services.admission import Admission
-from studio.services.continuation import Joiner, continuation_request
+from studio.services.continuation import Joiner, next_clip_request
 from studio.services.editor import Editor
 from studio.services.grids import Grids
-from studio.services.health import FleetState, Health, ModelInfo, fleet_model_info, local_model_info
+from studio.services.health import FleetState, Health, ModelInfo, studio_model_info
+from studio.services.job_queue import JobQueue
 from studio.services.job_view import JobView
 from studio.services.metrics import Metrics
+from studio.services.model_switch import resident_pipeline, studio_pipeline
 from studio.services.models import ModelEntry, Models
 from studio.services.runners import Runners
 from studio.services.shares import Shares
 from studio.services.start_images import StartImages
 from studio.services.updates import Updates
 from studio.services.videos import Videos
-from studio.services.worker import ModelState, Worker
-from studio.store import fleet, housekeeping, jobs, library
+from studio.services.worker import ModelState, Worker, should_batch_seeds
 from studio.store.database import Database
-from studio.store.rows import JobStatus, Video, utcnow
+from studio.store.rows import JobStatus, Video
 
 log = logging.getLogger(__name__)
 
@@ -53,17 +52,13 @@ class Studio:
         self.media = storage.open_store(settings)  # the videos' files: media_dir itself, or a bucket it caches
         self.db = Database(settings.resolved_database_url)
         self.models = Models(settings, own=preset, updates=Updates())  # the Models page: presets, cache, downloads
-        # Switching models is for the single-process studio that builds its own pipelines (not the fleet, ZeroGPU or a
-        # pipeline handed in by a test)
-        switchable = pipeline is None and settings.workers > 0 and not settings.uses_fleet and not hosting.on_zero_gpu()
-        if pipeline is None and settings.workers > 0:
-            pipeline = self._resident_pipeline(settings, preset, on_progress=self.models.report)
-        if pipeline is not None and hosting.on_zero_gpu():  # a GPU exists only inside spaces.GPU: jobs run there
-            pipeline = ZeroGpuPipeline(pipeline, preset=preset, channel_dir=library.incoming_dir(self.media_dir))
+        pipeline, switchable = studio_pipeline(settings, preset, pipeline, on_progress=self.models.report)
         self.pipeline = pipeline  # None: this process runs no jobs (a fleet server, `--workers 0`)
-        self.metrics = Metrics(self.job_counts, self._queued_by_model)
+        self.metrics = Metrics(self.job_counts, functools.partial(job_queue.queued_by_model, self.db))
         self.job_end_listeners: list[Callable[[int], None]] = []  # e.g. the REST API's callbacks
-        self.admission = Admission(settings, media_dir=self.media_dir, retry_after=self._retry_after)
+        self.admission = Admission(
+            settings, media_dir=self.media_dir, retry_after=functools.partial(job_queue.retry_after_s, self.db)
+        )
         self.callback_allow = destinations.parse_allow_list(settings.callback_allow)
         self.content = content_check.ContentChecker.from_settings(settings)
         self.worker: Worker | None = None
@@ -75,7 +70,7 @@ class Studio:
                 metrics=self.metrics,
                 on_job_end=self._job_ended,
                 content_check=self.content,
-                batch=self._batch_seeds(settings, pipeline) and not settings.uses_fleet,
+                batch=should_batch_seeds(settings, pipeline) and not settings.uses_fleet,
                 model=preset.key,
                 pipeline_for=self._pipeline_for if switchable else None,
             )
@@ -83,6 +78,7 @@ class Studio:
         self.updates = self.runners.updates
         self.engine = self.runners.engine  # the fleet's job engine (Postgres), else None
         self.fleet_worker = self.runners.fleet_worker
+        self.queue = JobQueue(db=self.db, admission=self.admission, runners=self.runners)  # the jobs section delegates
         self.editor = Editor(db=self.db, media=self.media, content_check=self.content)
         self.videos = Videos(
             db=self.db, media=self.media, editor=self.editor, admission=self.admission, redirect=settings.media_redirect
@@ -101,32 +97,7 @@ class Studio:
 
     def _pipeline_for(self, key: str) -> Pipeline:
         """A new (unloaded) resident pipeline for another model: the worker switches to it."""
-        return self._resident_pipeline(self.settings, self.models.get(key), on_progress=self.models.report)
-
-    @staticmethod
-    def _resident_pipeline(
-        settings: Settings, preset: Preset, *, on_progress: Callable[..., None] | None = None
-    ) -> Pipeline:
-        from studio.engine.pipeline import ResidentPipeline
-
-        return ResidentPipeline(
-            preset,
-            models_dir=settings.models_dir,
-            device=None if settings.device == "auto" else settings.device,
-            memory_strategy=settings.memory_strategy,
-            attention_backend=settings.attention_backend,
-            compile_blocks=settings.compile,
-            quantize=settings.quantize,
-            on_progress=on_progress,
-        )
-
-    @staticmethod
-    def _batch_seeds(settings: Settings, pipeline: Pipeline) -> bool:
-        """Batch a comparison's seeds where that is measured faster: on the CPU (0.66–0.80× the sequential time
-        with the tiny models, README Performance). On a GPU it is unmeasured and needs N× the activations: off."""
-        if settings.batch_seeds != "auto":
-            return settings.batch_seeds == "on"
-        return pipeline.info().device.startswith("cpu")
+        return resident_pipeline(self.settings, self.models.get(key), on_progress=self.models.report)
 
     def open(self) -> None:
         """Migrate the database and recover from the last run (a restart is a normal event); nothing starts running.
@@ -140,12 +111,8 @@ class Studio:
         # 1. Schema
         self.media_dir.mkdir(parents=True, exist_ok=True)
         self.db.upgrade()
-        # 2. Recovery: files without a row are set aside; with one process owning the queue, jobs it left running
-        # died with it (interrupted). In the fleet, workers run jobs elsewhere: dead ones are found by their heartbeat.
-        with self.db.write() as session:
-            if self.engine is None:
-                self.interrupted_at_start = jobs.recover_interrupted(session=session)
-            housekeeping.sweep(session=session, store=self.media, shared=self.engine is not None)
+        # 2. Recovery: jobs left running are interrupted (one process owning the queue); files without a row set aside
+        self.interrupted_at_start = self.runners.recover(self.media)
         if self.interrupted_at_start:
             log.warning("jobs interrupted by the last shutdown: %s", self.interrupted_at_start)
 
@@ -180,21 +147,11 @@ class Studio:
 
     def model_info(self) -> ModelInfo:
         """The model, its state and how its pipeline runs (the model line): this process's worker, or the fleet's."""
-        if self.worker is not None:
-            preset = self.models.get(self.worker.model) if self.worker.model else self.preset
-            return local_model_info(
-                preset, self.worker, transfer=self.models.transfers.get(preset.key), next_model=self.preset.key
-            )
-        with self.db.read() as session:
-            return fleet_model_info(self.preset, fleet.workers(session=session))
+        return studio_model_info(preset=self.preset, models=self.models, worker=self.worker, db=self.db)
 
     def health(self) -> Health:
         """The model, the worker, the queue and (Postgres) the fleet in one value: what /health shows."""
-        fleet_state: FleetState | None = None
-        if self.engine is not None:
-            with self.db.read() as session:
-                workers, queued = fleet.workers(session=session), fleet.queued_by_model(session=session)
-            fleet_state = FleetState.of(workers, queued, self.preset.key)
+        fleet_state = FleetState.read(self.db, self.preset.key) if self.engine is not None else None
         queue_depth = self.job_counts().get(JobStatus.QUEUED, 0)
         return Health.of(self.model_info(), self.worker, queue_depth=queue_depth, fleet=fleet_state)
 
@@ -211,17 +168,7 @@ class Studio:
 
     def model_entry(self, key: str) -> ModelEntry:
         """Raises NotFound (field "model") for an unknown key."""
-        entry = self.models.entry(key, loaded=self.loaded_model, next_model=self.preset.key)
-        transfer = entry.transfer
-        if transfer is None or transfer.phase in ("ready", "failed") or self.models.downloading(key):
-            return entry
-        # A transfer of the worker's own load: live while it loads, its failure once it failed, gone once it ended
-        if entry.loaded and self.worker is not None and self.worker.state is ModelState.LOADING:
-            return entry
-        if entry.loaded and self.worker is not None and self.worker.state is ModelState.FAILED:
-            failed = dataclasses.replace(transfer, phase="failed", message=self.worker.load_error)
-            return dataclasses.replace(entry, transfer=failed)
-        return dataclasses.replace(entry, transfer=None)
+        return self.models.live_entry(key, worker=self.worker, next_model=self.preset.key)
 
     def download_model(self, key: str) -> ModelEntry:
         """Fetch a hub model into the cache in the background (Conflict: not a hub model, or already downloading)."""
@@ -258,9 +205,7 @@ class Studio:
             InvalidInput: field "prompt": longer than any prompt may be; nothing was tokenized.
         """
         check_length("prompt", text)
-        if self.worker is None or self.worker.state is not ModelState.READY:
-            return None  # no model here (a fleet server), or not loaded yet
-        return self.worker.pipeline.count_tokens(text)
+        return self.worker.count_tokens(text) if self.worker is not None else None  # None: no model here (fleet server)
 
     # -- jobs ----------------------------------------------------------------------------------
 
@@ -275,11 +220,7 @@ class Studio:
         recipe = self.images.build_recipe(request, self.preset)
         if callback_url is not None:
             destinations.check_url(callback_url, self.callback_allow)
-        with self.db.write() as session:  # the checks and the insert are one transaction: limits hold under load
-            self.admission.check_jobs(session, count=1, owner=owner)
-            job = jobs.enqueue(session=session, recipe=recipe, callback_url=callback_url, owner=owner)
-        self.runners.hand_over([job.id])
-        return self.job(job.id)
+        return self.queue.submit(recipe, callback_url=callback_url, owner=owner)
 
     def submit_group(
         self, request: RecipeRequest, seeds: list[int], *, owner: str | None = None
@@ -293,19 +234,10 @@ class Studio:
             QueueFull: the queue has no room for every job of the group; none was queued.
             OutOfSpace: the media disk is nearly full.
         """
-        # 1. Validate everything before touching the queue
+        # Validate everything before touching the queue
         comparisons.check_seeds(seeds)
         recipes = [self.images.build_recipe(dataclasses.replace(request, seed=seed), self.preset) for seed in seeds]
-        group_id = uuid.uuid4().hex
-        # 2. One transaction: the room check and every insert, so the cap holds and a group is never half queued
-        with self.db.write() as session:
-            self.admission.check_jobs(session, count=len(recipes), owner=owner)
-            ids = [
-                jobs.enqueue(session=session, recipe=recipe, group_id=group_id, owner=owner).id for recipe in recipes
-            ]
-        self.runners.hand_over(ids)
-        with self.db.read() as session:
-            return group_id, [JobView.of(session, jobs.get(session=session, job_id=job_id)) for job_id in ids]
+        return self.queue.submit_group(recipes, owner=owner)
 
     def compare(
         self,
@@ -326,37 +258,21 @@ class Studio:
 
     def owed_callbacks(self, *, within: timedelta) -> list[int]:
         """Jobs that ended in the last `within` whose callback was never delivered or given up (a restart cut it)."""
-        with self.db.read() as session:
-            return jobs.owed_callbacks(session=session, since=utcnow() - within)
+        return self.queue.owed_callbacks(within=within)
 
     def claim_callback(self, job_id: int) -> bool:
         """Whether this process sends the job's callback: always alone; in the fleet, the one server that claims it."""
-        if self.engine is None:
-            return True
-        with self.db.write() as session:
-            return jobs.claim_callback(session=session, job_id=job_id)
+        return self.queue.claim_callback(job_id)
 
     def callback_done(self, job_id: int) -> None:
-        with self.db.write() as session:
-            jobs.callback_done(session=session, job_id=job_id)
+        self.queue.callback_done(job_id)
 
     def metrics_text(self) -> bytes:
         """The Prometheus exposition of the studio's metrics."""
         return self.metrics.render()
 
     def job_counts(self) -> dict[JobStatus, int]:
-        with self.db.read() as session:
-            return jobs.count_by_status(session=session)
-
-    def _queued_by_model(self) -> dict[str, int]:
-        with self.db.read() as session:
-            return fleet.queued_by_model(session=session)
-
-    def _retry_after(self) -> int:
-        """Seconds until a queue slot is likely free: one typical recent job (10 s before any has run)."""
-        with self.db.read() as session:
-            typical = jobs.typical_run_seconds(session=session)
-        return max(1, round(typical)) if typical is not None else 10
+        return job_queue.count_by_status(self.db)
 
     def _job_ended(self, job_id: int) -> None:
         for listener in self.job_end_listeners:
@@ -367,11 +283,7 @@ class Studio:
 
     def cancel(self, job_id: int) -> JobView:
         """A queued job is canceled at once; a running one stops before its next transformer block."""
-        with self.db.write() as session:
-            running = jobs.request_cancel(session=session, job_id=job_id).status is JobStatus.RUNNING
-        if running:
-            self.runners.cancel_soon(job_id)
-        return self.job(job_id)
+        return self.queue.cancel(job_id)
 
     def wait(self, job_id: int, *, timeout: float, since: JobView | None = None) -> JobView:
         """The job once it differs from `since` (or is final), or as it is after `timeout` seconds.
@@ -379,25 +291,11 @@ class Studio:
         Wakes on the worker's updates in this process and re-reads the row at least every 0.5 s, so jobs run by
         another process sharing the database are followed too.
         """
-        deadline = time.monotonic() + timeout
-        while True:
-            seen = self.updates.count
-            view = self.job(job_id)
-            left = deadline - time.monotonic()
-            if view.is_final or (since is not None and view != since) or left <= 0:
-                return view
-            self.updates.wait(seen, min(left, 0.5))
+        return self.queue.wait(job_id, timeout=timeout, since=since)
 
     async def wait_async(self, job_id: int, *, timeout: float, since: JobView | None = None) -> JobView:
         """`wait` for the event loop: holds no thread while it waits (event streams, /generate, the UI's followers)."""
-        deadline = time.monotonic() + timeout
-        while True:
-            seen = self.updates.count
-            view = self.job(job_id)  # an indexed read of one row: about a millisecond
-            left = deadline - time.monotonic()
-            if view.is_final or (since is not None and view != since) or left <= 0:
-                return view
-            await self.updates.wait_async(seen, min(left, 0.5))
+        return await self.queue.wait_async(job_id, timeout=timeout, since=since)
 
     def retry(self, job_id: int, *, owner: str | None = None) -> JobView:
         """Queue a failed, interrupted or canceled job again, admitted like any new job of `owner`.
@@ -406,29 +304,19 @@ class Studio:
             JobNotFound, InvalidTransition: no such job, or one that cannot be retried.
             QueueFull / RateLimited / OutOfSpace: as `submit`.
         """
-        with self.db.write() as session:
-            self.admission.check_jobs(session, count=1, owner=owner)
-            job = jobs.retry(session=session, job_id=job_id, owner=owner)
-        self.runners.hand_over([job.id])
-        return self.job(job.id)
+        return self.queue.retry(job_id, owner=owner)
 
     def job(self, job_id: int) -> JobView:
-        with self.db.read() as session:
-            job = jobs.get(session=session, job_id=job_id)
-            served = fleet.live_models(session=session) if self.engine and job.status is JobStatus.QUEUED else None
-            return JobView.of(session, job, served=served)
+        return self.queue.job(job_id)
 
     def list_jobs(self, *, status: JobStatus | None = None, limit: int = 50, offset: int = 0) -> list[JobView]:
-        with self.db.read() as session:
-            found = jobs.list_jobs(session=session, status=status, limit=limit, offset=offset)
-            return [JobView.of(session, job) for job in found]
+        return self.queue.list_jobs(status=status, limit=limit, offset=offset)
 
     # -- seed groups -----------------------------------------------------------------------------
 
     def group_jobs(self, group_id: str) -> list[JobView]:
         """The jobs of a group (retries included), oldest first; empty for an unknown group."""
-        with self.db.read() as session:
-            return [JobView.of(session, job) for job in jobs.group(session=session, group_id=group_id)]
+        return self.queue.group_jobs(group_id)
 
     # -- image to video: Continue and Join -------------------------------------------------------
 
@@ -438,10 +326,8 @@ class Studio:
         Raises:
             VideoNotFound: no such video. InvalidInput: "start_image" when the model takes no image. As `submit`.
         """
-        video = self.videos.get(video_id)
-        start_image.require_image_input(self.preset)  # before the frame is stored: nothing is kept on a refusal
-        image = self.images.from_video(video_id, None)
-        return self.submit(continuation_request(video, self.preset, image.id), owner=owner)
+        request = next_clip_request(video_id=video_id, preset=self.preset, videos=self.videos, images=self.images)
+        return self.submit(request, owner=owner)
 
     def join(self, video_id: int, *, owner: str | None = None) -> Video:
         """One MP4 of the chain of continuations ending at `video_id`, saved to the history (kind "join").

@@ -8,7 +8,6 @@ until the studio stops, and `/health` reports its heartbeat.
 
 from __future__ import annotations
 
-import enum
 import logging
 import os
 import socket
@@ -16,35 +15,28 @@ import threading
 import time
 from collections.abc import Callable
 
-from sqlalchemy.exc import InterfaceError, OperationalError
-
+from studio.config import Settings
 from studio.domain import errors
 from studio.domain.recipe import Recipe
-from studio.engine.contract import Canceled, GenerationResult, GpuOutOfMemory, Pipeline, StepInfo
+from studio.engine.contract import Canceled, GpuOutOfMemory, Pipeline, StepInfo
 from studio.media import content_check
 from studio.media.storage import MediaStore
-from studio.services import saving
+from studio.services.job_closing import DATABASE_OUTAGE, JobClosing
 from studio.services.metrics import Metrics
+from studio.services.model_switch import ModelState, ResidentModel
 from studio.services.updates import Updates
 from studio.store import jobs
 from studio.store.database import Database
 from studio.store.rows import Job
+
+# ModelState (model_switch) and DATABASE_OUTAGE (job_closing) are imported from here too
+__all__ = ["DATABASE_OUTAGE", "ModelState", "Worker", "eta_seconds"]
 
 log = logging.getLogger(__name__)
 
 IDLE_POLL_S = 1.0  # also picks up jobs queued by other processes sharing the database
 CANCEL_POLL_S = 1.0  # between blocks, a cancel asked in another process is read from the database this often
 BACKOFF_S = (1.0, 2.0, 5.0, 10.0, 30.0)  # waits after consecutive failures of the loop itself
-OUTAGE_S = 180.0  # how long the write that closes a job waits for an unreachable database to come back
-# Errors of a database that cannot be reached right now (Postgres restarting, a dropped connection, SQLite locked)
-DATABASE_OUTAGE = (OperationalError, InterfaceError)
-
-
-class ModelState(enum.StrEnum):
-    LOADING = "loading"
-    READY = "ready"
-    FAILED = "failed"
-    WAITING = "waiting"  # fleet server: no live worker serves the model yet
 
 
 def eta_seconds(step: int, total: int, elapsed_s: float) -> float | None:
@@ -54,8 +46,20 @@ def eta_seconds(step: int, total: int, elapsed_s: float) -> float | None:
     return max(0.0, elapsed_s / step * (total - step))
 
 
-class Worker:
-    """Runs queued jobs one at a time on a resident pipeline, in a background thread."""
+def should_batch_seeds(settings: Settings, pipeline: Pipeline) -> bool:
+    """Batch a comparison's seeds where that is measured faster: on the CPU (0.66–0.80× the sequential time
+    with the tiny models, README Performance). On a GPU it is unmeasured and needs N× the activations: off."""
+    if settings.batch_seeds != "auto":
+        return settings.batch_seeds == "on"
+    return pipeline.info().device.startswith("cpu")
+
+
+class Worker(ResidentModel, JobClosing):
+    """Runs queued jobs one at a time on a resident pipeline, in a background thread.
+
+    Loading and switching the model: ResidentModel (model_switch.py); the writes that end a job: JobClosing
+    (job_closing.py).
+    """
 
     def __init__(
         self,
@@ -128,22 +132,6 @@ class Worker:
     async def wait_for_update_async(self, seen: int, timeout: float) -> int:
         return await self.updates.wait_async(seen, timeout)
 
-    def load_model(self) -> bool:
-        """Load the model once (it stays resident for the life of the process); False when it failed to load."""
-        try:
-            self.load_s = self.pipeline.load()
-            if self.metrics:
-                self.metrics.model_load_seconds.set(self.load_s)
-            self.state = ModelState.READY
-            log.info("model ready in %.1f s", self.load_s)
-            return True
-        except Exception as exc:
-            # before the state: a reader of FAILED finds the reason (a refusal's own words in full: they say what to do)
-            self.load_error = exc.message if isinstance(exc, errors.Refused) else errors.public_message(exc)
-            self.state = ModelState.FAILED
-            log.exception("model failed to load; jobs stay queued")
-            return False
-
     def _run(self) -> None:
         # 1. Load the model once (with switching, a failed load waits for another choice instead of ending the thread).
         if not self.load_model() and self.pipeline_for is None:
@@ -167,54 +155,6 @@ class Worker:
             if not ran:
                 self._wake.wait(IDLE_POLL_S)
                 self._wake.clear()
-
-    def request_model(self, key: str) -> None:
-        """The person chose `key`: load it when no queued job needs another one (again, if it failed to load)."""
-        self.wanted = key
-        if key == self.model and self.state is ModelState.FAILED:
-            self._retry_load = True
-        self.wake()
-
-    def _switch_if_needed(self) -> bool:
-        """Load the model the oldest queued job needs (else the one asked for); True when it did something."""
-        with self.db.read() as session:
-            queued = jobs.oldest_queued_model(session=session)
-        want = queued or self.wanted
-        if want is None:
-            return False
-        if want == self.model:
-            if self.state is ModelState.FAILED and self._retry_load:
-                self._retry_load = False
-            elif self.state is ModelState.FAILED and queued == want:
-                self._fail_next(f"the model {want} could not be loaded: {self.load_error}")
-                return True
-            else:
-                return False
-        self.switch_to(want)
-        return True
-
-    def switch_to(self, key: str) -> bool:
-        """Put `key`'s pipeline in place of the resident one: unload, build, load (progress through the pipeline)."""
-        assert self.pipeline_for is not None
-        started = time.perf_counter()
-        log.info("switching the model from %s to %s", self.model, key)
-        self.state, self.load_error = ModelState.LOADING, None
-        self.updates.announce()
-        unload = getattr(self.pipeline, "unload", None)
-        if callable(unload):
-            unload()
-        self.model = key
-        try:
-            self.pipeline = self.pipeline_for(key)
-        except Exception as exc:
-            self.load_error, self.state = errors.public_message(exc), ModelState.FAILED
-            log.exception("the pipeline of %s could not be built", key)
-            return False
-        loaded = self.load_model()
-        self.switch_s = time.perf_counter() - started
-        log.info("switched to %s in %.2f s", key, self.switch_s)
-        self.updates.announce()
-        return loaded
 
     def _fail_next(self, error: str) -> None:
         with self.db.write() as session:
@@ -312,14 +252,6 @@ class Worker:
             if self.on_job_end:
                 self.on_job_end(job_id)
 
-    def _cancel(self, job_id: int) -> None:
-        def write() -> None:
-            with self.db.write() as session:
-                jobs.mark_canceled(session=session, job_id=job_id)
-
-        self._durably(write, f"closing job {job_id} as canceled")
-        log.info("job %s canceled", job_id)
-
     def _interrupter(self, job_ids: list[int]) -> Callable[[], None]:
         """Called between transformer blocks: raises Canceled once every job of the run has been canceled.
 
@@ -370,42 +302,3 @@ class Worker:
                 raise Canceled(f"job {job_id} canceled at step {info.step}/{info.total}")
 
         return on_step
-
-    def _durably(self, write: Callable[[], None], what: str) -> None:
-        """Run a write that closes a job, waiting out a database outage (Postgres restarting) of up to OUTAGE_S."""
-        deadline = time.monotonic() + OUTAGE_S
-        wait = 0.5
-        while True:
-            try:
-                write()
-                return
-            except DATABASE_OUTAGE:
-                if time.monotonic() > deadline:
-                    raise
-                log.warning("the database is unreachable while %s; again in %.1f s", what, wait)
-                time.sleep(wait)
-                wait = min(wait * 2, 5.0)
-
-    def _persist(self, job_id: int, recipe: Recipe, result: GenerationResult) -> None:
-        self._durably(lambda: self._save(job_id, recipe, result), f"saving the video of job {job_id}")
-
-    def _save(self, job_id: int, recipe: Recipe, result: GenerationResult) -> None:
-        saving.save_video(
-            db=self.db,
-            media=self.media,
-            job_id=job_id,
-            recipe=recipe,
-            result=result,
-            load_s=self.load_s,
-            content_check=self.content_check,
-        )
-
-    def _fail(self, job_id: int, error: str, kind: str) -> None:
-        if self.metrics:
-            self.metrics.count_error(kind)
-
-        def write() -> None:
-            with self.db.write() as session:
-                jobs.fail(session=session, job_id=job_id, error=error, kind=kind)
-
-        self._durably(write, f"closing job {job_id} as failed")
