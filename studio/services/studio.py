@@ -195,6 +195,7 @@ class Studio:
                 field="model",
             )
         self.preset = preset
+        self.grids.preset = preset  # new comparisons are built for the chosen model too
         self.worker.request_model(key)
         return self.model_entry(key)
 

@@ -12,7 +12,7 @@ from huggingface_hub import constants
 
 from studio.api import create_app
 from studio.config import Settings
-from studio.domain import presets
+from studio.domain import axes, presets
 from studio.domain.downloads import Transfer
 from studio.domain.recipe import RecipeRequest
 from studio.services.studio import Studio
@@ -49,6 +49,9 @@ def test_switching_runs_each_queued_job_on_its_own_model(tmp_path: Path, stoppin
     studio.use_model("tiny-a14b")  # new jobs are made for tiny-a14b; the queued one keeps its model
     second = studio.submit(QUICK)
     assert "New jobs use" in model_status(studio) or studio.loaded_model == "tiny-a14b"
+    # A comparison made now is for the chosen model too (guidance 2 exists only on two-expert models)
+    grid = studio.grids.create(QUICK, axes.make_axis("guidance_2", "2 3"))
+    assert {cell.job.recipe.model for cell in grid.cells if cell.job} == {"tiny-a14b"}
 
     done_first, done_second = wait_final(studio, first.id, timeout=180), wait_final(studio, second.id, timeout=180)
     assert done_first.status is JobStatus.SUCCEEDED, done_first.error
