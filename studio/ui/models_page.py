@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import gradio as gr
+from gradio.events import Dependency
 
 from studio.domain.downloads import format_bytes
 from studio.domain.errors import Refused
@@ -177,7 +178,8 @@ class ModelPicker:
             )
             self.note_box = gr.Markdown("", elem_id="model-pick-note")
 
-    def wire(self, demo: gr.Blocks) -> None:
+    def wire(self, demo: gr.Blocks) -> Dependency:
+        """Returns the pick event, for the Create page to follow the switch (studio.ui.model_follow)."""
         demo.load(self.choices, outputs=self.dropdown, api_visibility="private")
         self.dropdown.focus(self.choices, outputs=self.dropdown, api_visibility="private", queue=False)
-        self.dropdown.input(self.pick, inputs=self.dropdown, outputs=self.note_box, api_visibility="private")
+        return self.dropdown.input(self.pick, inputs=self.dropdown, outputs=self.note_box, api_visibility="private")
