@@ -50,6 +50,7 @@ class ModelFollow:
         start: str | None,
         fit: str,
         follow_image: bool,
+        picked: str | None = None,
     ) -> dict[Any, Any]:
         """Updates that fit the controls to the model new jobs use; none while the page already shows it.
 
@@ -70,7 +71,6 @@ class ModelFollow:
         update: dict[Any, Any] = {
             self.shown: preset.key,
             page.banner: banner_update(preset),
-            page.model_picker.dropdown: page.model_picker.choices(),
             page.quality_radio: gr.update(choices=list(preset.qualities), value=quality),
             page.duration_box: gr.update(value=duration, info=f"{low:g}–{high:g} s"),
             page.speed_radio: gr.update(choices=speeds, value=speed, visible=len(speeds) > 1),
@@ -83,6 +83,9 @@ class ModelFollow:
             panel.end_box: gr.update(visible=preset.end_image),
             panel.fit_note_box: panel.fit_note(start, fit, follow_image, aspect_ratio, quality),
         }
+        if picked != preset.key:  # only then: Gradio's dropdown answers an update with an `input` event (a pick)
+            update[page.model_picker.dropdown] = page.model_picker.choices()
+            update[page.model_picker.note_box] = ""  # switched elsewhere: the note of an earlier pick is stale
         if not preset.image_input:  # a hidden image would still go with Generate, and be refused
             update[panel.start_box] = None
         if not preset.end_image:
@@ -104,11 +107,13 @@ class ModelFollow:
             panel.start_box,
             panel.fit_radio,
             panel.follow_box,
+            page.model_picker.dropdown,
         ]
         outputs = [
             self.shown,
             page.banner,
             page.model_picker.dropdown,
+            page.model_picker.note_box,
             page.quality_radio,
             page.duration_box,
             page.speed_radio,

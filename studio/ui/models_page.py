@@ -157,9 +157,11 @@ class ModelPicker:
             keys.insert(0, self.studio.preset.key)
         return gr.update(choices=keys, value=self.studio.preset.key)
 
-    def pick(self, key: str | None) -> str:
+    def pick(self, key: str | None) -> Any:
+        """Switch to `key`; the note says so. Nothing when it is the model already: the dropdown also answers an
+        update from the page with an `input` event, which must not wipe the note of the person's own pick."""
         if not key or key == self.studio.preset.key:
-            return ""
+            return gr.skip()
         try:
             entry = self.studio.use_model(key)
         except Refused as exc:

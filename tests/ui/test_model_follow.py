@@ -37,13 +37,14 @@ def follow(page: CreatePage, shown: str, **values: Any) -> dict[Any, Any]:
         "start": None,
         "fit": "crop",
         "follow_image": True,
+        "picked": None,  # the picker's value
     } | values
     return page.follow.follow(shown, *settings.values())
 
 
 def test_picking_an_image_model_changes_the_range_the_image_box_the_shift_and_the_banner(page: CreatePage) -> None:
     assert page.model_picker.pick("tiny-ti2v-5b").startswith("New jobs use tiny-ti2v-5b")
-    update = follow(page, "tiny-1.3b")
+    update = follow(page, "tiny-1.3b", picked="tiny-ti2v-5b")
     panel = page.image_panel
 
     assert update[page.follow.shown] == "tiny-ti2v-5b"
@@ -53,7 +54,11 @@ def test_picking_an_image_model_changes_the_range_the_image_box_the_shift_and_th
     assert update[panel.accordion]["visible"] is True  # it takes a start image
     assert update[panel.end_box]["visible"] is False  # but no end image
     assert "ti2v-5b layout" in update[page.banner]["value"] and update[page.banner]["visible"] is True
-    assert update[page.model_picker.dropdown]["value"] == "tiny-ti2v-5b"
+    assert page.model_picker.dropdown not in update  # it shows the pick already (an update would pick again)
+    assert follow(page, "tiny-1.3b", picked="tiny-1.3b")[page.model_picker.dropdown]["value"] == "tiny-ti2v-5b"
+    assert page.model_picker.note_box not in update  # the pick's own note stays
+    # Picking it again (the dropdown answers the page's own updates with `input` too) says nothing new
+    assert page.model_picker.pick("tiny-ti2v-5b") == gr.skip()
     # Once the page shows it, a tick of the model line leaves the controls (and what the person typed) alone
     assert follow(page, "tiny-ti2v-5b") == gr.skip()
 
@@ -67,10 +72,8 @@ def test_the_persons_choices_stay_where_the_new_model_allows_them(page: CreatePa
     # 0.25 s is too short at 16 fps, and there is no Fast without a LoRA: the new model's default and Quality
     reset = follow(page, "tiny-ti2v-5b", duration_s=0.25, speed="Fast", start="/somewhere/start.png")
     assert reset[page.duration_box] == {"__type__": "update", "value": 2.0, "info": "0.5–5 s"}
-    assert reset[page.speed_radio]["value"] == "Quality" and reset[page.speed_radio]["choices"] == [
-        "Quality",
-        "Balanced",
-    ]
+    speed = reset[page.speed_radio]
+    assert (speed["value"], speed["choices"]) == ("Quality", ["Quality", "Balanced"])
     assert reset[page.guidance_2_slider] == {"__type__": "update", "value": 3.0, "visible": True}  # two experts
     assert reset[page.image_panel.accordion]["visible"] is False
     assert reset[page.image_panel.start_box] is None  # a hidden image would go with Generate, and be refused
@@ -87,7 +90,9 @@ def test_a_real_model_hides_the_preview_banner_and_offers_its_own_qualities(page
 def test_a_switch_from_the_models_page_reaches_the_create_page(page: CreatePage, studio: Studio) -> None:
     _, text = ModelsPage(studio).use("tiny-i2v-a14b")
     assert "New jobs use this model" in text
-    update = follow(page, "tiny-1.3b")
+    update = follow(page, "tiny-1.3b", picked="tiny-1.3b")
+    assert update[page.model_picker.dropdown]["value"] == "tiny-i2v-a14b"  # the picker shows the switch too
+    assert update[page.model_picker.note_box] == ""  # and an earlier pick's note goes
     assert update[page.image_panel.end_box] == {"__type__": "update", "visible": True}  # first and last frame
     assert update[page.image_panel.accordion]["open"] is True  # it needs a start image
     # The image panel checks images against the same model Generate submits for
