@@ -152,10 +152,15 @@ class ModelPicker:
         self.studio = studio
 
     def choices(self) -> dict[str, Any]:
+        """The downloaded models, the one new jobs use chosen."""
+        return gr.update(choices=self.offered()["choices"], value=self.studio.preset.key)
+
+    def offered(self) -> dict[str, Any]:
+        """The downloaded models, the value left alone (on focus: setting it would answer with a pick of it)."""
         keys = self.studio.models.downloaded_keys()
         if self.studio.preset.key not in keys:
             keys.insert(0, self.studio.preset.key)
-        return gr.update(choices=keys, value=self.studio.preset.key)
+        return gr.update(choices=keys)
 
     def pick(self, key: str | None) -> Any:
         """Switch to `key`; the note says so. Nothing when it is the model already: the dropdown also answers an
@@ -183,5 +188,5 @@ class ModelPicker:
     def wire(self, demo: gr.Blocks) -> Dependency:
         """Returns the pick event, for the Create page to follow the switch (studio.ui.model_follow)."""
         demo.load(self.choices, outputs=self.dropdown, api_visibility="private")
-        self.dropdown.focus(self.choices, outputs=self.dropdown, api_visibility="private", queue=False)
+        self.dropdown.focus(self.offered, outputs=self.dropdown, api_visibility="private", queue=False)
         return self.dropdown.input(self.pick, inputs=self.dropdown, outputs=self.note_box, api_visibility="private")

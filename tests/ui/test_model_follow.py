@@ -59,6 +59,8 @@ def test_picking_an_image_model_changes_the_range_the_image_box_the_shift_and_th
     assert page.model_picker.note_box not in update  # the pick's own note stays
     # Picking it again (the dropdown answers the page's own updates with `input` too) says nothing new
     assert page.model_picker.pick("tiny-ti2v-5b") == gr.skip()
+    offered = page.model_picker.offered()  # on focus: the choices only (a value set then would pick it)
+    assert "tiny-ti2v-5b" in offered["choices"] and "value" not in offered
     # Once the page shows it, a tick of the model line leaves the controls (and what the person typed) alone
     assert follow(page, "tiny-ti2v-5b") == gr.skip()
 
