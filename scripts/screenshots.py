@@ -1,4 +1,4 @@
-"""README screenshots of the Create, History and Compare pages, light and dark, from the real studio.
+"""README screenshots of the Create, History, Compare and Models pages, light and dark, from the real studio.
 
     make screenshots        # or: HF_HUB_OFFLINE=1 .venv/bin/python scripts/screenshots.py [--out docs/screenshots]
 
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import tempfile
 from pathlib import Path
@@ -96,15 +97,28 @@ def shoot_grid(page: Page, url: str, out: Path, theme: str) -> list[Path]:
     return made
 
 
+def shoot_models(page: Page, url: str, out: Path, theme: str) -> list[Path]:
+    """Models: every model with what it needs and whether it is downloaded, the loaded one selected."""
+    page.goto(url + ("?__theme=dark" if theme == "dark" else "?__theme=light"))
+    expect(page.locator("#model-status")).to_contain_text("ready", timeout=120_000)
+    page.get_by_role("tab", name="Models").click()
+    expect(page.locator("#models-table")).to_contain_text("loaded")
+    expect(page.locator("#models-details textarea")).to_have_value(re.compile("random weights"))
+    made = [out / f"models-{theme}.png"]
+    page.screenshot(path=str(made[-1]))
+    return made
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("docs/screenshots"))
     parser.add_argument("--grid-only", action="store_true", help="only the X/Y comparison's screenshots")
+    parser.add_argument("--models-only", action="store_true", help="only the Models page's screenshots")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     server = StudioProcess(Path(tempfile.mkdtemp(prefix="studio-shots-")) / "data", "tiny-1.3b").start()
     try:
-        if not args.grid_only:
+        if not (args.grid_only or args.models_only):
             make_history(server)
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -112,8 +126,12 @@ def main() -> None:
                 context = browser.new_context(viewport=VIEWPORT, color_scheme=theme)  # type: ignore[arg-type]
                 page = context.new_page()
                 page.set_default_timeout(60_000)
-                shots = [] if args.grid_only else shoot(page, server.url, args.out, theme)
-                for path in [*shots, *shoot_grid(page, server.url, args.out, theme)]:
+                shots = [] if args.grid_only or args.models_only else shoot(page, server.url, args.out, theme)
+                if not args.models_only:
+                    shots += shoot_grid(page, server.url, args.out, theme)
+                if not args.grid_only:
+                    shots += shoot_models(page, server.url, args.out, theme)
+                for path in shots:
                     print(f"wrote {path}")
                 context.close()
             browser.close()

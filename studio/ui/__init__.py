@@ -63,5 +63,4 @@ def build_ui(studio: Studio) -> gr.Blocks:
             history.import_panel.recipe_state,
         )
         models.wire()
-        create.model_picker.wire(demo)
     return demo

@@ -5,7 +5,6 @@ Handlers never do GPU work: they validate, enqueue and then follow the job's row
 
 from __future__ import annotations
 
-import math
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -20,6 +19,7 @@ from studio.store.rows import JobStatus
 from studio.ui import controls
 from studio.ui.errors import note, on_controls, toast, warn
 from studio.ui.follow import TabJobs, tab_line
+from studio.ui.model_follow import ModelFollow, duration_choice
 from studio.ui.models_page import ModelPicker
 from studio.ui.recipe_form import (
     FIELD_LABELS,
@@ -233,16 +233,14 @@ class CreatePage:
 
     def build(self, demo: gr.Blocks) -> None:
         preset = self.preset
-        if preset.tiny:
-            gr.HTML(preview_banner(preset))
+        # Shown for a tiny model; follows the model new jobs use (ModelFollow), as the controls below do
+        self.banner = gr.HTML(preview_banner(preset) if preset.tiny else "", visible=preset.tiny)
         # A callable: each page load renders the state of now, not the "Loading…" of when the UI was built.
         self.model_box = gr.Markdown(self.model_status, elem_id="model-status")
         self.model_picker = ModelPicker(self.studio)  # issue 14: pick among the downloaded models
         self.model_picker.build()
-        low, high = geometry.duration_range(preset)
         # Quarter-second steps inside the model's range; each snaps to 4k+1 frames (shown below the box).
-        low, high = math.ceil(low * 4) / 4, math.floor(high * 4) / 4
-        default_s = round(geometry.seconds_for(preset, preset.default_frames) * 4) / 4
+        low, high, default_s = duration_choice(preset)
         with gr.Row():
             with gr.Column(scale=1):
                 self.prompt_box = gr.Textbox(
@@ -317,6 +315,7 @@ class CreatePage:
             label="Recent videos", columns=6, height=240, fit_columns=False, elem_id="recent-strip"
         )
         self.job_state = gr.State(None)
+        self.follow = ModelFollow(self)  # issue 14: the controls follow the model new jobs use
         self._wire(demo)
 
     # -- wiring ----------------------------------------------------------------------------------
@@ -381,3 +380,4 @@ class CreatePage:
         demo.load(self.recent, outputs=self.recent_gallery, api_visibility="private")
         model_timer = gr.Timer(1.0)
         model_timer.tick(self.poll_model, outputs=[self.model_box, model_timer], api_visibility="private", queue=False)
+        self.follow.wire(demo, model_timer)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import gradio as gr
+from gradio.events import Dependency
 
 from studio.domain.downloads import format_bytes
 from studio.domain.errors import Refused
@@ -151,14 +152,21 @@ class ModelPicker:
         self.studio = studio
 
     def choices(self) -> dict[str, Any]:
+        """The downloaded models, the one new jobs use chosen."""
+        return gr.update(choices=self.offered()["choices"], value=self.studio.preset.key)
+
+    def offered(self) -> dict[str, Any]:
+        """The downloaded models, the value left alone (on focus: setting it would answer with a pick of it)."""
         keys = self.studio.models.downloaded_keys()
         if self.studio.preset.key not in keys:
             keys.insert(0, self.studio.preset.key)
-        return gr.update(choices=keys, value=self.studio.preset.key)
+        return gr.update(choices=keys)
 
-    def pick(self, key: str | None) -> str:
+    def pick(self, key: str | None) -> Any:
+        """Switch to `key`; the note says so. Nothing when it is the model already: the dropdown also answers an
+        update from the page with an `input` event, which must not wipe the note of the person's own pick."""
         if not key or key == self.studio.preset.key:
-            return ""
+            return gr.skip()
         try:
             entry = self.studio.use_model(key)
         except Refused as exc:
@@ -177,7 +185,8 @@ class ModelPicker:
             )
             self.note_box = gr.Markdown("", elem_id="model-pick-note")
 
-    def wire(self, demo: gr.Blocks) -> None:
+    def wire(self, demo: gr.Blocks) -> Dependency:
+        """Returns the pick event, for the Create page to follow the switch (studio.ui.model_follow)."""
         demo.load(self.choices, outputs=self.dropdown, api_visibility="private")
-        self.dropdown.focus(self.choices, outputs=self.dropdown, api_visibility="private", queue=False)
-        self.dropdown.input(self.pick, inputs=self.dropdown, outputs=self.note_box, api_visibility="private")
+        self.dropdown.focus(self.offered, outputs=self.dropdown, api_visibility="private", queue=False)
+        return self.dropdown.input(self.pick, inputs=self.dropdown, outputs=self.note_box, api_visibility="private")

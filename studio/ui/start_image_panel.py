@@ -48,8 +48,12 @@ def _uploaded(path: str, field: str, stored: Path) -> Path:
 class StartImagePanel:
     def __init__(self, studio: Studio) -> None:
         self.studio = studio
-        self.preset: Preset = studio.preset
         self._stored = studio.images.folder  # the studio's own images (Use this frame)
+
+    @property
+    def preset(self) -> Preset:
+        """The model new jobs are made for (it may change: Use this model, the Create page's picker)."""
+        return self.studio.preset
 
     # -- handlers --------------------------------------------------------------------------------
 

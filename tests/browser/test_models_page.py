@@ -1,12 +1,13 @@
 """Models in the browser: a hub model downloads with progress on the model line and /health, then the Models page
-switches to another tiny model while a job of the first one waits; each job runs on its own model."""
+switches to another tiny model while a job of the first one waits; each job runs on its own model. The Create page
+follows each switch (its duration range, Start image and preview banner).
+
+The README's Models page screenshots come from `make screenshots` (scripts/screenshots.py), not from these tests."""
 
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,7 +23,6 @@ from tests.server import StudioProcess
 
 pytestmark = pytest.mark.browser
 REPO = "wan-studio/tiny-1.3b"
-SHOTS = os.environ.get("STUDIO_MODELS_SHOT_DIR")  # set to write the README's Models page screenshot there
 
 
 @pytest.fixture
@@ -41,7 +41,7 @@ def health(server: StudioProcess) -> dict[str, object]:
 
 
 def test_download_progress_then_switching_from_the_models_page(
-    page: Page, hub_studio: StudioProcess, hub: LoopbackHub, tmp_path: Path
+    page: Page, hub_studio: StudioProcess, hub: LoopbackHub
 ) -> None:
     # 1. The download shows on the page (percent, file) and on /health, while the hub is slow
     page.goto(hub_studio.url)
@@ -70,6 +70,41 @@ def test_download_progress_then_switching_from_the_models_page(
         assert done_second.raw["recipe"]["model"] == "tiny-a14b"
         wait_for(lambda: client.health()["model"] == "tiny-a14b", 60, "the switched model on /health")
     expect(page.locator("#models-table")).to_contain_text("loaded", timeout=30_000)
-    if SHOTS:
-        page.screenshot(path=str(tmp_path / "models-light.png"))
-        shutil.copy(tmp_path / "models-light.png", Path(SHOTS) / "models-light.png")
+
+
+@pytest.fixture
+def switching_studio(tmp_path: Path) -> Iterator[StudioProcess]:
+    """A studio of its own on the tiny 1.3B (16 fps, text only): switching it would change the shared one's model."""
+    server = StudioProcess(tmp_path / "data", "tiny-1.3b")
+    yield server.start()
+    server.stop()
+
+
+def test_the_create_page_follows_the_model_new_jobs_use(page: Page, switching_studio: StudioProcess) -> None:
+    page.goto(switching_studio.url)
+    duration, image_panel = page.locator("#duration"), page.locator("#start-image-panel")
+    expect(duration).to_contain_text("0.5–5 s")
+    expect(image_panel).to_be_hidden()  # the 1.3B takes no image
+    expect(page.locator("#preview-banner")).to_contain_text("1.3b layout")
+
+    # 1. The picker switches to the TI2V-5B: 24 fps (shorter clips), a Start image, its own banner
+    page.locator("#model-pick input").click()
+    page.get_by_role("option", name="tiny-ti2v-5b", exact=True).click()
+    expect(page.locator("#model-pick-note")).to_contain_text("New jobs use tiny-ti2v-5b")
+    expect(duration).to_contain_text("0.25–5 s")
+    expect(page.locator("#resolved-size")).to_contain_text("24 fps")
+    expect(image_panel).to_be_visible()
+    expect(page.locator("#preview-banner")).to_contain_text("ti2v-5b layout")
+
+    # 2. "Use this model" on the Models page switches back: the Create page follows without a reload
+    page.get_by_role("tab", name="Models").click()
+    page.locator("#models-pick input").click()
+    page.get_by_role("option", name="tiny-1.3b", exact=True).click()
+    page.locator("#models-use").click()
+    # Its row says so (the details box's answer gives way to the 1 s refresh); the rows after it say "—"
+    expect(page.locator("#models-table")).to_contain_text(re.compile(r"tiny-1\.3b.{0,200}new jobs use it", re.S))
+    page.get_by_role("tab", name="Create").click()
+    expect(duration).to_contain_text("0.5–5 s")
+    expect(image_panel).to_be_hidden()
+    expect(page.locator("#model-pick input")).to_have_value("tiny-1.3b")
+    expect(page.locator("#resolved-size")).to_contain_text("16 fps")
