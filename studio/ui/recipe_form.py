@@ -85,8 +85,9 @@ SPEED_INFO = "Balanced: the same steps with step caching (some transformer forwa
 
 
 def speed_choices(preset: Preset) -> list[str]:
-    """The speeds this model offers: Quality always, Balanced with a step cache, Fast with a distilled LoRA."""
-    offered = {"Quality": True, "Balanced": preset.step_cache is not None, "Fast": preset.fast_lora is not None}
+    """The speeds this model offers: Quality always, Balanced with a step cache (not compiled), Fast with a LoRA."""
+    balanced = preset.step_cache is not None and not preset.compiled
+    offered = {"Quality": True, "Balanced": balanced, "Fast": preset.fast_lora is not None}
     return [label for label, on in offered.items() if on]
 
 
