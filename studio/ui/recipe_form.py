@@ -8,6 +8,7 @@ from typing import Any
 from studio.domain.errors import InvalidInput
 from studio.domain.presets import Preset
 from studio.domain.recipe import MAX_SEED, RecipeRequest, Speed, build_recipe
+from studio.domain.step_cache import THRESHOLD_RANGE
 
 # The order of the Generate inputs; the validator answers one gr.validate per input, in this order.
 INPUT_FIELDS = (
@@ -23,6 +24,8 @@ INPUT_FIELDS = (
     "guidance_2",
     "flow_shift",
     "speed",
+    "cache",
+    "cache_threshold",
 )
 
 # What each field is called on the page, for the toast that names it ("Seed must be …").
@@ -39,6 +42,8 @@ FIELD_LABELS = {
     "guidance_2": "Guidance (low noise)",
     "flow_shift": "Flow shift",
     "speed": "Speed",
+    "cache": "Step cache",
+    "cache_threshold": "Step cache threshold",
 }
 
 
@@ -56,8 +61,11 @@ def request_from(
     guidance_2: float | None,
     flow_shift: float,
     speed: str = "Quality",
+    cache: str | None = None,
+    cache_threshold: float | None = None,
 ) -> RecipeRequest:
-    """The request the Create page's controls make (in INPUT_FIELDS order); validation is build_recipe's.
+    """The request the Create page's controls make (in INPUT_FIELDS order); validation is build_recipe's. The step
+    cache's controls count for Balanced only (hidden otherwise); empty means the model's default.
 
     Raises:
         InvalidInput: Random seed is unticked and the seed box holds no whole number.
@@ -74,6 +82,8 @@ def request_from(
         guidance_2=guidance_2 if preset.layout_info.two_experts else None,
         flow_shift=flow_shift,
         speed=SPEED_VALUES.get(speed, "quality"),
+        cache=(cache or None) if speed == "Balanced" else None,
+        cache_threshold=cache_threshold if speed == "Balanced" else None,
     )
 
 
@@ -132,3 +142,26 @@ def speed_defaults(preset: Preset, speed: str) -> tuple[Any, ...]:
             preset.fast_flow_shift or preset.flow_shift,
         )
     return preset.steps, preset.guidance, preset.guidance_2 or preset.guidance, preset.flow_shift
+
+
+# The Step cache radio's labels and the methods they ask for (studio.domain.step_cache.CACHE_METHODS).
+CACHE_CHOICES = [("MagCache", "magcache"), ("First Block Cache", "fbcache")]
+
+
+def cache_threshold_info() -> str:
+    """The threshold box's info line: its range, and what an empty box means."""
+    low, high = THRESHOLD_RANGE
+    return f"{low:g}–{high:g}; higher skips more forwards. Empty: the model's default"
+
+
+def cache_fill(recipe: dict[str, Any], preset: Preset) -> tuple[str | None, float | None]:
+    """The Step cache and threshold controls for a reused recipe: a Balanced video's own, else the model's defaults."""
+    default = preset.step_cache.method if preset.step_cache is not None else None
+    if recipe.get("speed") != "balanced" or speed_label("balanced", preset) != "Balanced":
+        return default, None
+    method = recipe.get("cache")
+    threshold = recipe.get("cache_threshold")
+    return (
+        method if method in dict(CACHE_CHOICES).values() else default,
+        float(threshold) if isinstance(threshold, int | float) else None,
+    )
