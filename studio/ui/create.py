@@ -119,7 +119,7 @@ class CreatePage:
         flow_shift: float,
         speed: str = "Quality",
         cache: str | None = None,
-        cache_threshold: float | None = None,
+        cache_threshold: str | None = None,
         start_image: str | None = None,
         end_image: str | None = None,
         image_fit: str = "crop",
@@ -292,9 +292,11 @@ class CreatePage:
                         value=preset.step_cache.method if preset.step_cache is not None else None,
                         elem_id="step-cache",
                     )
-                    self.cache_threshold_box = gr.Number(
+                    # Text, not gr.Number: an empty box (the model's default) stays empty instead of becoming 0
+                    self.cache_threshold_box = gr.Textbox(
                         label="Step cache threshold",
-                        value=None,
+                        value="",
+                        max_lines=1,
                         info=cache_threshold_info(),
                         elem_id="step-cache-threshold",
                     )

@@ -62,7 +62,7 @@ def request_from(
     flow_shift: float,
     speed: str = "Quality",
     cache: str | None = None,
-    cache_threshold: float | None = None,
+    cache_threshold: str | float | None = None,
 ) -> RecipeRequest:
     """The request the Create page's controls make (in INPUT_FIELDS order); validation is build_recipe's. The step
     cache's controls count for Balanced only (hidden otherwise); empty means the model's default.
@@ -83,7 +83,7 @@ def request_from(
         flow_shift=flow_shift,
         speed=SPEED_VALUES.get(speed, "quality"),
         cache=(cache or None) if speed == "Balanced" else None,
-        cache_threshold=cache_threshold if speed == "Balanced" else None,
+        cache_threshold=parse_threshold(cache_threshold) if speed == "Balanced" else None,
     )
 
 
@@ -154,14 +154,32 @@ def cache_threshold_info() -> str:
     return f"{low:g}–{high:g}; higher skips more forwards. Empty: the model's default"
 
 
-def cache_fill(recipe: dict[str, Any], preset: Preset) -> tuple[str | None, float | None]:
+def parse_threshold(text: str | float | None) -> float | None:
+    """The threshold typed in its box; empty is the model's default (build_recipe checks the range).
+
+    Raises:
+        InvalidInput: not a number (field "cache_threshold", with the range).
+    """
+    shown = str(text).strip() if text is not None else ""
+    if not shown:
+        return None
+    try:
+        return float(shown)
+    except ValueError:
+        low, high = THRESHOLD_RANGE
+        raise InvalidInput(
+            "cache_threshold", f"must be a number from {low:g} to {high:g}, or empty for the model's default"
+        ) from None
+
+
+def cache_fill(recipe: dict[str, Any], preset: Preset) -> tuple[str | None, str]:
     """The Step cache and threshold controls for a reused recipe: a Balanced video's own, else the model's defaults."""
     default = preset.step_cache.method if preset.step_cache is not None else None
     if recipe.get("speed") != "balanced" or speed_label("balanced", preset) != "Balanced":
-        return default, None
+        return default, ""
     method = recipe.get("cache")
     threshold = recipe.get("cache_threshold")
     return (
         method if method in dict(CACHE_CHOICES).values() else default,
-        float(threshold) if isinstance(threshold, int | float) else None,
+        f"{threshold:g}" if isinstance(threshold, int | float) else "",
     )

@@ -25,7 +25,7 @@ SETTINGS = {
     "flow_shift": 3.0,
     "speed": "Balanced",
     "cache": "fbcache",
-    "cache_threshold": 0.2,
+    "cache_threshold": "0.2",
 }
 
 
@@ -45,13 +45,17 @@ def _flagged(page: CreatePage, **changes: object) -> dict[str, object]:
 
 def test_a_threshold_out_of_range_is_refused_on_its_control_with_the_range(page: CreatePage) -> None:
     assert _flagged(page) == {}
-    assert _flagged(page, cache_threshold=None) == {}  # empty: the model's default
-    flagged = _flagged(page, cache_threshold=5)
+    assert _flagged(page, cache_threshold="") == {}  # empty: the model's default
+    not_a_number = _flagged(page, cache_threshold="lots")
+    assert list(not_a_number) == ["cache_threshold"] and "number from 0.001 to 1" in str(
+        not_a_number["cache_threshold"]
+    )
+    flagged = _flagged(page, cache_threshold="5")
     assert list(flagged) == ["cache_threshold"] and "outside the allowed range 0.001–1" in str(
         flagged["cache_threshold"]
     )
     assert FIELD_LABELS["cache_threshold"] == "Step cache threshold"
-    assert _flagged(page, speed="Quality", cache_threshold=5) == {}  # hidden at other speeds: it counts for nothing
+    assert _flagged(page, speed="Quality", cache_threshold="5") == {}  # hidden at other speeds: it counts for nothing
 
 
 def test_the_cache_controls_show_for_balanced_only(page: CreatePage) -> None:
@@ -68,7 +72,7 @@ def test_reusing_a_balanced_video_brings_back_its_own_cache(page: CreatePage, st
 
     filled = page.fill_from_recipe(recipe)
     assert filled[page.speed_radio] == "Balanced"
-    assert (filled[page.cache_radio], filled[page.cache_threshold_box]) == ("fbcache", 0.2)
+    assert (filled[page.cache_radio], filled[page.cache_threshold_box]) == ("fbcache", "0.2")
 
     # Generate again from what was filled: the same cache, not the preset's magcache 0.06
     again = SETTINGS | {"cache": filled[page.cache_radio], "cache_threshold": filled[page.cache_threshold_box]}
@@ -79,4 +83,4 @@ def test_reusing_a_balanced_video_brings_back_its_own_cache(page: CreatePage, st
 def test_reusing_another_speed_resets_the_cache_to_the_models_default(page: CreatePage) -> None:
     filled = page.fill_from_recipe({"prompt": "x", "speed": "quality", "cache": None, "cache_threshold": None})
     assert filled[page.speed_radio] == "Quality"
-    assert (filled[page.cache_radio], filled[page.cache_threshold_box]) == ("magcache", None)
+    assert (filled[page.cache_radio], filled[page.cache_threshold_box]) == ("magcache", "")
