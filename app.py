@@ -55,6 +55,7 @@ def resolve_preset(settings: Settings) -> presets.Preset:
     if settings.model_revision:
         preset = dataclasses.replace(preset, revision=settings.model_revision)
     preset = presets.with_step_cache(preset, settings.cache)
+    preset = dataclasses.replace(preset, compiled=settings.compile)  # Balanced is refused at submit under --compile
     return presets.with_fast_lora(
         preset,
         lora=settings.fast_lora,

@@ -107,6 +107,8 @@ class Preset:
     max_work: int = 0
     # Balanced: the model's own steps and guidance with step caching (studio.domain.step_cache); None: no Balanced
     step_cache: StepCache | None = None
+    # --compile: the repeated blocks are compiled with full graphs, which the step cache's hooks break (no Balanced)
+    compiled: bool = False
     # Image-to-video (studio.domain.start_image): takes a start image; needs one; takes an end image too
     image_input: bool = False
     image_required: bool = False

@@ -263,6 +263,9 @@ def _step_cache(request: RecipeRequest, preset: Preset, speed: Speed) -> tuple[s
         return None, None
     if preset.step_cache is None:
         raise InvalidInput("speed", f"balanced needs a step cache for {preset.key}; set --cache or use quality")
+    if preset.compiled:
+        other = "quality or fast" if preset.fast_lora is not None else "quality"
+        raise InvalidInput("speed", f"balanced does not run with --compile; choose {other}")
     method = preset.step_cache.method if request.cache is None else check_method("cache", request.cache)
     threshold = None if request.cache_threshold is None else check_threshold("cache_threshold", request.cache_threshold)
     chosen = with_method(preset.step_cache, method, threshold)

@@ -361,8 +361,8 @@ class ResidentPipeline:
         """Balanced: the preset's step cache (under the recipe's method and threshold) for this call; else None."""
         if recipe.speed != "balanced":
             return None
-        if self.compiled:  # the cache hooks break the compiled blocks' full graphs
-            raise ValueError("speed: balanced does not run with --compile yet; use quality, or start without --compile")
+        if self.compiled:  # the cache hooks break the compiled blocks' full graphs; submit refuses it first
+            raise ValueError("speed: balanced does not run with --compile; choose quality or fast")
         return StepCaching(self.pipe, recipe_cache(recipe, self.preset), recipe.steps)
 
     def _use_speed(self, recipe: Recipe) -> None:

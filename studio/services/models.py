@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from studio.config import Settings
@@ -48,6 +48,7 @@ class Models:
     def __init__(self, settings: Settings, *, own: Preset, updates: Updates) -> None:
         self.record_dir: Path = settings.models_dir / "downloads"
         self.updates = updates
+        self.compiled = settings.compile  # every model runs compiled under --compile (no Balanced there)
         self.extra: dict[str, Preset] = {} if own.key in PRESETS and PRESETS[own.key] == own else {own.key: own}
         self.transfers: dict[str, Transfer] = {}
         self._logged: dict[str, int] = {}  # model -> last decile written to the log
@@ -57,7 +58,8 @@ class Models:
     # -- the catalogue -----------------------------------------------------------------------------
 
     def presets(self) -> list[Preset]:
-        return [*self.extra.values(), *(p for key, p in PRESETS.items() if key not in self.extra)]
+        others = (replace(p, compiled=self.compiled) for key, p in PRESETS.items() if key not in self.extra)
+        return [*self.extra.values(), *others]
 
     def get(self, key: str) -> Preset:
         """Raises NotFound (field "model") for a key the studio does not know."""

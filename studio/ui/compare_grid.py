@@ -1,7 +1,9 @@
 """X/Y comparisons on the page: the axes launcher (Create), the 2-D grid and its cell actions (Compare).
 
 Keep, Use this and Refine act on the cell chosen in the Compare page's "Cell" picker; Retry failed cells queues each
-failed cell again alone. The grid, its status line and its export are the Compare page's (studio.ui.compare).
+failed cell again alone, Retry this cell only the chosen one. The picker holds a made cell as its video's id and a
+failed cell as -(its place + 1), so a failed cell is never taken for a video. The grid, its status line and its
+export are the Compare page's (studio.ui.compare).
 """
 
 from __future__ import annotations
@@ -66,7 +68,25 @@ def cell_state(cell: Any) -> str:
         return "queued"
     if job.status is JobStatus.SUCCEEDED:
         return "saving…"
-    return f"{job.status.value}: {job.error or 'no reason recorded'} — Retry failed cells"
+    return f"{job.status.value}: {job.error or 'no reason recorded'} — Retry failed cells, or this cell alone"
+
+
+def failed(cell: Any) -> bool:
+    """The cell's latest job ended without a video (failed, canceled or interrupted)."""
+    return cell.job is not None and cell.job.is_final and cell.video is None
+
+
+def cell_choices(grid: GridView) -> list[tuple[str, int]]:
+    """The Cell picker's choices: each made cell by its video's id, each failed cell by -(its place + 1)."""
+    made = [(c.label, c.video.id) for c in grid.cells if c.video is not None]
+    return made + [(f"{c.label} — failed", -(i + 1)) for i, c in enumerate(grid.cells) if failed(c)]
+
+
+def no_video(pick: int | None) -> str | None:
+    """What to say when the picked cell has no video to act on (it failed); None for a made cell."""
+    if pick is not None and pick < 0:
+        return "That cell failed and has no video: Retry this cell first."
+    return None
 
 
 class GridPanel:
@@ -99,7 +119,7 @@ class GridPanel:
             compare.grid_html: self.render(grid),
             compare.ids_state: [c.video.id for c in made if c.video],
             compare.group_state: grid.group_id,
-            compare.keep_pick: gr.update(choices=[(c.label, c.video.id) for c in made if c.video]),
+            compare.keep_pick: gr.update(choices=cell_choices(grid)),
             compare.status_box: message,
         }
 
@@ -113,9 +133,9 @@ class GridPanel:
             if state != last:
                 last = state
                 made = sum(c.video is not None for c in grid.cells)
-                failed = [c.label for c in grid.cells if c.job and c.job.is_final and c.video is None]
+                failures = [c.label for c in grid.cells if failed(c)]
                 message = f"{made} of {len(grid.cells)} cells ready" + (
-                    f" · failed: {'; '.join(failed)}" if failed else ""
+                    f" · failed: {'; '.join(failures)}" if failures else ""
                 )
                 yield self.shown(grid, message)
             if grid.is_final:
@@ -145,6 +165,8 @@ class GridPanel:
         """A new comparison from the chosen cell: its recipe and seed kept, one setting swept."""
         if video_id is None:
             raise gr.Error("Choose a cell to refine from first.")
+        if (why := no_video(video_id)) is not None:
+            raise gr.Error(why)
         try:
             grid = self.studio.grids.refine(video_id, axis_from(name, text, "x"), owner=owner_of(request))
         except Refused as exc:
@@ -159,17 +181,40 @@ class GridPanel:
         if not group_id:
             raise gr.Error("Open a comparison first.")
         grid = self.studio.grids.grid(group_id)
-        failed = [c for c in grid.cells if c.job and c.job.is_final and c.video is None]
-        if not failed:
+        failures = [c for c in grid.cells if failed(c)]
+        if not failures:
             yield {self.compare.status_box: "No failed cells to retry."}
             return
         try:
-            for cell in failed:
+            for cell in failures:
                 self.studio.retry(cell.job.id, owner=owner_of(request))  # type: ignore[union-attr]
         except Refused as exc:
             yield {self.compare.status_box: note(exc)}
             return
-        async for update in self.follow(self.studio.grids.grid(group_id), f"Retrying {len(failed)} cells"):
+        async for update in self.follow(self.studio.grids.grid(group_id), f"Retrying {len(failures)} cells"):
+            yield update
+
+    async def retry_cell(
+        self, group_id: str | None, pick: int | None, request: gr.Request | None = None
+    ) -> AsyncIterator[dict[Any, Any]]:
+        """Queue the cell chosen in the Cell picker again, alone, when it failed; the others stay as they are."""
+        if not group_id:
+            raise gr.Error("Open a comparison first.")
+        grid = self.studio.grids.grid(group_id)
+        if pick is None or pick >= 0 or -pick > len(grid.cells):
+            yield {self.compare.status_box: "Choose a failed cell in Cell first (made cells need no retry)."}
+            return
+        cell = grid.cells[-pick - 1]
+        if not failed(cell):  # retried already, from this tab or another
+            yield {self.compare.status_box: f"{cell.label} has not failed: nothing to retry."}
+            return
+        try:
+            self.studio.retry(cell.job.id, owner=owner_of(request))  # type: ignore[union-attr]
+        except Refused as exc:
+            yield {self.compare.status_box: note(exc)}
+            return
+        yield {self.compare.keep_pick: gr.update(value=None)}  # its place is no longer a failed cell
+        async for update in self.follow(self.studio.grids.grid(group_id), f"Retrying {cell.label}"):
             yield update
 
     async def rebuild(
@@ -189,6 +234,8 @@ class GridPanel:
         """Fill the Create page with the chosen cell's recipe (its seed included)."""
         if video_id is None:
             return {self.compare.status_box: "Choose a cell first."}
+        if (why := no_video(video_id)) is not None:
+            return {self.compare.status_box: why}
         video = self.studio.videos.get(video_id)
         return {**self.compare.create.fill_from_recipe(video.recipe), self.compare.tabs: gr.Tabs(selected="create")}
 
@@ -238,6 +285,7 @@ class GridPanel:
         with gr.Row():
             self.use_btn = gr.Button("Use this", size="sm")
             self.retry_btn = gr.Button("Retry failed cells", size="sm")
+            self.retry_cell_btn = gr.Button("Retry this cell", size="sm")
         with gr.Row():
             self.refine_kind = gr.Dropdown(label="Refine: sweep", choices=list(AXIS_NAMES), value="Guidance", scale=1)
             self.refine_values = gr.Textbox(label="Refine values", placeholder="3, 5, 7", scale=3)
@@ -264,6 +312,9 @@ class GridPanel:
             **private,
         )
         self.retry_btn.click(self.retry_failed, inputs=compare.group_state, outputs=[*shown, compare.tabs], **private)
+        self.retry_cell_btn.click(
+            self.retry_cell, inputs=[compare.group_state, compare.keep_pick], outputs=[*shown, compare.tabs], **private
+        )
         self.use_btn.click(
             self.use_this,
             inputs=compare.keep_pick,

@@ -22,9 +22,12 @@ from studio.ui.follow import TabJobs, tab_line
 from studio.ui.model_follow import ModelFollow, duration_choice
 from studio.ui.models_page import ModelPicker
 from studio.ui.recipe_form import (
+    CACHE_CHOICES,
     FIELD_LABELS,
     INPUT_FIELDS,
     SPEED_INFO,
+    cache_fill,
+    cache_threshold_info,
     first_problem,
     request_from,
     speed_choices,
@@ -119,6 +122,8 @@ class CreatePage:
         guidance_2: float | None,
         flow_shift: float,
         speed: str = "Quality",
+        cache: str | None = None,
+        cache_threshold: str | None = None,
         start_image: str | None = None,
         end_image: str | None = None,
         image_fit: str = "crop",
@@ -145,6 +150,8 @@ class CreatePage:
                 guidance_2,
                 flow_shift,
                 speed,
+                cache,
+                cache_threshold,
             )
             # Image to video: the images stored by content, the size following the start image when asked
             recipe_request = self.image_panel.with_images(
@@ -192,6 +199,10 @@ class CreatePage:
             return f"Canceling job {job_id} at its next step…"
         return describe_job(view)
 
+    def show_cache(self, speed: str) -> dict[str, Any]:
+        """The step cache's controls show for Balanced only (they count for nothing at the other speeds)."""
+        return gr.update(visible=speed == "Balanced")
+
     def toggle_seed(self, random_seed: bool) -> dict[str, Any]:
         return gr.update(interactive=not random_seed)
 
@@ -216,6 +227,8 @@ class CreatePage:
             update[self.guidance_2_slider] = recipe["guidance_2"]
         fast = recipe.get("speed") == "fast" and preset.fast_lora is not None
         update[self.speed_radio] = speed_label(recipe.get("speed"), preset)
+        # A Balanced video's own step cache comes back with it (empty threshold: the model's default)
+        update[self.cache_radio], update[self.cache_threshold_box] = cache_fill(recipe, preset)
         if recipe.get("speed") == "fast" and not fast:  # a fast recipe reused in quality mode: Wan's own negative
             update[self.negative_box] = preset.negative_prompt
         if recipe.get("aspect_ratio") in geometry.ASPECT_RATIOS:
@@ -274,6 +287,21 @@ class CreatePage:
                     info=SPEED_INFO,
                     elem_id="speed",
                 )
+                with gr.Row(visible=False) as self.cache_row:  # Balanced only (see show_cache)
+                    self.cache_radio = gr.Radio(
+                        label="Step cache",
+                        choices=CACHE_CHOICES,
+                        value=preset.step_cache.method if preset.step_cache is not None else None,
+                        elem_id="step-cache",
+                    )
+                    # Text, not gr.Number: an empty box (the model's default) stays empty instead of becoming 0
+                    self.cache_threshold_box = gr.Textbox(
+                        label="Step cache threshold",
+                        value="",
+                        max_lines=1,
+                        info=cache_threshold_info(),
+                        elem_id="step-cache-threshold",
+                    )
                 self.summary_box = gr.Markdown(
                     self.summarize("16:9", preset.default_quality, default_s),
                     elem_id="resolved-size",
@@ -334,6 +362,8 @@ class CreatePage:
             self.guidance_2_slider,
             self.flow_shift_slider,
             self.speed_radio,
+            self.cache_radio,
+            self.cache_threshold_box,
         ]
         inputs = [*inputs, *self.image_panel.inputs]  # image to video: after the settings (IMAGE_FIELDS)
         self.image_panel.wire(self.aspect_radio, self.quality_radio)
@@ -372,6 +402,9 @@ class CreatePage:
             outputs=[self.steps_slider, self.guidance_slider, self.guidance_2_slider, self.flow_shift_slider],
             api_visibility="private",
             queue=False,
+        )
+        self.speed_radio.change(  # .change: a reused Balanced recipe shows its cache too
+            self.show_cache, inputs=self.speed_radio, outputs=self.cache_row, api_visibility="private", queue=False
         )
         self.random_seed_box.change(
             self.toggle_seed, inputs=self.random_seed_box, outputs=self.seed_box, api_visibility="private", queue=False

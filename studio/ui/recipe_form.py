@@ -8,6 +8,7 @@ from typing import Any
 from studio.domain.errors import InvalidInput
 from studio.domain.presets import Preset
 from studio.domain.recipe import MAX_SEED, RecipeRequest, Speed, build_recipe
+from studio.domain.step_cache import THRESHOLD_RANGE
 
 # The order of the Generate inputs; the validator answers one gr.validate per input, in this order.
 INPUT_FIELDS = (
@@ -23,6 +24,8 @@ INPUT_FIELDS = (
     "guidance_2",
     "flow_shift",
     "speed",
+    "cache",
+    "cache_threshold",
 )
 
 # What each field is called on the page, for the toast that names it ("Seed must be …").
@@ -39,6 +42,8 @@ FIELD_LABELS = {
     "guidance_2": "Guidance (low noise)",
     "flow_shift": "Flow shift",
     "speed": "Speed",
+    "cache": "Step cache",
+    "cache_threshold": "Step cache threshold",
 }
 
 
@@ -56,8 +61,11 @@ def request_from(
     guidance_2: float | None,
     flow_shift: float,
     speed: str = "Quality",
+    cache: str | None = None,
+    cache_threshold: str | float | None = None,
 ) -> RecipeRequest:
-    """The request the Create page's controls make (in INPUT_FIELDS order); validation is build_recipe's.
+    """The request the Create page's controls make (in INPUT_FIELDS order); validation is build_recipe's. The step
+    cache's controls count for Balanced only (hidden otherwise); empty means the model's default.
 
     Raises:
         InvalidInput: Random seed is unticked and the seed box holds no whole number.
@@ -74,6 +82,8 @@ def request_from(
         guidance_2=guidance_2 if preset.layout_info.two_experts else None,
         flow_shift=flow_shift,
         speed=SPEED_VALUES.get(speed, "quality"),
+        cache=(cache or None) if speed == "Balanced" else None,
+        cache_threshold=parse_threshold(cache_threshold) if speed == "Balanced" else None,
     )
 
 
@@ -85,8 +95,9 @@ SPEED_INFO = "Balanced: the same steps with step caching (some transformer forwa
 
 
 def speed_choices(preset: Preset) -> list[str]:
-    """The speeds this model offers: Quality always, Balanced with a step cache, Fast with a distilled LoRA."""
-    offered = {"Quality": True, "Balanced": preset.step_cache is not None, "Fast": preset.fast_lora is not None}
+    """The speeds this model offers: Quality always, Balanced with a step cache (not compiled), Fast with a LoRA."""
+    balanced = preset.step_cache is not None and not preset.compiled
+    offered = {"Quality": True, "Balanced": balanced, "Fast": preset.fast_lora is not None}
     return [label for label, on in offered.items() if on]
 
 
@@ -131,3 +142,44 @@ def speed_defaults(preset: Preset, speed: str) -> tuple[Any, ...]:
             preset.fast_flow_shift or preset.flow_shift,
         )
     return preset.steps, preset.guidance, preset.guidance_2 or preset.guidance, preset.flow_shift
+
+
+# The Step cache radio's labels and the methods they ask for (studio.domain.step_cache.CACHE_METHODS).
+CACHE_CHOICES = [("MagCache", "magcache"), ("First Block Cache", "fbcache")]
+
+
+def cache_threshold_info() -> str:
+    """The threshold box's info line: its range, and what an empty box means."""
+    low, high = THRESHOLD_RANGE
+    return f"{low:g}–{high:g}; higher skips more forwards. Empty: the model's default"
+
+
+def parse_threshold(text: str | float | None) -> float | None:
+    """The threshold typed in its box; empty is the model's default (build_recipe checks the range).
+
+    Raises:
+        InvalidInput: not a number (field "cache_threshold", with the range).
+    """
+    shown = str(text).strip() if text is not None else ""
+    if not shown:
+        return None
+    try:
+        return float(shown)
+    except ValueError:
+        low, high = THRESHOLD_RANGE
+        raise InvalidInput(
+            "cache_threshold", f"must be a number from {low:g} to {high:g}, or empty for the model's default"
+        ) from None
+
+
+def cache_fill(recipe: dict[str, Any], preset: Preset) -> tuple[str | None, str]:
+    """The Step cache and threshold controls for a reused recipe: a Balanced video's own, else the model's defaults."""
+    default = preset.step_cache.method if preset.step_cache is not None else None
+    if recipe.get("speed") != "balanced" or speed_label("balanced", preset) != "Balanced":
+        return default, ""
+    method = recipe.get("cache")
+    threshold = recipe.get("cache_threshold")
+    return (
+        method if method in dict(CACHE_CHOICES).values() else default,
+        f"{threshold:g}" if isinstance(threshold, int | float) else "",
+    )

@@ -86,3 +86,24 @@ def test_a_real_balanced_video_reports_the_forwards_it_skipped(tmp_path: Path) -
     assert "**Speed:** balanced (magcache 0\\.06)" in describe_video(row)  # punctuation escaped for Markdown
     stored = mp4.read_recipe(studio.videos.file(row))
     assert stored is not None and (stored["forwards_run"], stored["forwards_total"]) == (forwards["run"], 20)
+
+
+def test_balanced_under_compile_is_refused_at_submit_naming_the_speed(tmp_path: Path) -> None:
+    """--compile: the job is refused when submitted (not failed when it runs), and every model says so."""
+    from dataclasses import replace
+
+    from app import resolve_preset
+    from tests.api.conftest import make_client
+    from tests.fakes import FakePipeline
+
+    assert resolve_preset(Settings(model="tiny-1.3b", compile=True)).compiled
+    assert not resolve_preset(Settings(model="tiny-1.3b")).compiled
+    for client in make_client(tmp_path, FakePipeline(), compile=True):
+        studio = client.app.state.studio  # type: ignore[attr-defined]
+        studio.preset = replace(studio.preset, compiled=True)  # what resolve_preset gives the studio under --compile
+        answer = client.post("/api/v1/jobs", json=BODY | {"speed": "balanced"})
+        assert answer.status_code == 422, answer.text
+        assert answer.json()["field"] == "speed"
+        assert "balanced does not run with --compile; choose quality" in answer.json()["message"]
+        assert client.post("/api/v1/jobs", json=BODY).status_code == 202  # quality still runs
+        assert all(preset.compiled for preset in studio.models.presets())

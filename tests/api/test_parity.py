@@ -129,7 +129,8 @@ def test_the_recipe_upload_is_limited_to_max_upload_mb(tmp_path: Path, fake: Fak
 def test_mcp_offers_generate_compare_and_trim(tmp_path: Path, fake: FakePipeline) -> None:
     with web_studio(tmp_path, fake, mcp=True) as (_studio, app), TestClient(app) as client:
         tools = {tool["name"]: tool for tool in client.get("/gradio_api/mcp/schema").json()}
-    assert {"generate", "compare", "trim"} <= set(tools)
+    assert {"generate", "compare", "compare_grid", "trim"} <= set(tools)
+    assert {"x_kind", "x_values", "y_kind", "y_values"} <= set(tools["compare_grid"]["inputSchema"]["properties"])
     assert "compare them side by side" in tools["compare"]["description"]
     assert {"video_id", "start_s", "end_s", "lossless"} <= set(tools["trim"]["inputSchema"]["properties"])
 
@@ -149,3 +150,43 @@ def test_gradio_client_trims_and_compares(tmp_path: Path, fake: FakePipeline) ->
         video_id = compared["results"][0]["video_id"]
         cut = client.predict(video_id=video_id, start_s=0.0, end_s=0.5, api_name="/trim")
         assert cut["parent_id"] == video_id and studio.videos.get(cut["video_id"]).kind == "trim"
+
+
+def test_gradio_client_queues_an_xy_grid_through_the_same_admission(tmp_path: Path, fake: FakePipeline) -> None:
+    from gradio_client import Client
+    from gradio_client.exceptions import AppError
+
+    from tests.api.conftest import serve
+    from tests.helpers import wait_final
+    from tests.server import free_port
+
+    port = free_port()
+    with web_studio(tmp_path, fake, port=port, max_queued_per_user=4) as (studio, app), serve(app, port) as url:
+        client = Client(url, verbose=False)
+        queued = client.predict(
+            prompt="a kite",
+            x_kind="steps",
+            x_values="2, 3",
+            y_kind="guidance",
+            y_values="3 5",
+            duration_s=1.0,
+            api_name="/compare_grid",
+        )
+        assert (queued["rows"], queued["cols"], len(queued["cells"])) == (2, 2, 4)
+        grid = studio.grids.grid(queued["group_id"])
+        assert [c["job_id"] for c in queued["cells"]] == [c.job.id for c in grid.cells if c.job]
+        assert {c["label"] for c in queued["cells"]} == {c.label for c in grid.cells}
+        for cell in queued["cells"]:
+            assert wait_final(studio, cell["job_id"]).status.value == "succeeded"
+        assert {r.steps for r in fake.ran} == {2, 3} and {r.guidance for r in fake.ran} == {3.0, 5.0}
+
+        # A bad value is refused on its axis, and nothing is queued
+        before = len(studio.list_jobs())
+        bad = {"x_kind": "Steps", "x_values": "2, 3", "y_kind": "Guidance", "y_values": "3, 25"}
+        with pytest.raises(AppError, match=r"Y: .*guidance 25 is outside the allowed range 0–20"):
+            client.predict(prompt="a kite", **bad, api_name="/compare_grid")
+        assert len(studio.list_jobs()) == before
+        # The per-user limit counts every cell: six at once are over four, refused as a whole
+        with pytest.raises(AppError) as over:
+            client.predict(prompt="a kite", x_kind="seed", x_values="1..6", api_name="/compare_grid")
+        assert "at most 4 may wait" in str(over.value) and len(studio.list_jobs()) == before

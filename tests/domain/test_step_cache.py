@@ -87,3 +87,14 @@ def test_resample_and_the_forwards_line() -> None:
     assert resample((1.0, 2.0, 3.0, 4.0, 5.0), 3) == [1.0, 3.0, 5.0]
     assert resample((1.0, 2.0), 4) == [1.0, 1.0, 2.0, 2.0]
     assert forwards_line(57, 80) == "23 of 80 forwards skipped"
+
+
+def test_balanced_under_compile_is_refused_naming_the_speed_and_what_runs() -> None:
+    compiled = replace(PRESETS["tiny-1.3b"], compiled=True)
+    with pytest.raises(InvalidInput) as caught:
+        build_recipe(_request(speed="balanced"), compiled)
+    assert caught.value.field == "speed"
+    assert "balanced does not run with --compile; choose quality" in str(caught.value)
+    with pytest.raises(InvalidInput, match="choose quality or fast"):
+        build_recipe(_request(speed="balanced"), replace(compiled, fast_lora="some/lora"))
+    assert build_recipe(_request(), compiled).speed == "quality"

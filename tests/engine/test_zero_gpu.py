@@ -85,7 +85,8 @@ def test_a_seed_comparison(zero_gpu: Studio, gpu_calls: list[dict[str, Any]]) ->
         compare = ComparePage(zero_gpu, create, tabs)
         compare.build_launcher()
         compare.build()
-    values = ["a lantern", "", 5, False, "9:16", 0.5, "preview", 2, 5.0, 3.0, 3.0, "Quality", "List", "1, 2, 3", 3, 0]
+    values = ["a lantern", "", 5, False, "9:16", 0.5, "preview", 2, 5.0, 3.0, 3.0, "Quality", None, None]
+    values += ["List", "1, 2, 3", 3, 0]  # the seeds launcher, after the Create page's inputs
     updates = drain(compare.generate_group(*values))
     group_id = updates[0][compare.group_state]
     views = zero_gpu.group_jobs(group_id)

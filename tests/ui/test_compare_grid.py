@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import threading
 from pathlib import Path
 
 import gradio as gr
@@ -67,7 +68,11 @@ def test_the_grid_shows_headers_states_and_reopens_from_a_video(panel: GridPanel
     shown = panel.reopen(video.id)
     compare = panel.compare
     assert shown[compare.group_state] == grid.group_id and "2 of" not in shown[compare.status_box]
-    assert len(shown[compare.keep_pick]["choices"]) == 3
+    made, failures = (
+        [c for c in shown[compare.keep_pick]["choices"] if c[1] > 0],
+        [c for c in shown[compare.keep_pick]["choices"] if c[1] < 0],
+    )
+    assert len(made) == 3 and len(failures) == 1 and failures[0][0].endswith(" — failed")
     filled = panel.use_this(video.id)
     assert filled[compare.create.prompt_box] == "a kite" and filled[compare.tabs].selected == "create"
     refused = compare.use_frame(video.id, 0.1)  # a text-to-video model: no start image to put a frame in
@@ -125,3 +130,42 @@ def test_importing_an_exported_grid_offers_to_rebuild_it(panel: GridPanel, studi
     rebuilt = updates[-1][panel.compare.group_state]
     assert rebuilt != grid.group_id and "2 of 2 cells ready" in updates[-1][panel.compare.status_box]
     assert [c.values for c in studio.grids.grid(rebuilt).cells] == [{"steps": 2}, {"steps": 3}]
+
+
+def test_retry_this_cell_runs_the_chosen_failed_cell_alone(panel: GridPanel, fake: FakePipeline) -> None:
+    studio, compare = panel.studio, panel.compare
+    fake.gate = threading.Event()  # the first cell holds at step 2 while the other three are canceled in the queue
+    grid = studio.grids.create(BASE, axes.make_axis("steps", "2 3"), axes.make_axis("guidance", "3 5", field="y"))
+    assert fake.at_step.wait(30)
+    running = next(
+        c.job.id for c in studio.grids.grid(grid.group_id).cells if c.job and c.job.status.value == "running"
+    )
+    for cell in grid.cells:
+        if cell.job and cell.job.id != running:
+            studio.cancel(cell.job.id)
+    fake.gate.set()
+    for cell in grid.cells:
+        wait_final(studio, cell.job.id)  # type: ignore[union-attr]
+    grid = studio.grids.grid(grid.group_id)
+    choices = panel.shown(grid, "")[compare.keep_pick]["choices"]
+    failed_picks = [value for _, value in choices if value < 0]
+    made_pick = next(value for _, value in choices if value > 0)
+    assert len(failed_picks) == 3 and len(fake.ran) == 1
+
+    # A made cell, or no cell, is not retried; Keep and Use this say a failed cell has no video
+    assert "Choose a failed cell" in drain(panel.retry_cell(grid.group_id, made_pick))[-1][compare.status_box]
+    assert "Choose a failed cell" in drain(panel.retry_cell(grid.group_id, None))[-1][compare.status_box]
+    assert "Retry this cell first" in compare.keep(failed_picks[0])
+    assert "Retry this cell first" in panel.use_this(failed_picks[0])[compare.status_box]
+    assert len(fake.ran) == 1
+
+    chosen = grid.cells[-failed_picks[1] - 1]
+    updates = drain(panel.retry_cell(grid.group_id, failed_picks[1]))
+    assert updates[0][compare.keep_pick]["value"] is None
+    assert "2 of 4 cells ready" in updates[-1][compare.status_box]
+    assert [r.steps for r in fake.ran[1:]] == [chosen.job.recipe.steps]  # type: ignore[union-attr]
+    after = studio.grids.grid(grid.group_id)
+    assert after.cells[-failed_picks[1] - 1].video is not None
+    assert sum(c.video is None for c in after.cells) == 2  # the other failed cells are left as they were
+    again = drain(panel.retry_cell(grid.group_id, failed_picks[1]))[-1][compare.status_box]
+    assert "has not failed" in again

@@ -55,6 +55,8 @@ def _settings(**changes: Any) -> list[Any]:
         "guidance_2": None,
         "flow_shift": 5.0,
         "speed": "Quality",
+        "cache": None,
+        "cache_threshold": None,
     } | changes
     return list(values.values())
 
@@ -79,10 +81,10 @@ def test_a_bad_start_image_gets_its_message_on_the_control(
     svg.write_bytes(b'<svg xmlns="http://www.w3.org/2000/svg" width="4" height="4"/>')
     checks = create.validate(*_settings(), str(svg), None, "crop", True)
     bad = [check for check in checks if not check["is_valid"]]
-    assert len(bad) == 1 and checks[12] == bad[0] and "PNG, JPEG or WebP" in bad[0]["message"]
+    assert len(bad) == 1 and checks[14] == bad[0] and "PNG, JPEG or WebP" in bad[0]["message"]
     assert all(check["is_valid"] for check in create.validate(*_settings(), None, None, "crop", True))
     assert not (studio.media.local_dir / "images").exists()
-    elsewhere = create.validate(*_settings(), str(tmp_path / "x.png"), None, "crop", True)[12]
+    elsewhere = create.validate(*_settings(), str(tmp_path / "x.png"), None, "crop", True)[14]
     assert not elsewhere["is_valid"] and "upload or paste" in elsewhere["message"]  # a path outside the uploads
 
 

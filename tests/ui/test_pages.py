@@ -35,6 +35,8 @@ GOOD = {
     "guidance_2": 3.0,
     "flow_shift": 3.0,
     "speed": "Quality",
+    "cache": None,
+    "cache_threshold": None,
 }
 
 

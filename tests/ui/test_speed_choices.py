@@ -26,3 +26,10 @@ def test_reusing_a_recipe_picks_its_speed_where_the_model_offers_it() -> None:
     assert speed_label("balanced", with_step_cache(PRESETS["tiny-1.3b"], "none")) == "Quality"
     assert speed_label("fast", PRESETS["tiny-1.3b"]) == "Quality"  # no fast LoRA here
     assert speed_label(None, PRESETS["tiny-1.3b"]) == "Quality"
+
+
+def test_balanced_is_not_offered_when_the_blocks_are_compiled() -> None:
+    compiled = replace(PRESETS["tiny-a14b"], compiled=True)
+    assert speed_choices(compiled) == ["Quality"]
+    assert speed_choices(replace(compiled, fast_lora="some/lora")) == ["Quality", "Fast"]
+    assert speed_label("balanced", compiled) == "Quality"  # reusing a Balanced video falls back to what runs here
