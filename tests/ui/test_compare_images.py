@@ -62,6 +62,8 @@ def _settings(**changes: Any) -> list[Any]:
         "guidance_2": None,
         "flow_shift": 5.0,
         "speed": "Quality",
+        "cache": None,
+        "cache_threshold": None,
     } | changes
     return list(values.values())
 
