@@ -15,12 +15,12 @@ from studio.domain.errors import InvalidInput
 from studio.domain.recipe import RecipeRequest
 from studio.services.studio import Studio
 from studio.ui import sync_grid
-from studio.ui.compare import ComparePage
 from studio.ui.compare_grid import GridPanel, axis_from
 from studio.ui.create import CreatePage
 from studio.ui.history import HistoryPage
 from tests.fakes import FakePipeline
 from tests.helpers import drain, wait_final
+from tests.ui.pages import grid_panel_for
 from tests.ui.test_history_handlers import generate
 
 BASE = RecipeRequest(prompt="a kite", seed=4, duration_s=1.0, steps=3)
@@ -28,16 +28,7 @@ BASE = RecipeRequest(prompt="a kite", seed=4, duration_s=1.0, steps=3)
 
 @pytest.fixture
 def panel(studio: Studio) -> GridPanel:
-    with gr.Blocks() as demo, gr.Tabs() as tabs, gr.Tab("Create"):
-        create = CreatePage(studio)
-        create.build(demo)
-        compare = ComparePage(studio, create, tabs)
-        compare.build_launcher()
-        grid_panel = GridPanel(studio, compare)
-        grid_panel.build_launcher()
-        compare.build()
-        grid_panel.build()
-    return grid_panel
+    return grid_panel_for(studio)
 
 
 def test_axis_text_from_the_page() -> None:

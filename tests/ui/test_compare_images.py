@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import gradio as gr
 import PIL.Image
@@ -20,11 +19,10 @@ from studio.domain import axes, geometry, start_image
 from studio.domain.presets import PRESETS
 from studio.domain.recipe import RecipeRequest
 from studio.services.studio import Studio
-from studio.ui.compare import ComparePage
 from studio.ui.compare_grid import NO_AXIS, GridPanel
-from studio.ui.create import CreatePage
 from tests.fakes import FakePipeline
 from tests.helpers import drain, first, wait_final
+from tests.ui.pages import create_settings, grid_panel_for
 
 PRESET = PRESETS["tiny-ti2v-5b"]
 
@@ -34,38 +32,8 @@ def panel(tmp_path: Path) -> Iterator[GridPanel]:
     """The Create page with both comparison launchers, and the Compare page, for a studio that takes images."""
     studio = Studio(Settings(data_dir=tmp_path / "data"), preset=PRESET, pipeline=FakePipeline())
     studio.start()
-    with gr.Blocks() as demo, gr.Tabs() as tabs, gr.Tab("Create"):
-        create = CreatePage(studio)
-        create.build(demo)
-        compare = ComparePage(studio, create, tabs)
-        compare.build_launcher()
-        grid_panel = GridPanel(studio, compare)
-        grid_panel.build_launcher()
-        compare.build()
-        grid_panel.build()
-    yield grid_panel
+    yield grid_panel_for(studio)
     studio.stop()
-
-
-def _settings(**changes: Any) -> list[Any]:
-    """The Create page's settings (create.inputs order)."""
-    values = {
-        "prompt": "a kite over the sea",
-        "negative_prompt": "",
-        "seed": "9",
-        "random_seed": False,
-        "aspect_ratio": "16:9",
-        "duration_s": 0.5,
-        "quality": "preview",
-        "steps": 2,
-        "guidance": 5.0,
-        "guidance_2": None,
-        "flow_shift": 5.0,
-        "speed": "Quality",
-        "cache": None,
-        "cache_threshold": None,
-    } | changes
-    return list(values.values())
 
 
 def _wide_image(width: int = 400, height: int = 100) -> str:
@@ -82,7 +50,9 @@ def _image_size(width: int = 400, height: int = 100) -> tuple[int, int]:
 
 def test_a_seed_comparison_with_a_start_image_starts_every_seed_from_it(panel: GridPanel) -> None:
     compare, studio = panel.compare, panel.studio
-    updates = drain(compare.generate_group(*_settings(), _wide_image(), None, "crop", True, "List", "1, 2, 3", 3, 0))
+    updates = drain(
+        compare.generate_group(*create_settings(), _wide_image(), None, "crop", True, "List", "1, 2, 3", 3, 0)
+    )
     group_id = updates[-1][compare.group_state]
     recipes = [view.recipe for view in studio.group_jobs(group_id)]
     assert sorted(r.seed for r in recipes) == [1, 2, 3]
@@ -95,7 +65,7 @@ def test_a_seed_comparison_with_a_start_image_starts_every_seed_from_it(panel: G
 def test_an_xy_grid_with_a_start_image_makes_image_to_video_cells(panel: GridPanel) -> None:
     studio = panel.studio
     image = _wide_image()
-    updates = drain(panel.generate(*_settings(), image, None, "pad", True, "Guidance", "3, 5", NO_AXIS, ""))
+    updates = drain(panel.generate(*create_settings(), image, None, "pad", True, "Guidance", "3, 5", NO_AXIS, ""))
     grid = studio.grids.grid(updates[-1][panel.compare.group_state])
     recipes = [cell.job.recipe for cell in grid.cells if cell.job]
     assert [r.guidance for r in recipes] == [3.0, 5.0]
@@ -104,7 +74,9 @@ def test_an_xy_grid_with_a_start_image_makes_image_to_video_cells(panel: GridPan
     assert all(cell.video is not None for cell in grid.cells)
 
     # An aspect ratio axis decides each cell's size; every cell still starts from the image
-    updates = drain(panel.generate(*_settings(), image, None, "crop", True, "Aspect ratio", "16:9 1:1", NO_AXIS, ""))
+    updates = drain(
+        panel.generate(*create_settings(), image, None, "crop", True, "Aspect ratio", "16:9 1:1", NO_AXIS, "")
+    )
     grid = studio.grids.grid(updates[-1][panel.compare.group_state])
     recipes = [cell.job.recipe for cell in grid.cells if cell.job]
     assert [(r.width, r.height) for r in recipes] == [
@@ -115,9 +87,9 @@ def test_an_xy_grid_with_a_start_image_makes_image_to_video_cells(panel: GridPan
 
 def test_an_end_image_without_a_start_image_is_refused_naming_it(panel: GridPanel) -> None:
     with pytest.raises(gr.Error, match="End image: needs a start image"):
-        first(panel.generate(*_settings(), None, _wide_image(), "crop", True, "Guidance", "3, 5", NO_AXIS, ""))
+        first(panel.generate(*create_settings(), None, _wide_image(), "crop", True, "Guidance", "3, 5", NO_AXIS, ""))
     with pytest.raises(gr.Error, match="End image: needs a start image"):
-        first(panel.compare.generate_group(*_settings(), None, _wide_image(), "crop", True, "Random", "", 2, 0))
+        first(panel.compare.generate_group(*create_settings(), None, _wide_image(), "crop", True, "Random", "", 2, 0))
     assert panel.studio.list_jobs(limit=5) == []
 
 

@@ -21,6 +21,7 @@ from studio.ui.compare import ComparePage
 from studio.ui.create import CreatePage
 from studio.ui.history import HistoryPage
 from tests.helpers import drain, wait_final
+from tests.ui.pages import create_settings
 
 
 @pytest.fixture
@@ -41,26 +42,6 @@ def pages(tmp_path: Path) -> Iterator[tuple[Studio, CreatePage, HistoryPage]]:
     studio.stop()
 
 
-def _settings(**changes: Any) -> list[Any]:
-    values = {
-        "prompt": "a kite over the sea",
-        "negative_prompt": "",
-        "seed": "9",
-        "random_seed": False,
-        "aspect_ratio": "16:9",
-        "duration_s": 0.5,
-        "quality": "preview",
-        "steps": 2,
-        "guidance": 5.0,
-        "guidance_2": None,
-        "flow_shift": 5.0,
-        "speed": "Quality",
-        "cache": None,
-        "cache_threshold": None,
-    } | changes
-    return list(values.values())
-
-
 def _image_file(_folder: Path, width: int, height: int) -> str:
     """An image where the page's uploads are: Gradio's upload folder (the panel reads nothing else)."""
     path = Path(get_upload_folder()) / f"test-start-{width}x{height}.png"
@@ -79,12 +60,12 @@ def test_a_bad_start_image_gets_its_message_on_the_control(
     studio, create, _ = pages
     svg = Path(get_upload_folder()) / "test-drawing.png"
     svg.write_bytes(b'<svg xmlns="http://www.w3.org/2000/svg" width="4" height="4"/>')
-    checks = create.validate(*_settings(), str(svg), None, "crop", True)
+    checks = create.validate(*create_settings(), str(svg), None, "crop", True)
     bad = [check for check in checks if not check["is_valid"]]
     assert len(bad) == 1 and checks[14] == bad[0] and "PNG, JPEG or WebP" in bad[0]["message"]
-    assert all(check["is_valid"] for check in create.validate(*_settings(), None, None, "crop", True))
+    assert all(check["is_valid"] for check in create.validate(*create_settings(), None, None, "crop", True))
     assert not (studio.media.local_dir / "images").exists()
-    elsewhere = create.validate(*_settings(), str(tmp_path / "x.png"), None, "crop", True)[14]
+    elsewhere = create.validate(*create_settings(), str(tmp_path / "x.png"), None, "crop", True)[14]
     assert not elsewhere["is_valid"] and "upload or paste" in elsewhere["message"]  # a path outside the uploads
 
 
@@ -101,7 +82,7 @@ def test_generate_from_an_image_then_history_shows_it_and_uses_a_frame(
     pages: tuple[Studio, CreatePage, HistoryPage], tmp_path: Path
 ) -> None:
     studio, create, history = pages
-    _last(create, *_settings(), _image_file(tmp_path, 192, 108), None, "crop", True)
+    _last(create, *create_settings(), _image_file(tmp_path, 192, 108), None, "crop", True)
     done = wait_final(studio, studio.list_jobs(limit=1)[0].id, timeout=120)
     assert done.video is not None and done.recipe.start_image is not None
     shown = history.show(done.video.id)
