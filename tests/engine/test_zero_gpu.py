@@ -86,6 +86,7 @@ def test_a_seed_comparison(zero_gpu: Studio, gpu_calls: list[dict[str, Any]]) ->
         compare.build_launcher()
         compare.build()
     values = ["a lantern", "", 5, False, "9:16", 0.5, "preview", 2, 5.0, 3.0, 3.0, "Quality", None, None]
+    values += [None, None, "crop", True]  # no start or end image
     values += ["List", "1, 2, 3", 3, 0]  # the seeds launcher, after the Create page's inputs
     updates = drain(compare.generate_group(*values))
     group_id = updates[0][compare.group_state]
