@@ -151,6 +151,9 @@ def test_ctrl_enter_generates_and_the_tab_title_shows_progress(page: Page, studi
     open_create(page, studio_server)
     prompt = page.get_by_label("Prompt", exact=True)
     prompt.fill("A snail crossing a leaf")
+    # A clip long enough that its steps outlast the title's half-second look at the status line on a quiet machine
+    page.locator("#duration input[type=number]").fill("4")
+    page.locator("#duration input[type=number]").press("Tab")
     prompt.press("Control+Enter")
     page.wait_for_function("() => /^\\[\\d+\\/\\d+\\] Wan Studio$/.test(document.title)", timeout=120_000)
     expect(page.locator("#job-status textarea")).to_have_value(re.compile(r"^Done: video #"), timeout=240_000)
