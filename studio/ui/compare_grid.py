@@ -17,7 +17,7 @@ import gradio as gr
 from studio.domain import axes
 from studio.domain.errors import Refused
 from studio.domain.recipe import SPEEDS
-from studio.services.grids import GridView
+from studio.services.grids import GridCell, GridView
 from studio.services.studio import Studio
 from studio.store.rows import JobStatus
 from studio.ui import sync_grid
@@ -185,13 +185,7 @@ class GridPanel:
         if not failures:
             yield {self.compare.status_box: "No failed cells to retry."}
             return
-        try:
-            for cell in failures:
-                self.studio.retry(cell.job.id, owner=owner_of(request))  # type: ignore[union-attr]
-        except Refused as exc:
-            yield {self.compare.status_box: note(exc)}
-            return
-        async for update in self.follow(self.studio.grids.grid(group_id), f"Retrying {len(failures)} cells"):
+        async for update in self._retry(group_id, failures, f"{len(failures)} cells", request):
             yield update
 
     async def retry_cell(
@@ -208,13 +202,23 @@ class GridPanel:
         if not failed(cell):  # retried already, from this tab or another
             yield {self.compare.status_box: f"{cell.label} has not failed: nothing to retry."}
             return
+        async for update in self._retry(group_id, [cell], cell.label, request, clear_pick=True):
+            yield update
+
+    async def _retry(
+        self, group_id: str, cells: list[GridCell], what: str, request: gr.Request | None, *, clear_pick: bool = False
+    ) -> AsyncIterator[dict[Any, Any]]:
+        """Queue `cells` again, each alone and keeping its place, then follow the grid; `clear_pick` empties the Cell
+        picker (the picked failed cell is no longer one)."""
         try:
-            self.studio.retry(cell.job.id, owner=owner_of(request))  # type: ignore[union-attr]
+            for cell in cells:
+                self.studio.retry(cell.job.id, owner=owner_of(request))  # type: ignore[union-attr]
         except Refused as exc:
             yield {self.compare.status_box: note(exc)}
             return
-        yield {self.compare.keep_pick: gr.update(value=None)}  # its place is no longer a failed cell
-        async for update in self.follow(self.studio.grids.grid(group_id), f"Retrying {cell.label}"):
+        if clear_pick:
+            yield {self.compare.keep_pick: gr.update(value=None)}
+        async for update in self.follow(self.studio.grids.grid(group_id), f"Retrying {what}"):
             yield update
 
     async def rebuild(
