@@ -19,6 +19,7 @@ IMAGE_FITS: tuple[ImageFit, ...] = get_args(ImageFit)
 FOLLOW_IMAGE = "image"  # the aspect ratio that follows the start image
 MAX_IMAGE_SIDE = 4096  # pixels per side of an uploaded image
 IMAGE_FORMATS = ("PNG", "JPEG", "WEBP")
+IMAGE_FOLDER = "images"  # of the media store: images/<sha256>.png
 _HASH = re.compile(r"[0-9a-f]{64}")
 
 

@@ -19,10 +19,10 @@ import numpy as np
 import PIL.Image
 
 from studio.domain.errors import InvalidInput
-from studio.domain.start_image import IMAGE_FORMATS, MAX_IMAGE_SIDE, ImageFit, check_hash, fit_box
+from studio.domain.start_image import IMAGE_FOLDER, IMAGE_FORMATS, MAX_IMAGE_SIDE, ImageFit, check_hash, fit_box
 from studio.media.storage import MediaStore
 
-IMAGE_PREFIX = "images/"
+IMAGE_PREFIX = f"{IMAGE_FOLDER}/"
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,9 @@
-"""Start-up housekeeping of the media: encoder leftovers go, files without a row are set aside, the trash settles.
+"""Start-up housekeeping of the media: encoder leftovers go, files without a row are set aside, the trash settles,
+and start images no job, video or comparison uses any more go.
 
 A file without a row is never deleted at once (its row may be in a write-ahead log this process cannot see, and each
-MP4 carries its recipe, so History's import brings it back): it waits in `orphans/` for ORPHAN_KEEP_DAYS.
+MP4 carries its recipe, so History's import brings it back): it waits in `orphans/` for ORPHAN_KEEP_DAYS. A stored
+image is only a job's input, kept by content hash: once nothing names it for IMAGE_KEEP_DAYS it is deleted.
 """
 
 from __future__ import annotations
@@ -14,12 +16,15 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from studio.domain.start_image import IMAGE_FOLDER
 from studio.store.library import INCOMING, ORPHANS, POSTERS, TRASH, VIDEOS, MediaFiles
-from studio.store.rows import Video
+from studio.store.rows import Comparison, Job, Video
 
 log = logging.getLogger(__name__)
 
 ORPHAN_KEEP_DAYS = 14
+# An uploaded start image waits this long for the job that will use it (a person may upload now and generate later).
+IMAGE_KEEP_DAYS = 7
 # A remote (or shared) store: a machine publishes a video's files before its row commits, so the sweep leaves younger
 # files alone (a row never takes anywhere near this long to commit after its upload).
 PUBLISH_GRACE_S = 3600
@@ -96,7 +101,42 @@ def sweep(*, session: Session, store: MediaFiles, shared: bool = False) -> list[
     # 4. The same for a remote store's objects (the local folder above is only its cache).
     if store.is_remote:
         _sweep_objects(store, owned, settled=settled)
+
+    # 5. Start and end images that nothing names any more.
+    _sweep_images(session, store)
     return removed
+
+
+def used_images(session: Session) -> set[str]:
+    """The ids (content hashes) of the images any job, video or comparison's recipe names."""
+    names = [
+        *(column.recipe[key] for column in (Job, Video) for key in ("start_image", "end_image")),
+        *(Comparison.spec[("base", key)] for key in ("start_image", "end_image")),
+    ]
+    used: set[str] = set()
+    for name in names:  # read inside the database (json_extract, ->>): the recipes themselves stay there
+        value = name.as_string()
+        used.update(session.scalars(select(value).where(value.is_not(None)).distinct()))
+    return used
+
+
+def _sweep_images(session: Session, store: MediaFiles) -> None:
+    """Delete the stored images unused for IMAGE_KEEP_DAYS: no recipe names them and they were stored before that.
+
+    A job row naming an old image can only be committing right now on another fleet server (this runs at start-up,
+    before this process takes work); the job then fails saying its image is gone, and nothing saved is touched.
+    """
+    used = used_images(session)
+    cutoff = time.time() - IMAGE_KEEP_DAYS * 86_400
+    unused = [
+        item.key
+        for item in store.objects(f"{IMAGE_FOLDER}/")
+        if item.modified < cutoff and item.key.removeprefix(f"{IMAGE_FOLDER}/").removesuffix(".png") not in used
+    ]
+    for key in unused:
+        store.delete(key)
+    if unused:
+        log.info("removed %d stored images no job, video or comparison uses: %s", len(unused), unused)
 
 
 def _sweep_objects(store: MediaFiles, owned: set[str], *, settled: float) -> None:
