@@ -56,9 +56,7 @@ def test_only_old_images_that_nothing_names_are_deleted(db: Database, media_dir:
     assert all(p.exists() for p in (of_a_job, of_a_video, end_of_a_video, of_a_comparison, unused_recent))
 
 
-def test_an_empty_history_has_no_used_images_and_sweeps_without_an_images_folder(
-    db: Database, media_dir: Path
-) -> None:
+def test_an_empty_history_has_no_used_images_and_sweeps_without_an_images_folder(db: Database, media_dir: Path) -> None:
     with db.write() as session:
         assert housekeeping.used_images(session) == set()
         housekeeping.sweep(session=session, store=FileStore(media_dir))
