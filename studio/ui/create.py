@@ -1,24 +1,24 @@
 """The Create page: prompt and settings in, a queued job out, followed step by step until the video plays.
 
-Handlers never do GPU work: they validate, enqueue and then follow the job's row.
+Handlers never do GPU work: they validate, enqueue and then follow the job's row. This module holds the page's
+layout, its input checks and its wiring; Generate and its following are in `follow`, a stored recipe's values in
+`recipe_form`, the Start/End images in `start_image_panel`, the controls' following of the model in `model_follow`.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import gradio as gr
 
-from studio.domain import geometry, naming
+from studio.domain import geometry
 from studio.domain.errors import Refused
 from studio.domain.presets import Preset
 from studio.services.studio import Studio
 from studio.services.worker import ModelState
-from studio.store.rows import JobStatus
 from studio.ui import controls
-from studio.ui.errors import note, on_controls, toast, warn
-from studio.ui.follow import TabJobs, tab_line
+from studio.ui.errors import note, on_controls, warn
+from studio.ui.follow import JobFollow
 from studio.ui.model_follow import ModelFollow, duration_choice
 from studio.ui.models_page import ModelPicker
 from studio.ui.recipe_form import (
@@ -26,25 +26,21 @@ from studio.ui.recipe_form import (
     FIELD_LABELS,
     INPUT_FIELDS,
     SPEED_INFO,
-    cache_fill,
     cache_threshold_info,
     first_problem,
+    recipe_fill,
     request_from,
     speed_choices,
     speed_defaults,
-    speed_label,
 )
 from studio.ui.start_image_panel import IMAGE_FIELDS, IMAGE_LABELS, StartImagePanel
-from studio.ui.status import describe_job, model_status, owner_of, preview_banner, resolved_summary
-
-FOLLOW_TIMEOUT_S = 5.0  # longest a following handler waits for news of its job before it looks again
-RECENT_COUNT = 12
+from studio.ui.status import model_status, preview_banner, resolved_summary
 
 
 class CreatePage:
     def __init__(self, studio: Studio) -> None:
         self.studio = studio
-        self.tabs: dict[str, TabJobs] = {}  # the jobs each open tab (Gradio session) follows; gone when all end
+        self.jobs = JobFollow(self)  # Generate, Cancel and the Recent videos strip
 
     @property
     def preset(self) -> Preset:
@@ -102,103 +98,6 @@ class CreatePage:
         pending = pending or (self.studio.worker is not None and self.studio.worker.pipeline_for is not None)
         return self.model_status(), gr.Timer(active=pending)
 
-    def recent(self) -> list[tuple[str, str]]:
-        return [
-            (str(self.studio.videos.file(v)), f"#{v.id} · {naming.seed_title(v.seed, v.recipe)} · {v.prompt[:60]}")
-            for v in self.studio.videos.recent(RECENT_COUNT)
-        ]
-
-    async def generate(
-        self,
-        prompt: str,
-        negative_prompt: str,
-        seed: str | float | None,
-        random_seed: bool,
-        aspect_ratio: str,
-        duration_s: float,
-        quality: str,
-        steps: float,
-        guidance: float,
-        guidance_2: float | None,
-        flow_shift: float,
-        speed: str = "Quality",
-        cache: str | None = None,
-        cache_threshold: str | None = None,
-        start_image: str | None = None,
-        end_image: str | None = None,
-        image_fit: str = "crop",
-        follow_image: bool = True,
-        request: gr.Request | None = None,
-        progress: gr.Progress = gr.Progress(),
-    ) -> AsyncIterator[dict[Any, Any]]:
-        """Queue a job, then follow it until it ends; the last update carries the video and the seed used.
-
-        Following holds no thread: many tabs, and many clicks of one tab, can wait on their jobs at once.
-        """
-        try:
-            recipe_request = request_from(
-                self.preset,
-                prompt,
-                negative_prompt,
-                seed,
-                random_seed,
-                aspect_ratio,
-                duration_s,
-                quality,
-                steps,
-                guidance,
-                guidance_2,
-                flow_shift,
-                speed,
-                cache,
-                cache_threshold,
-            )
-            # Image to video: the images stored by content, the size following the start image when asked
-            recipe_request = self.image_panel.with_images(
-                recipe_request, start_image, end_image, image_fit, follow_image
-            )
-            view = self.studio.submit(recipe_request, owner=owner_of(request))
-        except Refused as exc:
-            raise toast(exc) from exc
-        session = request.session_hash if request is not None else None
-        tab = self.tabs.setdefault(session, TabJobs()) if session else TabJobs()
-        tab.add(view.id)
-        yield {
-            self.job_state: view.id,
-            self.used_seed: gr.update(value=view.recipe.seed, visible=True),  # hidden until the first run
-            self.result_video: None,
-            self.status_box: tab_line(self.studio, tab, view) or describe_job(view),
-        }
-        last = ""
-        while not view.is_final:
-            view = await self.studio.wait_async(view.id, since=view, timeout=FOLLOW_TIMEOUT_S)
-            line = tab_line(self.studio, tab, view)
-            if line is None:  # an earlier job of this tab is what the person waits on now: its follower reports
-                continue
-            if view.status is JobStatus.RUNNING and view.total_steps:
-                progress((view.step, view.total_steps), desc=line, unit="steps")
-            if line != last:
-                last = line
-                yield {self.status_box: line}
-        if session and not tab.ids:
-            self.tabs.pop(session, None)
-        update: dict[Any, Any] = {
-            self.status_box: describe_job(view),
-            self.used_seed: view.recipe.seed,  # a plain value: gradio_client's /generate returns the seed as a number
-            self.recent_gallery: self.recent(),
-        }
-        if view.video is not None:
-            update[self.result_video] = str(self.studio.videos.file(view.video))
-        yield update
-
-    def cancel(self, job_id: int | None) -> str:
-        if job_id is None:
-            return "Nothing to cancel."
-        view = self.studio.cancel(job_id)
-        if view.status is JobStatus.RUNNING:
-            return f"Canceling job {job_id} at its next step…"
-        return describe_job(view)
-
     def show_cache(self, speed: str) -> dict[str, Any]:
         """The step cache's controls show for Balanced only (they count for nothing at the other speeds)."""
         return gr.update(visible=speed == "Balanced")
@@ -208,34 +107,8 @@ class CreatePage:
 
     def fill_from_recipe(self, recipe: dict[str, Any], seed: str = "same") -> dict[Any, Any]:
         """Updates that put a stored recipe back on this page; `seed` is "same", "new" (random) or "plus1"."""
-        preset = self.preset
-        fps = recipe.get("fps") or preset.fps
-        duration = round(float(recipe.get("num_frames", preset.default_frames)) / fps * 4) / 4
-        update: dict[Any, Any] = {
-            self.prompt_box: recipe.get("prompt", ""),
-            self.negative_box: recipe.get("negative_prompt", preset.negative_prompt),
-            self.duration_box: duration,
-            self.steps_slider: recipe.get("steps", preset.steps),
-            self.guidance_slider: recipe.get("guidance", preset.guidance),
-            self.flow_shift_slider: recipe.get("flow_shift", preset.flow_shift),
-            self.random_seed_box: seed == "new",
-            self.seed_box: gr.update(
-                value=str(int(recipe.get("seed", 0)) + (1 if seed == "plus1" else 0)), interactive=seed != "new"
-            ),
-        }
-        if recipe.get("guidance_2") is not None:
-            update[self.guidance_2_slider] = recipe["guidance_2"]
-        fast = recipe.get("speed") == "fast" and preset.fast_lora is not None
-        update[self.speed_radio] = speed_label(recipe.get("speed"), preset)
-        # A Balanced video's own step cache comes back with it (empty threshold: the model's default)
-        update[self.cache_radio], update[self.cache_threshold_box] = cache_fill(recipe, preset)
-        if recipe.get("speed") == "fast" and not fast:  # a fast recipe reused in quality mode: Wan's own negative
-            update[self.negative_box] = preset.negative_prompt
-        if recipe.get("aspect_ratio") in geometry.ASPECT_RATIOS:
-            update[self.aspect_radio] = recipe["aspect_ratio"]
-        if recipe.get("quality") in preset.qualities:
-            update[self.quality_radio] = recipe["quality"]
-        return update
+        by_field = dict(zip(INPUT_FIELDS, self.inputs, strict=True))
+        return {by_field[field]: value for field, value in recipe_fill(recipe, self.preset, seed).items()}
 
     @property
     def fill_targets(self) -> list[Any]:
@@ -371,7 +244,7 @@ class CreatePage:
             self.warn_if_invalid, inputs=inputs, outputs=None, show_progress="hidden", api_visibility="private"
         )
         self.generate_btn.click(
-            self.generate,
+            self.jobs.generate,
             inputs=inputs,
             outputs=[self.job_state, self.used_seed, self.result_video, self.status_box, self.recent_gallery],
             validator=self.validate,
@@ -380,7 +253,7 @@ class CreatePage:
             concurrency_limit=None,  # following a job is cheap polling; the worker serializes the GPU work
             trigger_mode="multiple",  # each click queues a job, even while an earlier one runs
         )
-        self.cancel_btn.click(self.cancel, inputs=self.job_state, outputs=self.status_box, api_name="cancel")
+        self.cancel_btn.click(self.jobs.cancel, inputs=self.job_state, outputs=self.status_box, api_name="cancel")
         panel = self.image_panel
         gr.on(
             [
@@ -410,7 +283,7 @@ class CreatePage:
             self.toggle_seed, inputs=self.random_seed_box, outputs=self.seed_box, api_visibility="private", queue=False
         )
         self.prompt_box.blur(self.token_note, inputs=self.prompt_box, outputs=self.token_box, api_visibility="private")
-        demo.load(self.recent, outputs=self.recent_gallery, api_visibility="private")
+        demo.load(self.jobs.recent, outputs=self.recent_gallery, api_visibility="private")
         model_timer = gr.Timer(1.0)
         model_timer.tick(self.poll_model, outputs=[self.model_box, model_timer], api_visibility="private", queue=False)
         self.follow.wire(demo, model_timer)

@@ -1,10 +1,14 @@
-"""The Create page's settings as values: what they ask for (a RecipeRequest), and the defaults of each speed."""
+"""The Create page's settings as values: what they ask for (a RecipeRequest), the defaults of each speed, and what a
+stored recipe puts back on them (Reuse, Import, Use this frame)."""
 
 from __future__ import annotations
 
 import re
 from typing import Any
 
+import gradio as gr
+
+from studio.domain import geometry
 from studio.domain.errors import InvalidInput
 from studio.domain.presets import Preset
 from studio.domain.recipe import MAX_SEED, RecipeRequest, Speed, build_recipe
@@ -183,3 +187,34 @@ def cache_fill(recipe: dict[str, Any], preset: Preset) -> tuple[str | None, str]
         method if method in dict(CACHE_CHOICES).values() else default,
         f"{threshold:g}" if isinstance(threshold, int | float) else "",
     )
+
+
+def recipe_fill(recipe: dict[str, Any], preset: Preset, seed: str = "same") -> dict[str, Any]:
+    """The settings (by INPUT_FIELDS name) that put a stored recipe back; `seed` is "same", "new" or "plus1"."""
+    fps = recipe.get("fps") or preset.fps
+    duration = round(float(recipe.get("num_frames", preset.default_frames)) / fps * 4) / 4
+    fill: dict[str, Any] = {
+        "prompt": recipe.get("prompt", ""),
+        "negative_prompt": recipe.get("negative_prompt", preset.negative_prompt),
+        "duration_s": duration,
+        "steps": recipe.get("steps", preset.steps),
+        "guidance": recipe.get("guidance", preset.guidance),
+        "flow_shift": recipe.get("flow_shift", preset.flow_shift),
+        "random_seed": seed == "new",
+        "seed": gr.update(
+            value=str(int(recipe.get("seed", 0)) + (1 if seed == "plus1" else 0)), interactive=seed != "new"
+        ),
+    }
+    if recipe.get("guidance_2") is not None:
+        fill["guidance_2"] = recipe["guidance_2"]
+    fast = recipe.get("speed") == "fast" and preset.fast_lora is not None
+    fill["speed"] = speed_label(recipe.get("speed"), preset)
+    # A Balanced video's own step cache comes back with it (empty threshold: the model's default)
+    fill["cache"], fill["cache_threshold"] = cache_fill(recipe, preset)
+    if recipe.get("speed") == "fast" and not fast:  # a fast recipe reused in quality mode: Wan's own negative
+        fill["negative_prompt"] = preset.negative_prompt
+    if recipe.get("aspect_ratio") in geometry.ASPECT_RATIOS:
+        fill["aspect_ratio"] = recipe["aspect_ratio"]
+    if recipe.get("quality") in preset.qualities:
+        fill["quality"] = recipe["quality"]
+    return fill

@@ -71,7 +71,7 @@ def test_the_create_page(zero_gpu: Studio, gpu_calls: list[dict[str, Any]]) -> N
     with gr.Blocks() as demo:
         page.build(demo)
     values = ["a lantern", "", 5, False, "9:16", 0.5, "preview", 2, 5.0, 3.0, 3.0]
-    updates = drain(page.generate(*values))
+    updates = drain(page.jobs.generate(*values))
     view = zero_gpu.job(updates[0][page.job_state])
     assert view.status is JobStatus.SUCCEEDED and view.video is not None  # recorded like any job
     assert updates[-1][page.result_video] == str(zero_gpu.videos.file(view.video))

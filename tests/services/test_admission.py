@@ -95,4 +95,4 @@ def test_the_ui_shows_the_limit_as_a_message(studio: Studio, held: FakePipeline)
 
     values = ["a kite", "", 1, False, "16:9", 0.5, "preview", 2, 5.0, 3.0, 3.0]
     with pytest.raises(gr.Error, match="rate limit"):
-        first(page.generate(*values, request=Visitor()))  # type: ignore[arg-type]
+        first(page.jobs.generate(*values, request=Visitor()))  # type: ignore[arg-type]

@@ -51,7 +51,7 @@ def _image_file(_folder: Path, width: int, height: int) -> str:
 
 
 def _last(create: CreatePage, *values: Any) -> dict[Any, Any]:
-    return drain(create.generate(*values))[-1]
+    return drain(create.jobs.generate(*values))[-1]
 
 
 def test_a_bad_start_image_gets_its_message_on_the_control(

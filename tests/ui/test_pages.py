@@ -93,7 +93,7 @@ def test_long_prompts_get_a_note_that_they_will_be_cut(page: CreatePage, studio:
 
 
 def test_generate_queues_follows_and_ends_with_the_video(page: CreatePage, studio: Studio) -> None:
-    updates = drain(page.generate(**GOOD))
+    updates = drain(page.jobs.generate(**GOOD))
     first, last = updates[0], updates[-1]
     job_id = first[page.job_state]
     assert first[page.used_seed]["value"] == 5 and first[page.status_box].startswith(("Queued", "Running", "Step"))
@@ -105,16 +105,16 @@ def test_generate_queues_follows_and_ends_with_the_video(page: CreatePage, studi
 
 def test_generate_refuses_bad_input_without_queueing(page: CreatePage, studio: Studio) -> None:
     with pytest.raises(gr.Error, match="Prompt: is empty"):
-        first(page.generate(**{**GOOD, "prompt": ""}))
+        first(page.jobs.generate(**{**GOOD, "prompt": ""}))
     assert studio.list_jobs() == []
 
 
 def test_cancel_from_the_page(page: CreatePage, studio: Studio, fake: FakePipeline) -> None:
-    assert page.cancel(None) == "Nothing to cancel."
+    assert page.jobs.cancel(None) == "Nothing to cancel."
     fake.gate = threading.Event()
     view = studio.submit(RecipeRequest(prompt="x", steps=5, duration_s=0.5))
     assert fake.at_step.wait(10)
-    assert page.cancel(view.id) == f"Canceling job {view.id} at its next step…"
+    assert page.jobs.cancel(view.id) == f"Canceling job {view.id} at its next step…"
     fake.gate.set()
     assert describe_job(wait_final(studio, view.id)) == f"Canceled: job {view.id}"
 
@@ -177,7 +177,7 @@ def test_speed_choice_sets_the_modes_sampling_defaults(studio: Studio) -> None:
     assert speed_defaults(preset, "Quality") == (preset.steps, preset.guidance, preset.guidance, preset.flow_shift)
     assert speed_defaults(preset, "Fast")[:2] == (preset.fast_steps, preset.fast_guidance)
     with pytest.raises(gr.Error, match="Speed: fast mode needs a distilled LoRA"):
-        first(page.generate(*ordered({**GOOD, "speed": "Fast"})))
+        first(page.jobs.generate(*ordered({**GOOD, "speed": "Fast"})))
 
 
 def test_uploads_in_gradios_cache_are_purged_hourly(studio: Studio) -> None:

@@ -64,7 +64,7 @@ def test_the_cache_controls_show_for_balanced_only(page: CreatePage) -> None:
 
 
 def test_reusing_a_balanced_video_brings_back_its_own_cache(page: CreatePage, studio: Studio) -> None:
-    updates = drain(page.generate(**SETTINGS))  # type: ignore[arg-type]
+    updates = drain(page.jobs.generate(**SETTINGS))  # type: ignore[arg-type]
     view = wait_final(studio, updates[0][page.job_state])
     assert view.video is not None
     recipe = view.video.recipe
@@ -76,7 +76,7 @@ def test_reusing_a_balanced_video_brings_back_its_own_cache(page: CreatePage, st
 
     # Generate again from what was filled: the same cache, not the preset's magcache 0.06
     again = SETTINGS | {"cache": filled[page.cache_radio], "cache_threshold": filled[page.cache_threshold_box]}
-    second = wait_final(studio, drain(page.generate(**again))[0][page.job_state])  # type: ignore[arg-type]
+    second = wait_final(studio, drain(page.jobs.generate(**again))[0][page.job_state])  # type: ignore[arg-type]
     assert (second.recipe.cache, second.recipe.cache_threshold) == ("fbcache", 0.2)
 
 
