@@ -12,7 +12,7 @@ import gradio as gr
 
 from studio.domain import geometry, naming
 from studio.domain.errors import Refused
-from studio.domain.presets import Preset
+from studio.domain.preset_types import Preset
 from studio.services.studio import Studio
 from studio.services.worker import ModelState
 from studio.store.rows import JobStatus
