@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 from studio.config import Settings, load_settings
-from studio.domain import presets
+from studio.domain import preset_settings
+from studio.domain.preset_types import Preset
 
 if TYPE_CHECKING:
     from studio.services.studio import Studio
@@ -44,19 +45,19 @@ def configure_logging(level: str) -> None:
         logging.getLogger(name).setLevel(logging.NOTSET if verbose else logging.WARNING)
 
 
-def resolve_preset(settings: Settings) -> presets.Preset:
+def resolve_preset(settings: Settings) -> Preset:
     """The preset `--model` names; `auto` looks at the GPU."""
     gpu_memory_gb = None
     if settings.model == "auto" and settings.device != "cpu":
         from studio.engine.devices import detect_device
 
         _, gpu_memory_gb = detect_device(settings.device if settings.device.startswith("cuda") else "cuda")
-    preset = presets.resolve(settings.model, gpu_memory_gb=gpu_memory_gb)
+    preset = preset_settings.resolve(settings.model, gpu_memory_gb=gpu_memory_gb)
     if settings.model_revision:
         preset = dataclasses.replace(preset, revision=settings.model_revision)
-    preset = presets.with_step_cache(preset, settings.cache)
+    preset = preset_settings.with_step_cache(preset, settings.cache)
     preset = dataclasses.replace(preset, compiled=settings.compile)  # Balanced is refused at submit under --compile
-    return presets.with_fast_lora(
+    return preset_settings.with_fast_lora(
         preset,
         lora=settings.fast_lora,
         lora_2=settings.fast_lora_2,
@@ -72,7 +73,7 @@ def check_sharing(settings: Settings) -> str | None:
     return None
 
 
-def check_model_files(settings: Settings, preset: presets.Preset) -> int | None:
+def check_model_files(settings: Settings, preset: Preset) -> int | None:
     """--record-model-manifest / --verify-model: an exit code to stop with, or None to go on serving."""
     if not (settings.record_model_manifest or settings.verify_model):
         return None
@@ -142,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
         if problem:
             raise ValueError(problem)
         preset = resolve_preset(settings)
-    except (ValueError, presets.UnknownModelError) as exc:
+    except (ValueError, preset_settings.UnknownModelError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 
@@ -207,7 +208,7 @@ def run_worker(studio: Studio, settings: Settings) -> int:
     return 0
 
 
-def run_download(settings: Settings, preset: presets.Preset) -> int:
+def run_download(settings: Settings, preset: Preset) -> int:
     """`app.py download`: fetch the model's weights into the Hugging Face cache with a progress bar, then exit."""
     import time
 

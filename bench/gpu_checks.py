@@ -63,7 +63,8 @@ def main() -> int:
         print("bench/gpu_checks.py: no CUDA GPU here; nothing to check (the CPU paths are in make test)")
         return 0
 
-    from studio.domain.presets import PRESETS, with_fast_lora
+    from studio.domain.preset_settings import with_fast_lora
+    from studio.domain.presets import PRESETS
     from studio.domain.recipe import RecipeRequest, build_recipe
     from studio.engine.pipeline import ResidentPipeline
 

@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import event, insert
 
-from studio.domain.presets import WAN_NEGATIVE_PROMPT
+from studio.domain.preset_types import WAN_NEGATIVE_PROMPT
 from studio.store import library
 from studio.store.database import Database
 from studio.store.rows import Video

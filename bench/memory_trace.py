@@ -18,7 +18,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from studio.domain.presets import PRESETS, LayoutName
+from studio.domain.preset_types import LayoutName
+from studio.domain.presets import PRESETS
 from studio.engine import memory_plan
 from studio.engine.memory_trace import VAE_CONFIGS, decode_peak_gb, transformer_config, transformer_peak_gb
 

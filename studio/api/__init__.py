@@ -21,8 +21,10 @@ from studio import __version__
 from studio.api import comparisons, errors, grids, images, permalinks, recipes, system, videos
 from studio.api import jobs as jobs_routes
 from studio.api import models as models_routes
-from studio.api.schemas import ComparisonIn, ExportIn, FrameIn, GenerateIn, JobCreate, JobOut, TrimIn
+from studio.api.comparison_schemas import ComparisonIn, ExportIn
+from studio.api.job_schemas import FrameIn, GenerateIn, JobCreate, JobOut
 from studio.api.security import LoginThrottle, require_auth
+from studio.api.video_schemas import TrimIn
 from studio.domain.errors import NotFound
 from studio.services.studio import Studio
 from studio.services.webhooks import CallbackSender

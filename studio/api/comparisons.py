@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
+from studio.api.comparison_schemas import ComparisonIn, ComparisonOut, ExportIn
 from studio.api.deps import OwnerDep, StudioDep
-from studio.api.schemas import ComparisonIn, ComparisonOut, ExportIn, GroupId, JobOut, VideoOut
+from studio.api.job_schemas import JobOut
+from studio.api.schemas import GroupId
+from studio.api.video_schemas import VideoOut
 from studio.domain.errors import NotFound
 from studio.services.studio import Studio
 

@@ -4,22 +4,23 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
-from studio.api.schemas import MAX_ID, JobOut, RecipeIn, VideoOut
+from studio.api.job_schemas import JobOut
+from studio.api.schemas import MAX_ID, STRICT, RecipeIn
+from studio.api.video_schemas import VideoOut
 from studio.domain import axes
 from studio.domain.comparisons import MAX_SEEDS, MIN_SEEDS
 from studio.domain.recipe import MAX_PROMPT_CHARS, MAX_SEED, RecipeRequest
 from studio.services.grids import GridView
 
-_STRICT = ConfigDict(extra="forbid", allow_inf_nan=False)
 AxisValue = Annotated[str, Field(max_length=MAX_PROMPT_CHARS)] | float | int
 
 
 class AxisIn(BaseModel):
     """One swept setting. Seeds also take `mode` random (`count`) or consecutive (`count` from `start`)."""
 
-    model_config = _STRICT
+    model_config = STRICT
 
     kind: Literal[axes.AXIS_KINDS] = Field(description="seed, prompt, negative_prompt, guidance, guidance_2, …")  # type: ignore[valid-type]
     values: list[AxisValue] = Field(
@@ -49,7 +50,7 @@ class GridIn(RecipeIn):
 class RefineIn(BaseModel):
     """A new comparison from one cell's video: its recipe shared, `x` (and `y`) swept."""
 
-    model_config = _STRICT
+    model_config = STRICT
 
     video_id: int = Field(ge=1, le=MAX_ID)
     x: AxisIn
@@ -59,7 +60,7 @@ class RefineIn(BaseModel):
 class RebuildIn(BaseModel):
     """An exported comparison's recipe (POST /api/v1/recipes/read gives it from the MP4)."""
 
-    model_config = _STRICT
+    model_config = STRICT
 
     recipe: dict[str, Any]
 

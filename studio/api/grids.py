@@ -6,7 +6,8 @@ from fastapi import APIRouter, status
 
 from studio.api.deps import OwnerDep, StudioDep
 from studio.api.grid_schemas import GridIn, GridOut, RebuildIn, RefineIn
-from studio.api.schemas import GroupId, VideoId, VideoOut
+from studio.api.schemas import GroupId, VideoId
+from studio.api.video_schemas import VideoOut
 
 router = APIRouter(prefix="/api/v1", tags=["comparisons"])
 

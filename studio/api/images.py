@@ -10,7 +10,9 @@ from fastapi import APIRouter, UploadFile, status
 from fastapi.responses import FileResponse
 
 from studio.api.deps import OwnerDep, StudioDep
-from studio.api.schemas import IMAGE_ID, FrameIn, ImageOut, JobCreate, JobOut, VideoId, VideoOut
+from studio.api.job_schemas import FrameIn, ImageOut, JobCreate, JobOut
+from studio.api.schemas import IMAGE_ID, VideoId
+from studio.api.video_schemas import VideoOut
 from studio.domain.errors import InvalidInput, NotFound
 from studio.domain.recipe import RecipeRequest
 from studio.media.images import StoredImage

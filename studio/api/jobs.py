@@ -11,7 +11,8 @@ from fastapi.responses import StreamingResponse
 
 from studio.api import images
 from studio.api.deps import OwnerDep, StudioDep
-from studio.api.schemas import JobCreate, JobId, JobOut
+from studio.api.job_schemas import JobCreate, JobOut
+from studio.api.schemas import JobId
 from studio.services.job_view import JobView
 from studio.store.rows import JobStatus
 

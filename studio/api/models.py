@@ -9,7 +9,7 @@ from fastapi import APIRouter, status
 from pydantic import BaseModel, Field
 
 from studio.api.deps import StudioDep
-from studio.api.schemas import TransferOut
+from studio.api.system_schemas import TransferOut
 from studio.services.models import ModelEntry
 
 router = APIRouter(prefix="/api/v1", tags=["models"])

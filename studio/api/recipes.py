@@ -9,7 +9,7 @@ from pathlib import Path
 from fastapi import APIRouter, UploadFile
 
 from studio.api.deps import StudioDep
-from studio.api.schemas import RecipeReadOut
+from studio.api.video_schemas import RecipeReadOut
 
 router = APIRouter(prefix="/api/v1/recipes", tags=["recipes"])
 READ_PATH = "/api/v1/recipes/read"  # its body may be as large as an upload (max_upload_mb; studio.api.guards)

@@ -12,8 +12,9 @@ from fastapi.responses import JSONResponse, Response
 
 from studio import __version__
 from studio.api.deps import OwnerDep, StudioDep, public_base_url
-from studio.api.schemas import FleetOut, FleetWorkerOut, GenerateIn, HealthOut, TransferOut
+from studio.api.job_schemas import GenerateIn
 from studio.api.security import require_auth
+from studio.api.system_schemas import FleetOut, FleetWorkerOut, HealthOut, TransferOut
 from studio.services.health import FleetState
 from studio.services.metrics import CONTENT_TYPE
 from studio.services.worker import ModelState

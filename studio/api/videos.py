@@ -14,7 +14,8 @@ from fastapi import APIRouter, Query, status
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from studio.api.deps import OwnerDep, StudioDep
-from studio.api.schemas import TrimIn, VideoId, VideoOut, VideoPageOut
+from studio.api.schemas import VideoId
+from studio.api.video_schemas import TrimIn, VideoOut, VideoPageOut
 from studio.domain.errors import NotFound
 from studio.domain.naming import download_name
 from studio.services.studio import Studio

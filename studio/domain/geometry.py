@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from studio.domain.errors import InvalidInput
-from studio.domain.presets import Preset
+from studio.domain.preset_types import Preset
 
 ASPECT_RATIOS: dict[str, tuple[int, int]] = {
     "16:9": (16, 9),

@@ -15,7 +15,7 @@ from typing import Any, Literal, get_args
 
 from studio.domain import geometry, start_image
 from studio.domain.errors import InvalidInput
-from studio.domain.presets import MAX_STEPS, Preset
+from studio.domain.preset_types import MAX_STEPS, Preset
 from studio.domain.step_cache import check_method, check_threshold, with_method
 
 MAX_SEED = 2**32 - 1

@@ -12,7 +12,8 @@ from typing import Literal, get_args
 
 from studio.domain import geometry
 from studio.domain.errors import InvalidInput
-from studio.domain.presets import PRESETS, Preset
+from studio.domain.preset_types import Preset
+from studio.domain.presets import PRESETS
 
 ImageFit = Literal["crop", "pad"]  # crop: fill the frame, cutting the image's overflow; pad: fit it, with bars
 IMAGE_FITS: tuple[ImageFit, ...] = get_args(ImageFit)

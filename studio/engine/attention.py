@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from studio.domain.presets import Preset
+from studio.domain.preset_types import Preset
 
 if TYPE_CHECKING:
     from diffusers.pipelines.wan.pipeline_wan import WanPipeline

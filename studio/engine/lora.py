@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from studio.domain.presets import Preset
+from studio.domain.preset_types import Preset
 
 if TYPE_CHECKING:
     from diffusers.pipelines.wan.pipeline_wan import WanPipeline

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Literal, get_args
 
 from studio.domain import geometry
-from studio.domain.presets import LayoutName, Preset
+from studio.domain.preset_types import LayoutName, Preset
 
 StrategyName = Literal["resident", "expert_swap", "model_offload", "group_offload"]
 STRATEGIES: tuple[StrategyName, ...] = get_args(StrategyName)  # fastest first

@@ -21,7 +21,7 @@ from torch.multiprocessing.reductions import StorageWeakRef
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten
 
-from studio.domain.presets import LayoutName
+from studio.domain.preset_types import LayoutName
 
 # The full-size architectures (the official Wan2.1/Wan2.2 diffusers configs), as (attention heads, head width,
 # FFN width, latent channels).

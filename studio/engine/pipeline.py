@@ -28,7 +28,7 @@ from diffusers.pipelines.wan.pipeline_wan import prompt_clean
 from diffusers.schedulers.scheduling_unipc_multistep import UniPCMultistepScheduler
 
 from studio.domain.downloads import Transfer
-from studio.domain.presets import Preset
+from studio.domain.preset_types import Preset
 from studio.domain.recipe import Recipe
 from studio.engine.attention import (
     changes_the_picture,

@@ -17,7 +17,7 @@ import torch
 from diffusers.hooks import FirstBlockCacheConfig, MagCacheConfig
 from diffusers.schedulers.scheduling_unipc_multistep import UniPCMultistepScheduler
 
-from studio.domain.presets import Preset
+from studio.domain.preset_types import Preset
 from studio.domain.recipe import Recipe
 from studio.domain.step_cache import StepCache, check_method, resample, with_method
 

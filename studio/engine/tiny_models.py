@@ -15,7 +15,8 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from studio.domain.presets import LAYOUTS, PRESETS, WAN_NEGATIVE_PROMPT, LayoutName, Preset
+from studio.domain.preset_types import LAYOUTS, WAN_NEGATIVE_PROMPT, LayoutName, Preset
+from studio.domain.presets import PRESETS
 
 if TYPE_CHECKING:
     from diffusers.pipelines.wan.pipeline_wan import WanPipeline

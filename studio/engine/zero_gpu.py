@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from studio import hosting
-from studio.domain.presets import Preset
+from studio.domain.preset_types import Preset
 from studio.domain.recipe import Recipe
 from studio.engine.contract import Canceled, GenerationResult, GpuOutOfMemory, Pipeline, PipelineInfo, StepInfo
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from studio.domain import start_image
 from studio.domain.errors import InvalidInput
-from studio.domain.presets import Preset
+from studio.domain.preset_types import Preset
 from studio.domain.recipe import MAX_SEED, Recipe, RecipeRequest
 from studio.domain.start_image import FOLLOW_IMAGE
 from studio.media import content_check, joins, mp4

@@ -14,7 +14,7 @@ from typing import Any
 
 from studio.domain import axes
 from studio.domain.errors import InvalidInput, NotFound
-from studio.domain.presets import Preset
+from studio.domain.preset_types import Preset
 from studio.domain.recipe import Recipe, RecipeRequest, build_recipe
 from studio.domain.start_image import FOLLOW_IMAGE
 from studio.services.admission import Admission

@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass
 
 from studio.domain.downloads import Transfer
-from studio.domain.presets import Preset
+from studio.domain.preset_types import Preset
 from studio.engine.contract import PipelineInfo
 from studio.services.models import Models
 from studio.services.worker import ModelState, Worker

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from studio import hosting
 from studio.config import Settings
 from studio.domain import errors
-from studio.domain.presets import Preset
+from studio.domain.preset_types import Preset
 from studio.engine.contract import Pipeline
 from studio.engine.zero_gpu import ZeroGpuPipeline
 from studio.services.metrics import Metrics

@@ -14,7 +14,8 @@ from pathlib import Path
 from studio.config import Settings
 from studio.domain.downloads import Transfer
 from studio.domain.errors import Conflict, NotFound
-from studio.domain.presets import PRESETS, Preset
+from studio.domain.preset_types import Preset
+from studio.domain.presets import PRESETS
 from studio.engine import downloads
 from studio.services.model_switch import ModelState
 from studio.services.updates import Updates

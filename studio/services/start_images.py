@@ -12,7 +12,7 @@ import numpy as np
 
 from studio.domain import start_image
 from studio.domain.errors import InvalidInput
-from studio.domain.presets import Preset
+from studio.domain.preset_types import Preset
 from studio.domain.recipe import Recipe, RecipeRequest, build_recipe
 from studio.engine.contract import ImageSource
 from studio.media import images

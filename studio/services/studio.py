@@ -12,7 +12,7 @@ from pathlib import Path
 from studio.config import Settings
 from studio.domain import comparisons, destinations
 from studio.domain.errors import Unavailable
-from studio.domain.presets import Preset
+from studio.domain.preset_types import Preset
 from studio.domain.recipe import RecipeRequest, check_length
 from studio.engine.contract import Pipeline
 from studio.media import content_check, storage

@@ -13,7 +13,7 @@ import gradio as gr
 
 from studio.domain import geometry
 from studio.domain.errors import Refused
-from studio.domain.presets import Preset
+from studio.domain.preset_types import Preset
 from studio.services.studio import Studio
 from studio.services.worker import ModelState
 from studio.ui import controls

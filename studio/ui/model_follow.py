@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import gradio as gr
 
 from studio.domain import geometry
-from studio.domain.presets import Preset
+from studio.domain.preset_types import Preset
 from studio.ui.recipe_form import speed_choices, speed_defaults
 from studio.ui.status import preview_banner, resolved_summary
 

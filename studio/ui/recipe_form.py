@@ -10,7 +10,7 @@ import gradio as gr
 
 from studio.domain import geometry
 from studio.domain.errors import InvalidInput
-from studio.domain.presets import Preset
+from studio.domain.preset_types import Preset
 from studio.domain.recipe import MAX_SEED, RecipeRequest, Speed, build_recipe
 from studio.domain.step_cache import THRESHOLD_RANGE
 

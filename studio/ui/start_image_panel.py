@@ -16,7 +16,7 @@ from gradio.utils import get_upload_folder
 
 from studio.domain import geometry, start_image
 from studio.domain.errors import InvalidInput
-from studio.domain.presets import Preset
+from studio.domain.preset_types import Preset
 from studio.domain.recipe import RecipeRequest, build_recipe
 from studio.services.studio import Studio
 from studio.ui.status import resolved_summary

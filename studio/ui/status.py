@@ -5,7 +5,7 @@ from __future__ import annotations
 import gradio as gr
 
 from studio.domain import geometry
-from studio.domain.presets import Preset
+from studio.domain.preset_types import Preset
 from studio.services.job_view import JobView
 from studio.services.studio import Studio
 from studio.services.worker import ModelState

@@ -3,8 +3,8 @@ from pathlib import Path
 
 import pytest
 
-from studio.domain import presets
-from studio.domain.presets import PRESETS, REAL_PRESETS, TINY_PRESETS, UnknownModelError
+from studio.domain.preset_settings import UnknownModelError, resolve
+from studio.domain.presets import PRESETS, REAL_PRESETS, TINY_PRESETS
 
 
 def test_real_presets_carry_the_official_facts() -> None:
@@ -42,12 +42,12 @@ def test_tiny_presets_mirror_the_real_layouts_at_preview_size(tiny: str, real: s
     ],
 )
 def test_auto_picks_by_gpu_memory(gpu_gb: float | None, expected: str) -> None:
-    assert presets.resolve("auto", gpu_memory_gb=gpu_gb).key == expected
+    assert resolve("auto", gpu_memory_gb=gpu_gb).key == expected
 
 
 def test_resolve_by_key_and_by_hub_id() -> None:
-    assert presets.resolve("tiny-1.3b").key == "tiny-1.3b"
-    assert presets.resolve("Wan-AI/Wan2.2-TI2V-5B-Diffusers").key == "wan2.2-ti2v-5b"
+    assert resolve("tiny-1.3b").key == "tiny-1.3b"
+    assert resolve("Wan-AI/Wan2.2-TI2V-5B-Diffusers").key == "wan2.2-ti2v-5b"
 
 
 def _write_index(folder: Path, **entries: object) -> Path:
@@ -61,17 +61,17 @@ def test_local_folder_layout_is_read_from_model_index(tmp_path: Path) -> None:
     two = _write_index(tmp_path / "two", transformer_2=["diffusers", "WanTransformer3DModel"])
     ti2v = _write_index(tmp_path / "ti2v", transformer_2=[None, None], expand_timesteps=True)
     plain = _write_index(tmp_path / "plain")
-    assert presets.resolve(str(two)).layout == "a14b"
-    assert presets.resolve(str(ti2v)).layout == "ti2v-5b"
-    resolved = presets.resolve(str(plain))
+    assert resolve(str(two)).layout == "a14b"
+    assert resolve(str(ti2v)).layout == "ti2v-5b"
+    resolved = resolve(str(plain))
     assert resolved.layout == "1.3b" and resolved.source == str(plain) and resolved.key == str(plain)
 
 
 def test_unknown_model_names_the_allowed_values(tmp_path: Path) -> None:
     with pytest.raises(UnknownModelError, match=r"model: cannot use 'nope/missing'.*Allowed: auto, wan2.2-t2v-a14b"):
-        presets.resolve("nope/missing")
+        resolve("nope/missing")
     not_wan = tmp_path / "sd"
     not_wan.mkdir()
     (not_wan / "model_index.json").write_text('{"_class_name": "StableDiffusionPipeline"}')
     with pytest.raises(UnknownModelError, match="not a WanPipeline"):
-        presets.resolve(str(not_wan))
+        resolve(str(not_wan))

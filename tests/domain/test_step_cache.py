@@ -7,7 +7,8 @@ from dataclasses import replace
 import pytest
 
 from studio.domain.errors import InvalidInput
-from studio.domain.presets import PRESETS, REAL_PRESETS, with_step_cache
+from studio.domain.preset_settings import with_step_cache
+from studio.domain.presets import PRESETS, REAL_PRESETS
 from studio.domain.recipe import SPEEDS, Recipe, RecipeRequest, build_recipe
 from studio.domain.step_cache import forwards_line, parse_setting, resample
 

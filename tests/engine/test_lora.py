@@ -13,7 +13,9 @@ import torch
 from safetensors.torch import save_file
 
 from studio.domain.errors import InvalidInput
-from studio.domain.presets import PRESETS, Preset, with_fast_lora
+from studio.domain.preset_settings import with_fast_lora
+from studio.domain.preset_types import Preset
+from studio.domain.presets import PRESETS
 from studio.domain.recipe import Recipe, RecipeRequest, build_recipe
 from studio.engine.lora import FAST_ADAPTER, LoraSource, parse_lora
 from studio.engine.pipeline import ResidentPipeline

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from studio.domain.presets import PRESETS, LayoutName
+from studio.domain.preset_types import LayoutName
+from studio.domain.presets import PRESETS
 from studio.engine import memory_plan
 from studio.engine.memory_trace import (
     TRANSFORMER_SHAPES,

@@ -16,7 +16,8 @@ import pytest
 import torch
 from torchao.quantization import Float8Tensor, Float8WeightOnlyConfig
 
-from studio.domain.presets import PRESETS, with_fast_lora
+from studio.domain.preset_settings import with_fast_lora
+from studio.domain.presets import PRESETS
 from studio.domain.recipe import RecipeRequest, build_recipe
 from studio.engine.memory_plan import Strategy, choose_strategy
 from studio.engine.offload import _pinned, apply_strategy

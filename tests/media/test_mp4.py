@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from studio.domain.presets import WAN_NEGATIVE_PROMPT
+from studio.domain.preset_types import WAN_NEGATIVE_PROMPT
 from studio.media import mp4
 
 

@@ -12,8 +12,11 @@ from huggingface_hub import constants
 
 from studio.api import create_app
 from studio.config import Settings
-from studio.domain import axes, presets
+from studio.domain import axes
 from studio.domain.downloads import Transfer
+from studio.domain.preset_settings import resolve
+from studio.domain.preset_types import Preset
+from studio.domain.presets import PRESETS
 from studio.domain.recipe import RecipeRequest
 from studio.services.studio import Studio
 from studio.services.worker import ModelState
@@ -25,7 +28,7 @@ from tests.loopback_hub import LoopbackHub, Repo
 QUICK = RecipeRequest(prompt="a cat", aspect_ratio="9:16", duration_s=0.5, steps=2)
 
 
-def own_studio(tmp_path: Path, preset: presets.Preset) -> Studio:
+def own_studio(tmp_path: Path, preset: Preset) -> Studio:
     """A studio that builds its own pipelines (so it can switch), on the CPU."""
     studio = Studio(Settings(data_dir=tmp_path / "data", device="cpu", model=preset.key), preset=preset)
     studio.start()
@@ -41,7 +44,7 @@ def stopping() -> Iterator[list[Studio]]:
 
 
 def test_switching_runs_each_queued_job_on_its_own_model(tmp_path: Path, stopping: list[Studio]) -> None:
-    studio = own_studio(tmp_path, presets.PRESETS["tiny-1.3b"])
+    studio = own_studio(tmp_path, PRESETS["tiny-1.3b"])
     stopping.append(studio)
     wait_for(lambda: studio.model_state is ModelState.READY, 120, "the first model")
 
@@ -74,7 +77,7 @@ def test_switching_runs_each_queued_job_on_its_own_model(tmp_path: Path, stoppin
 def test_a_hub_model_downloads_with_progress_on_health_then_runs(
     online: Path, hub: LoopbackHub, tmp_path: Path, stopping: list[Studio]
 ) -> None:
-    preset = presets.resolve("wan-studio/tiny-1.3b")  # a hub id: its layout read from the loopback hub
+    preset = resolve("wan-studio/tiny-1.3b")  # a hub id: its layout read from the loopback hub
     seen: list[float] = []
     hub.throttle_bps = 120_000  # slow enough to watch
     studio = Studio(Settings(data_dir=tmp_path / "data", device="cpu", model=preset.key), preset=preset)
@@ -114,7 +117,7 @@ def test_offline_with_an_empty_cache_the_model_line_and_health_say_what_to_do(
     online: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, stopping: list[Studio]
 ) -> None:
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
-    studio = own_studio(tmp_path, presets.PRESETS["wan2.1-t2v-1.3b"])
+    studio = own_studio(tmp_path, PRESETS["wan2.1-t2v-1.3b"])
     stopping.append(studio)
     wait_for(lambda: studio.model_state is ModelState.FAILED, 60, "the load to fail")
 
@@ -133,11 +136,11 @@ def test_the_api_lists_downloads_follows_switches_and_deletes(
 ) -> None:
     # The loopback hub serves the tiny 1.3B under the real 1.3B preset's repo name
     hub.repos["Wan-AI/Wan2.1-T2V-1.3B-Diffusers"] = Repo(tiny_folders["wan-studio/tiny-1.3b"])
-    studio = own_studio(tmp_path, presets.PRESETS["tiny-1.3b"])
+    studio = own_studio(tmp_path, PRESETS["tiny-1.3b"])
     stopping.append(studio)
     with TestClient(create_app(studio)) as client:
         listed = {m["key"]: m for m in client.get("/api/v1/models").json()}
-        assert set(presets.PRESETS) <= set(listed)
+        assert set(PRESETS) <= set(listed)
         assert listed["wan2.1-t2v-1.3b"]["gpu_gb"] == 8.0 and listed["wan2.1-t2v-1.3b"]["downloaded"] is False
         assert listed["tiny-1.3b"]["next"] is True and listed["tiny-1.3b"]["downloaded"] is True
 
@@ -171,7 +174,7 @@ def test_a_job_whose_model_cannot_load_fails_with_the_reason_and_the_queue_moves
     online: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, stopping: list[Studio]
 ) -> None:
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
-    studio = own_studio(tmp_path, presets.PRESETS["tiny-1.3b"])
+    studio = own_studio(tmp_path, PRESETS["tiny-1.3b"])
     stopping.append(studio)
     wait_for(lambda: studio.model_state is ModelState.READY, 120, "the first model")
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from studio.domain.presets import PRESETS, with_step_cache
+from studio.domain.preset_settings import with_step_cache
+from studio.domain.presets import PRESETS
 from studio.ui.recipe_form import request_from, speed_choices, speed_defaults, speed_label
 
 
