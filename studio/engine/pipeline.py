@@ -1,7 +1,7 @@
 """The resident Wan pipeline: loaded once, kept on the device, run once per job.
 
-This module and its helpers (text_cache, offload, attention, lora, quantize) are the only ones that import torch and
-diffusers at module level; the worker owns the one instance.
+This module and its helpers (pipeline_loading, pipeline_call, text_cache, offload, attention, lora, quantize) are the
+only ones that import torch and diffusers at module level; the worker owns the one instance.
 On CUDA, `load` also quantizes the experts to FP8 when asked, places the weights by a memory strategy
 (studio.engine.memory_plan), picks the fastest attention kernel and, when asked, compiles the repeated transformer
 blocks. On the CPU none of that applies.
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import dataclasses
 import gc
 import logging
 import threading
@@ -20,7 +19,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
 # From their modules: mypy resolves `from diffusers import WanPipeline` to diffusers' dummy placeholder class.
@@ -30,24 +28,15 @@ from diffusers.schedulers.scheduling_unipc_multistep import UniPCMultistepSchedu
 from studio.domain.downloads import Transfer
 from studio.domain.preset_types import Preset
 from studio.domain.recipe import Recipe
-from studio.engine.attention import (
-    changes_the_picture,
-    check_attention_setting,
-    choose_attention_backend,
-    compile_experts,
-)
-from studio.engine.contract import GenerationResult, GpuOutOfMemory, ImageSource, PipelineInfo, StepInfo
-from studio.engine.devices import RunHooks, component_dtypes, detect_device, free_gb
-from studio.engine.downloads import fetch
-from studio.engine.image_to_video import image_kwargs, image_pipeline, needs_image
-from studio.engine.load_progress import component_progress
-from studio.engine.lora import load_fast_lora
-from studio.engine.memory_plan import Strategy, choose_strategy, largest_job, parse_override
-from studio.engine.offload import ExpertSwap, apply_strategy
+from studio.engine.attention import check_attention_setting, choose_attention_backend, compile_experts
+from studio.engine.contract import GenerationResult, ImageSource, PipelineInfo, StepInfo
+from studio.engine.devices import RunHooks, detect_device
+from studio.engine.memory_plan import Strategy, parse_override
+from studio.engine.offload import ExpertSwap
+from studio.engine.pipeline_call import call_arguments, check_batch, frame_results, out_of_memory_error, step_caching
+from studio.engine.pipeline_loading import choose_placement, place_weights, read_pipeline, try_fast_lora, weights_source
 from studio.engine.quantize import check_quantize_setting, fp8_config, fp8_unavailable, quantize_experts
-from studio.engine.step_cache import StepCaching, recipe_cache
 from studio.engine.text_cache import ENCODE_CACHE_SIZE, CachingWanPipeline
-from studio.engine.tiny_models import ensure_tiny_model
 
 logger = logging.getLogger(__name__)
 
@@ -137,47 +126,26 @@ class ResidentPipeline:
         if self.device.startswith("cuda:"):  # a fleet worker's GPU: CUDA's per-device calls (peak memory…) mean it
             torch.cuda.set_device(torch.device(self.device))
 
-        # 1. Where the weights are: a hub id or folder, or the tiny model built under models_dir
-        if self.preset.tiny:
-            source: str | Path = ensure_tiny_model(self.preset, self.models_dir)
-        elif self.preset.source is not None and Path(self.preset.source).expanduser().is_dir():
-            source = self.preset.source
-        elif self.preset.source is not None:  # a hub id: fetched into the HF cache first, with progress
-            source = fetch(
-                self.preset.source,
-                self.preset.revision,
-                model=self.preset.key,
-                record_dir=self.models_dir / "downloads",
-                on_progress=self.on_progress,
-            )
-        else:
-            raise ValueError(f"preset {self.preset.key} names no weights (source is None and it is not tiny)")
-        # 2. Load into CPU memory (`dtype`, not the deprecated `torch_dtype`; a dict is keyed by component).
-        # Safetensors only: a pickled .bin can run code when it loads. A preset may pin a hub revision.
-        with component_progress(Path(source), self.preset.key, self.on_progress):
-            pipe = CachingWanPipeline.from_pretrained(
-                source,
-                dtype=component_dtypes(self.device),
-                use_safetensors=True,
-                revision=None if Path(source).is_dir() else self.preset.revision,
-            )
-        pipe.encode_cache_size = self.encode_cache_size
-        # Counting tokens runs on UI threads while the worker encodes: a fast tokenizer used by two threads at once
+        # 1. Where the weights are: a hub id (fetched, with progress) or folder, or the tiny model under models_dir
+        source = weights_source(self.preset, self.models_dir, self.on_progress)
+
+        # 2. Into CPU memory, with the preset's UniPC scheduler (studio.engine.pipeline_loading)
+        pipe = read_pipeline(
+            source,
+            self.preset,
+            device=self.device,
+            encode_cache_size=self.encode_cache_size,
+            on_progress=self.on_progress,
+        )
+
+        # 3. Counting tokens runs on UI threads while the worker encodes: a fast tokenizer used by two threads at once
         # raises "Already borrowed", so counting gets a copy of its own (and a lock among the UI threads).
         self._counting_tokenizer = copy.deepcopy(pipe.tokenizer)
 
-        # 3. Scheduler: UniPC flow matching with the preset's shift, set explicitly
-        pipe.scheduler = UniPCMultistepScheduler.from_config(pipe.scheduler.config, flow_shift=self.preset.flow_shift)
-        pipe.set_progress_bar_config(disable=True)
-
         # 4. Fast LoRA, unfused and switched off until a fast job: a failure leaves quality mode working
         if self.preset.fast_lora is not None:
-            try:
-                self.fast_lora_gb = load_fast_lora(pipe, self.preset) / 1e9
-                self._fast_loaded = True
-            except Exception as exc:  # a missing file, no network, a LoRA for another model: all disable fast mode
-                self.fast_error = f"{type(exc).__name__}: {exc}"
-                logger.exception("fast mode is off: the LoRA %s did not load", self.preset.fast_lora_label)
+            self.fast_lora_gb, self.fast_error = try_fast_lora(pipe, self.preset)
+            self._fast_loaded = self.fast_error is None
 
         # 5. FP8 experts (CUDA, capability ≥ 8.9), after the LoRA so that its own small layers stay bf16
         if self.quantize == "fp8":
@@ -188,24 +156,15 @@ class ResidentPipeline:
                 logger.info("quantize fp8 ignored on %s: FP8 needs a CUDA GPU of capability 8.9 or newer", self.device)
 
         # 6. Memory strategy: placement on CUDA, from free memory and the largest job; on the CPU nothing to do
-        width, height, frames = largest_job(self.preset)
-        self.strategy = choose_strategy(
-            free_gb=free_gb(self.device),
-            preset=self.preset,
-            width=width,
-            height=height,
-            num_frames=frames,
-            speed="fast" if self._fast_loaded else "quality",
+        self.strategy = choose_placement(
+            self.preset,
+            self.device,
             override=self.memory_strategy,
+            fast=self._fast_loaded,
             lora_gb=self.fast_lora_gb,
             fp8=self.precision == "fp8",
         )
-        if self.on_cuda:
-            self._expert_swap = apply_strategy(pipe, self.strategy, self.device)
-        else:
-            if self.memory_strategy not in (None, "", "auto"):
-                logger.info("memory strategy %s ignored on %s: nothing to offload", self.memory_strategy, self.device)
-            pipe.to(self.device)
+        self._expert_swap = place_weights(pipe, self.strategy, self.device, override=self.memory_strategy)
         logger.info("memory strategy for %s: %s", self.preset.key, self.strategy.describe())
 
         # 7. Attention kernel: the fastest that agrees with PyTorch's SDPA on CUDA; diffusers' default on the CPU
@@ -277,9 +236,7 @@ class ResidentPipeline:
 
         Raises: as `generate`; ValueError also when the recipes differ in anything but the seed.
         """
-        recipe = recipes[0]
-        if any(dataclasses.replace(other, seed=recipe.seed) != recipe for other in recipes[1:]):
-            raise ValueError("recipes: a batch must share everything but the seed")
+        recipe = check_batch(recipes)
         pipe = self.pipe
         if recipe.model != self.preset.key:
             raise ValueError(f"recipe is for model {recipe.model!r}, but the loaded model is {self.preset.key!r}")
@@ -291,35 +248,15 @@ class ResidentPipeline:
         if recipe.flow_shift != pipe.scheduler.config.flow_shift:
             pipe.scheduler = UniPCMultistepScheduler.from_config(pipe.scheduler.config, flow_shift=recipe.flow_shift)
 
-        # 3. Call the pipeline with every recipe value explicit (its own defaults are not Wan 2.2's); the hooks time
-        # the run and check for a cancel
-        kwargs: dict[str, Any] = {
-            "prompt": recipe.prompt,
-            "negative_prompt": recipe.negative_prompt,
-            "height": recipe.height,
-            "width": recipe.width,
-            "num_frames": recipe.num_frames,
-            "num_inference_steps": recipe.steps,
-            "guidance_scale": recipe.guidance,
-            "max_sequence_length": self.preset.max_prompt_tokens,
-            "generator": [torch.Generator("cpu").manual_seed(r.seed) for r in recipes],
-            "num_videos_per_prompt": len(recipes),
-            "output_type": "np",
-        }
-        if pipe.config["boundary_ratio"] is not None and recipe.guidance_2 is not None:
-            kwargs["guidance_scale_2"] = recipe.guidance_2
-        # Image jobs run diffusers' image-to-video pipeline over the same loaded modules (studio.engine.image_to_video)
-        images = image_kwargs(recipe, self.image_source)
-        if not images and needs_image(pipe):
-            raise ValueError(f"start_image: {self.preset.key} makes video from an image; give a start image")
-        call: Any = image_pipeline(pipe) if images else pipe
-        kwargs |= images
+        # 3. Call the pipeline (text or image to video) with every recipe value explicit; the hooks time the run and
+        # check for a cancel
+        call, kwargs = call_arguments(recipes, self.preset, pipe, self.image_source)
         if self.on_cuda:
             torch.cuda.reset_peak_memory_stats()
         start = time.perf_counter()
         out_of_memory = False
         hooks = RunHooks(call, self.device, compiled=self.compiled, on_step=on_step, interrupt=interrupt)
-        caching = self._step_caching(recipe)
+        caching = step_caching(recipe, self.preset, pipe, compiled=self.compiled)
         try:
             with hooks, caching or contextlib.nullcontext(), torch.inference_mode():
                 video = call(**kwargs, callback_on_step_end=hooks.step_end).frames
@@ -327,43 +264,20 @@ class ResidentPipeline:
             # Leave the except block first: the traceback holds the step's tensors until then.
             out_of_memory = True
         if out_of_memory:
-            gc.collect()
-            torch.cuda.empty_cache()
-            size = f"{recipe.width}×{recipe.height} × {recipe.num_frames} frames"
-            if len(recipes) > 1:
-                size += f" × {len(recipes)} seeds at once"
-            logger.warning("GPU out of memory at %s with %s", size, self.preset.key)
-            raise GpuOutOfMemory(
-                f"GPU out of memory at {size}: lower the quality or duration, or close other programs using the GPU"
-            )
+            raise out_of_memory_error(recipes, self.preset.key)
 
-        # 4. Frames: float [0, 1] (batch, F, H, W, 3) -> uint8 (F, H, W, 3), one result per seed
-        end = time.perf_counter()
-        loop = hooks.loop_start or start
-        last_step = hooks.last_step or loop
-        peak = torch.cuda.max_memory_allocated() / 1e9 if self.on_cuda else 0.0
-        return [
-            GenerationResult(
-                frames=(np.clip(video[k], 0.0, 1.0) * 255.0).round().astype(np.uint8),
-                text_encode_s=loop - start,
-                denoise_s=last_step - loop,
-                decode_s=end - last_step,
-                peak_memory_gb=peak,
-                precision=self.precision,
-                forwards_run=caching.run if caching else None,
-                forwards_total=caching.total if caching else None,
-                attention=self.attention_backend if changes_the_picture(self.attention_backend) else None,
-            )
-            for k in range(len(recipes))
-        ]
-
-    def _step_caching(self, recipe: Recipe) -> StepCaching | None:
-        """Balanced: the preset's step cache (under the recipe's method and threshold) for this call; else None."""
-        if recipe.speed != "balanced":
-            return None
-        if self.compiled:  # the cache hooks break the compiled blocks' full graphs; submit refuses it first
-            raise ValueError("speed: balanced does not run with --compile; choose quality or fast")
-        return StepCaching(self.pipe, recipe_cache(recipe, self.preset), recipe.steps)
+        # 4. Frames: uint8 (F, H, W, 3), one result per seed, with the run's timings (studio.engine.pipeline_call)
+        return frame_results(
+            video,
+            seeds=len(recipes),
+            start=start,
+            end=time.perf_counter(),
+            hooks=hooks,
+            peak_memory_gb=torch.cuda.max_memory_allocated() / 1e9 if self.on_cuda else 0.0,
+            precision=self.precision,
+            caching=caching,
+            attention_backend=self.attention_backend,
+        )
 
     def _use_speed(self, recipe: Recipe) -> None:
         fast = recipe.speed == "fast"

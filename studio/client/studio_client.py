@@ -1,13 +1,7 @@
-"""Python client for the studio's REST API.
+"""StudioClient: every call of the REST API, from jobs and videos to comparisons, grids and share links.
 
-    from studio.client import StudioClient
-
-    with StudioClient("http://127.0.0.1:7860", token="...") as studio:
-        job = studio.submit("a paper boat on a rainy street", aspect_ratio="9:16", duration_s=3)
-        job = studio.wait(job.id, on_progress=lambda j: print(j.step, "/", j.total_steps))
-        studio.download(job.video_id, "boat.mp4")
-
-Only httpx is needed; the client does not import torch, diffusers or gradio.
+The connection and its error are in studio.client.connection, the job value in studio.client.job, the Models page's
+calls in studio.client.models; `from studio.client import StudioClient` is the public way in.
 """
 
 from __future__ import annotations
@@ -16,103 +10,16 @@ import json
 import os
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
-
-FINAL = ("succeeded", "failed", "canceled", "interrupted")
-
-
-class StudioError(RuntimeError):
-    """The API refused a request; `detail` is its explanation (for 422: one message per bad field)."""
-
-    def __init__(self, status_code: int, detail: Any, retry_after_s: float | None = None) -> None:
-        if isinstance(detail, list):
-            text = "; ".join(str(item.get("msg", item)) if isinstance(item, dict) else str(item) for item in detail)
-        else:
-            text = str(detail)
-        super().__init__(f"HTTP {status_code}: {text}")
-        self.status_code = status_code
-        self.detail = detail
-        self.retry_after_s = retry_after_s
+from studio.client.connection import StudioError
+from studio.client.job import Job
+from studio.client.models import ModelCalls
 
 
-@dataclass(frozen=True)
-class Job:
-    """A job as the API reports it; `raw` holds every field."""
-
-    id: int
-    status: str
-    progress: float
-    step: int
-    total_steps: int
-    eta_s: float | None
-    queue_position: int | None
-    seed: int
-    error: str | None
-    video_id: int | None
-    raw: dict[str, Any]
-
-    @property
-    def is_final(self) -> bool:
-        return self.status in FINAL
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Job:
-        video = data.get("video") or {}
-        return cls(
-            id=data["id"],
-            status=data["status"],
-            progress=data["progress"],
-            step=data["step"],
-            total_steps=data["total_steps"],
-            eta_s=data.get("eta_s"),
-            queue_position=data.get("queue_position"),
-            seed=data["seed"],
-            error=data.get("error"),
-            video_id=video.get("id"),
-            raw=data,
-        )
-
-
-class StudioClient:
+class StudioClient(ModelCalls):
     """Submit, follow, cancel and download jobs. Authenticate with `token` (Bearer) or `auth=(user, password)`."""
-
-    def __init__(
-        self,
-        base_url: str = "http://127.0.0.1:7860",
-        *,
-        token: str | None = None,
-        auth: tuple[str, str] | None = None,
-        timeout: float = 30.0,
-        transport: httpx.BaseTransport | None = None,
-    ) -> None:
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        self._http = httpx.Client(
-            base_url=base_url.rstrip("/"), headers=headers, auth=auth, timeout=timeout, transport=transport
-        )
-
-    def __enter__(self) -> StudioClient:
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self.close()
-
-    def close(self) -> None:
-        self._http.close()
-
-    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
-        response = self._http.request(method, path, **kwargs)
-        if response.status_code >= 400:
-            try:
-                detail = response.json().get("detail", response.text)
-            except ValueError:
-                detail = response.text
-            retry_after = response.headers.get("Retry-After")
-            raise StudioError(response.status_code, detail, float(retry_after) if retry_after else None)
-        return response.json() if response.content else None
 
     # -- jobs ----------------------------------------------------------------------------------
 
@@ -329,43 +236,3 @@ class StudioClient:
 
     def health(self) -> dict[str, Any]:
         return self._call("GET", "/health")  # type: ignore[no-any-return]
-
-    # -- models (issue 14) -------------------------------------------------------------------------
-
-    def models(self) -> list[dict[str, Any]]:
-        """Every model the studio knows: downloaded or not (size on disk / total), loaded, next, any transfer."""
-        return self._call("GET", "/api/v1/models")  # type: ignore[no-any-return]
-
-    def model(self, key: str) -> dict[str, Any]:
-        return self._call("GET", f"/api/v1/models/{key}")  # type: ignore[no-any-return]
-
-    def download_model(self, key: str) -> dict[str, Any]:
-        """Start fetching a hub model into the studio's cache; follow it with `wait_for_download`."""
-        return self._call("POST", f"/api/v1/models/{key}/download")  # type: ignore[no-any-return]
-
-    def wait_for_download(
-        self,
-        key: str,
-        *,
-        timeout: float = 24 * 3600.0,
-        poll_s: float = 1.0,
-        on_progress: Callable[[dict[str, Any]], None] | None = None,
-    ) -> dict[str, Any]:
-        """Poll the model until its download ends (transfer phase "ready" or "failed"); returns the model."""
-        deadline = time.monotonic() + timeout
-        while True:
-            model = self.model(key)
-            transfer = model.get("transfer")
-            if on_progress is not None and transfer is not None:
-                on_progress(transfer)
-            if transfer is None or transfer["phase"] in ("ready", "failed") or time.monotonic() > deadline:
-                return model
-            time.sleep(poll_s)
-
-    def use_model(self, key: str) -> dict[str, Any]:
-        """New jobs use `key`; the studio loads it in place of the resident model (queued jobs keep theirs)."""
-        return self._call("POST", f"/api/v1/models/{key}/use")  # type: ignore[no-any-return]
-
-    def delete_model(self, key: str) -> dict[str, Any]:
-        """Remove a hub model from the studio's cache (refused while it is loaded or downloading)."""
-        return self._call("DELETE", f"/api/v1/models/{key}/cache")  # type: ignore[no-any-return]
