@@ -29,6 +29,7 @@ bench: $(VENV)/.dev
 
 screenshots: $(VENV)/.dev chromium
 	HF_HUB_OFFLINE=1 $(PY) scripts/screenshots.py --out docs/screenshots
+	HF_HUB_OFFLINE=1 $(PY) scripts/screenshot_image_to_video.py --out docs/screenshots
 
 $(VENV)/.runtime: requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Wan Studio needs Python 3.11 or newer")'
