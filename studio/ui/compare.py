@@ -138,7 +138,7 @@ class ComparePage:
     def keep(self, video_id: int | None) -> str:
         if video_id is None:
             return "Choose the cell to keep first."
-        if video_id < 0:  # a failed cell of an X/Y grid (studio.ui.compare_grid.cell_choices)
+        if video_id < 0:  # a failed cell of an X/Y grid (studio.ui.grid_cells.cell_choices)
             return "That cell failed and has no video: Retry this cell first."
         self.studio.videos.set_favorite(video_id, True)
         return f"Kept video #{video_id}: it is a favorite in History."

@@ -14,8 +14,8 @@ import gradio as gr
 from studio.domain.errors import Refused
 from studio.domain.recipe import RecipeRequest
 from studio.services.studio import Studio
-from studio.ui.compare_grid import NO_AXIS, axis_from
 from studio.ui.errors import toast
+from studio.ui.grid_cells import NO_AXIS, axis_from
 from studio.ui.status import owner_of
 
 FOLLOW_TIMEOUT_S = 30.0

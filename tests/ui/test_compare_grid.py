@@ -15,8 +15,9 @@ from studio.domain.errors import InvalidInput
 from studio.domain.recipe import RecipeRequest
 from studio.services.studio import Studio
 from studio.ui import sync_grid
-from studio.ui.compare_grid import GridPanel, axis_from
+from studio.ui.compare_grid import GridPanel
 from studio.ui.create import CreatePage
+from studio.ui.grid_cells import axis_from
 from studio.ui.history import HistoryPage
 from tests.fakes import FakePipeline
 from tests.helpers import drain, wait_final

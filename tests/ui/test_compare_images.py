@@ -19,7 +19,8 @@ from studio.domain import axes, geometry, start_image
 from studio.domain.presets import PRESETS
 from studio.domain.recipe import RecipeRequest
 from studio.services.studio import Studio
-from studio.ui.compare_grid import NO_AXIS, GridPanel
+from studio.ui.compare_grid import GridPanel
+from studio.ui.grid_cells import NO_AXIS
 from tests.fakes import FakePipeline
 from tests.helpers import drain, first, wait_final
 from tests.ui.pages import create_settings, grid_panel_for
