@@ -25,13 +25,13 @@ from studio.ui.recipe_form import (
     CACHE_CHOICES,
     FIELD_LABELS,
     INPUT_FIELDS,
-    SPEED_INFO,
     cache_threshold_info,
     first_problem,
     recipe_fill,
     request_from,
     speed_choices,
     speed_defaults,
+    speed_info,
 )
 from studio.ui.start_image_panel import IMAGE_FIELDS, IMAGE_LABELS, StartImagePanel
 from studio.ui.status import model_status, preview_banner, resolved_summary
@@ -157,7 +157,7 @@ class CreatePage:
                     choices=speed_choices(preset),
                     value="Quality",
                     visible=len(speed_choices(preset)) > 1,
-                    info=SPEED_INFO,
+                    info=speed_info(preset),
                     elem_id="speed",
                 )
                 with gr.Row(visible=False) as self.cache_row:  # Balanced only (see show_cache)

@@ -14,7 +14,7 @@ import gradio as gr
 
 from studio.domain import geometry
 from studio.domain.preset_types import Preset
-from studio.ui.recipe_form import speed_choices, speed_defaults
+from studio.ui.recipe_form import speed_choices, speed_defaults, speed_info
 from studio.ui.status import preview_banner, resolved_summary
 
 if TYPE_CHECKING:
@@ -73,7 +73,7 @@ class ModelFollow:
             page.banner: banner_update(preset),
             page.quality_radio: gr.update(choices=list(preset.qualities), value=quality),
             page.duration_box: gr.update(value=duration, info=f"{low:g}–{high:g} s"),
-            page.speed_radio: gr.update(choices=speeds, value=speed, visible=len(speeds) > 1),
+            page.speed_radio: gr.update(choices=speeds, value=speed, visible=len(speeds) > 1, info=speed_info(preset)),
             page.steps_slider: steps,
             page.guidance_slider: guidance,
             page.guidance_2_slider: gr.update(value=guidance_2, visible=preset.layout_info.two_experts),

@@ -93,9 +93,15 @@ def request_from(
 
 # The Speed radio's labels and what they ask for, in the order shown.
 SPEED_VALUES: dict[str, Speed] = {"Quality": "quality", "Balanced": "balanced", "Fast": "fast"}
-SPEED_INFO = "Balanced: the same steps with step caching (some transformer forwards skipped, counted in History). " + (
-    "Fast: a distilled LoRA, 4 steps, no negative-prompt pass"
-)
+SPEED_INFO = {
+    "Balanced": "Balanced: the same steps with step caching (some transformer forwards skipped, counted in History).",
+    "Fast": "Fast: a distilled LoRA, 4 steps, no negative-prompt pass.",
+}
+
+
+def speed_info(preset: Preset) -> str:
+    """The Speed radio's help: what each speed beyond Quality that this model offers does."""
+    return " ".join(SPEED_INFO[label] for label in speed_choices(preset) if label in SPEED_INFO)
 
 
 def speed_choices(preset: Preset) -> list[str]:

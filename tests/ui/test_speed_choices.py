@@ -6,13 +6,19 @@ from dataclasses import replace
 
 from studio.domain.preset_settings import with_step_cache
 from studio.domain.presets import PRESETS
-from studio.ui.recipe_form import request_from, speed_choices, speed_defaults, speed_label
+from studio.ui.recipe_form import request_from, speed_choices, speed_defaults, speed_info, speed_label
 
 
 def test_balanced_is_offered_where_the_model_has_a_step_cache() -> None:
     assert speed_choices(PRESETS["tiny-a14b"]) == ["Quality", "Balanced"]  # no fast LoRA on the tiny preset
     assert speed_choices(replace(PRESETS["tiny-a14b"], fast_lora="some/lora")) == ["Quality", "Balanced", "Fast"]
     assert speed_choices(with_step_cache(PRESETS["tiny-a14b"], "none")) == ["Quality"]
+
+
+def test_the_speed_help_names_only_the_speeds_the_model_offers() -> None:
+    assert "Balanced" in speed_info(PRESETS["tiny-a14b"]) and "Fast" not in speed_info(PRESETS["tiny-a14b"])
+    assert "Fast: a distilled LoRA" in speed_info(PRESETS["wan2.2-t2v-a14b"])
+    assert speed_info(with_step_cache(PRESETS["tiny-a14b"], "none")) == ""  # the radio is hidden then
 
 
 def test_balanced_asks_for_balanced_with_the_models_own_sampling() -> None:
