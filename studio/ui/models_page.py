@@ -52,6 +52,9 @@ def model_row(entry: ModelEntry) -> list[str]:
 def describe_entry(entry: ModelEntry) -> str:
     """The selected model in words: where its weights come from, its progress or its last failure."""
     lines = [f"{entry.label} — {entry.source}"]
+    state = [words for on, words in ((entry.loaded, "loaded now"), (entry.next, "new jobs use it")) if on]
+    if state:
+        lines.append(f"This model is {' and '.join(state)}.")
     if entry.transfer is not None and (entry.transfer.phase != "ready" or not entry.loaded):
         lines.append(entry.transfer.describe())
     if entry.downloadable and not entry.downloaded and entry.missing and entry.transfer is None:
@@ -83,27 +86,32 @@ class ModelsPage:
         row = event.row_value or []
         return str(row[0]) if row else None
 
-    def download(self, key: str | None) -> tuple[list[list[str]], str]:
+    def pick_changed(self, key: str | None) -> tuple[str, str]:
+        return self.details(key), ""  # the last action's answer was about the model picked before
+
+    # Each action answers in the message line, which the 1 s refresh of the table and details leaves alone.
+    def download(self, key: str | None) -> tuple[list[list[str]], str, str]:
         return self._act(key, self.studio.download_model, "Download started")
 
-    def use(self, key: str | None) -> tuple[list[list[str]], str]:
+    def use(self, key: str | None) -> tuple[list[list[str]], str, str]:
         return self._act(key, self.studio.use_model, "New jobs use this model; it loads now (queued jobs keep theirs)")
 
     def ask_delete(self, key: str | None) -> dict[str, Any]:
         return gr.update(visible=bool(key))
 
-    def delete(self, key: str | None) -> tuple[list[list[str]], str, dict[str, Any]]:
-        rows, text = self._act(key, self.studio.delete_model, "Deleted from the cache")
-        return rows, text, gr.update(visible=False)
+    def delete(self, key: str | None) -> tuple[list[list[str]], str, str, dict[str, Any]]:
+        rows, details, message = self._act(key, self.studio.delete_model, "Deleted from the cache")
+        return rows, details, message, gr.update(visible=False)
 
-    def _act(self, key: str | None, action: Any, done: str) -> tuple[list[list[str]], str]:
+    def _act(self, key: str | None, action: Any, done: str) -> tuple[list[list[str]], str, str]:
+        """The table, the details and the action's answer (the table and details as the refresh shows them)."""
         if not key:
-            return self.rows(), "Select a model first."
+            return self.rows(), self.details(key), "Select a model first."
         try:
             entry = action(key)
         except Refused as exc:
-            return self.rows(), f"⚠️ {exc.message}"
-        return self.rows(), f"{done}: {entry.key}.\n{describe_entry(entry)}"
+            return self.rows(), self.details(key), f"⚠️ {exc.message}"
+        return self.rows(), describe_entry(entry), f"{done}: {entry.key}."
 
     # -- layout and wiring ------------------------------------------------------------------------
 
@@ -130,13 +138,16 @@ class ModelsPage:
             self.use_btn = gr.Button("Use this model", variant="primary", elem_id="models-use")
             self.delete_btn = gr.Button("Delete from cache", variant="stop", elem_id="models-delete")
             self.confirm_btn = gr.Button("Confirm delete", variant="stop", visible=False, elem_id="models-confirm")
+        self.message = gr.Markdown(elem_id="models-message")
         self.timer = gr.Timer(REFRESH_S)
 
     def wire(self) -> None:
-        out = [self.table, self.details_box]
+        live, out = [self.table, self.details_box], [self.table, self.details_box, self.message]
         self.table.select(self.select, outputs=self.pick, api_visibility="private")
-        self.pick.change(self.details, inputs=self.pick, outputs=self.details_box, api_visibility="private")
-        self.timer.tick(self.refresh, inputs=self.pick, outputs=out, api_visibility="private", queue=False)
+        self.pick.change(
+            self.pick_changed, inputs=self.pick, outputs=[self.details_box, self.message], api_visibility="private"
+        )
+        self.timer.tick(self.refresh, inputs=self.pick, outputs=live, api_visibility="private", queue=False)
         self.download_btn.click(self.download, inputs=self.pick, outputs=out, api_visibility="private")
         self.use_btn.click(self.use, inputs=self.pick, outputs=out, api_visibility="private")
         self.delete_btn.click(self.ask_delete, inputs=self.pick, outputs=self.confirm_btn, api_visibility="private")

@@ -62,7 +62,7 @@ def test_download_progress_then_switching_from_the_models_page(
         page.locator("#models-pick input").click()
         page.get_by_role("option", name="tiny-a14b", exact=True).click()
         page.locator("#models-use").click()
-        # Its row says so (the details box's answer gives way to the 1 s refresh, so the table is what stays)
+        expect(page.locator("#models-message")).to_contain_text("New jobs use this model")
         expect(page.locator("#models-table")).to_contain_text(re.compile(r"tiny-a14b.{0,200}new jobs use it", re.S))
         second = client.submit("a blue bird", duration_s=1.0, steps=3, aspect_ratio="9:16")
         done_first, done_second = client.wait(first.id, timeout=240), client.wait(second.id, timeout=240)
@@ -102,7 +102,8 @@ def test_the_create_page_follows_the_model_new_jobs_use(page: Page, switching_st
     page.locator("#models-pick input").click()
     page.get_by_role("option", name="tiny-1.3b", exact=True).click()
     page.locator("#models-use").click()
-    # Its row says so (the details box's answer gives way to the 1 s refresh); the rows after it say "—"
+    # The action's answer, and its row (the rows after it say "—")
+    expect(page.locator("#models-message")).to_contain_text("New jobs use this model")
     expect(page.locator("#models-table")).to_contain_text(re.compile(r"tiny-1\.3b.{0,200}new jobs use it", re.S))
     page.get_by_role("tab", name="Create").click()
     expect(duration).to_contain_text("0.5–5 s")

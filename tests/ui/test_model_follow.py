@@ -90,8 +90,12 @@ def test_a_real_model_hides_the_preview_banner_and_offers_its_own_qualities(page
 
 
 def test_a_switch_from_the_models_page_reaches_the_create_page(page: CreatePage, studio: Studio) -> None:
-    _, text = ModelsPage(studio).use("tiny-i2v-a14b")
-    assert "New jobs use this model" in text
+    models = ModelsPage(studio)
+    _, details, text = models.use("tiny-i2v-a14b")
+    assert "New jobs use this model" in text and "new jobs use it" in details
+    assert "new jobs use it" in models.refresh("tiny-i2v-a14b")[1]  # the 1 s refresh keeps saying so
+    _, _, refusal, _ = models.delete("tiny-1.3b")  # built here, not downloaded: nothing to delete
+    assert refusal.startswith("⚠️ ") and models.pick_changed("tiny-1.3b")[1] == ""
     update = follow(page, "tiny-1.3b", picked="tiny-1.3b")
     assert update[page.model_picker.dropdown]["value"] == "tiny-i2v-a14b"  # the picker shows the switch too
     assert update[page.model_picker.note_box] == ""  # and an earlier pick's note goes
