@@ -1,8 +1,8 @@
 """Memory strategy: where the weights live on a CUDA GPU, chosen from free memory and the largest job (pure).
 
 Sizes are decimal GB (1e9 bytes), as the model cards give them. Weights are the published bf16 sizes. The activation,
-text-encode and VAE-decode figures are traced: the real diffusers and transformers modules at full size run under
-PyTorch's FakeTensorMode on the CPU and studio.engine.memory_trace adds up the tensor bytes alive at each operation
+text-encode, VAE decode and encode, and step-cache figures are traced: the real diffusers and transformers modules
+run under PyTorch's FakeTensorMode on the CPU and studio.engine.memory_trace adds up the tensor bytes alive at each op
 (`python bench/memory_trace.py` prints them; tests/engine/test_memory_trace.py re-traces smaller sizes against these
 constants). They are not GPU measurements: the CUDA context, library workspaces and allocator fragmentation are
 HEADROOM_GB, to be checked against `GenerationResult.peak_memory_gb` on a real GPU.
@@ -48,7 +48,7 @@ TEXT_ENCODER_BLOCKS = 24  # UMT5-XXL layers; group offloading keeps 4 of them on
 # count (flash-style attention keeps O(tokens)). TI2V-5B's per-token timesteps add fp32 modulation tensors
 # (6 × width per token), hence its larger figure.
 ACTIVATION_BYTES: dict[LayoutName, float] = {"a14b": 22.3, "ti2v-5b": 65.2, "1.3b": 32.2}
-# I2V-A14B: A14B's figure, not traced for its 36-channel input (nor the VAE encode of the conditioning video)
+# I2V-A14B: A14B's figure (its 36 input channels change only the patch embedding: 8.60 GB traced at 720p × 81)
 ACTIVATION_BYTES["i2v-a14b"] = ACTIVATION_BYTES["a14b"]
 # Traced peak of the fp32 VAE decode. Untiled: pixels × (fixed + per_frame × frames) bytes — the decoder's causal
 # cache at full resolution, then the growing fp32 video. Tiled (256-pixel tiles): fixed GB + pixels × frames ×
@@ -61,6 +61,21 @@ DECODE_UNTILED: dict[LayoutName, tuple[float, float]] = {
 }
 DECODE_TILED: dict[LayoutName, tuple[float, float]] = {"a14b": (1.3, 46.0), "ti2v-5b": (0.2, 57.0), "1.3b": (1.3, 46.0)}
 DECODE_TILED["i2v-a14b"] = DECODE_TILED["a14b"]
+# Traced peak of the fp32 VAE encode of an image job's conditioning video (WanImageToVideoPipeline.prepare_latents),
+# in the decode's forms: I2V-A14B encodes the start image and zeros (and the end image) for all frames at full size,
+# TI2V-5B (expand_timesteps) the start image alone, one frame. Untiled B/pixel (fixed, per frame); tiled (GB, B per
+# pixel·frame): I2V-A14B's fitted to 832×480 and 1280×720 traces, TI2V-5B's traced at its largest image (960×960,
+# 0.53 GB tiled). It runs before the first forward and never with the decode, so it takes the decode's place in the
+# peak, not its sum: below the decode at every size traced, it does not raise the plan.
+ENCODE_UNTILED: dict[LayoutName, tuple[float, float]] = {"i2v-a14b": (14080.0, 12.5), "ti2v-5b": (1960.0, 0.0)}
+ENCODE_TILED: dict[LayoutName, tuple[float, float]] = {"i2v-a14b": (0.93, 12.7), "ti2v-5b": (0.54, 0.0)}
+# Balanced's cache hooks keep bf16 hidden states (tokens × width) per cache context ("cond", "uncond") from one step
+# to the next: MagCache the block stack's residual and its input, First Block Cache the first block's output and
+# residual and the stack's residual (traced: the bytes left alive by one forward per context). A recipe may switch the
+# method, so a plan counts the larger. One transformer's state at a time: the high-noise expert's is dropped at the
+# hand-over (studio.engine.step_cache), and the low-noise expert's lives until the call returns, through the decode.
+CACHE_TENSORS: dict[str, int] = {"magcache": 2, "fbcache": 3}
+CACHE_CONTEXTS = 2  # classifier-free guidance: a conditional and an unconditional state
 
 
 @dataclass(frozen=True)
@@ -119,6 +134,24 @@ def decode_gb(preset: Preset, width: int, height: int, num_frames: int, *, tiled
     return pixels * (fixed + per_frame * num_frames) / 1e9
 
 
+def encode_gb(preset: Preset, width: int, height: int, num_frames: int, *, tiled: bool) -> float:
+    """Peak activations of the fp32 VAE encode of an image job's conditioning video (traced); 0 without image input."""
+    if not preset.image_input:
+        return 0.0
+    frames = 1 if preset.layout_info.expand_timesteps else num_frames
+    if tiled:
+        fixed_gb, per_frame = ENCODE_TILED[preset.layout]
+        return fixed_gb + width * height * frames * per_frame / 1e9
+    fixed, per_frame = ENCODE_UNTILED[preset.layout]
+    return width * height * (fixed + per_frame * frames) / 1e9
+
+
+def cache_state_gb(preset: Preset, tokens: int) -> float:
+    """What Balanced's step-cache hooks keep on the GPU between steps, for either method (traced tensor count)."""
+    dim, _, _ = DIMS[preset.layout]
+    return max(CACHE_TENSORS.values()) * CACHE_CONTEXTS * tokens * dim * 2 / 1e9
+
+
 def largest_job(preset: Preset) -> tuple[int, int, int]:
     """(width, height, frames) of the biggest clip the aspect-ratio and quality choices allow."""
     sizes = [
@@ -139,25 +172,32 @@ def need_gb(
     lora_gb: float,
     tiled: bool,
     fp8: bool = False,
+    cached: bool = False,
 ) -> float:
-    """Estimated peak GPU memory of one job under a strategy, headroom included."""
+    """Estimated peak GPU memory of one job under a strategy, headroom included (`cached`: a Balanced job)."""
     experts = 2 if preset.layout_info.two_experts else 1
     _, _, layers = DIMS[preset.layout]
     expert = expert_gb(preset.layout, fp8=fp8) + lora_gb / experts
     vae = VAE_GB[preset.layout]
-    act = activation_gb(preset, tokens)
-    decode = decode_gb(preset, width, height, num_frames, tiled=tiled)
+    # The cache state is alive from the first forward through the decode (the hooks go after the pipeline call)
+    cache = cache_state_gb(preset, tokens) if cached else 0.0
+    act = activation_gb(preset, tokens) + cache
+    # The VAE's turn: the decode, or the image job's encode before the first forward (no cache state yet)
+    vae_work = max(
+        decode_gb(preset, width, height, num_frames, tiled=tiled) + cache,
+        encode_gb(preset, width, height, num_frames, tiled=tiled),
+    )
     if name == "resident":
         held = experts * expert + TEXT_ENCODER_GB + vae
-        peak = held + max(act, decode)
+        peak = held + max(act, vae_work)
     elif name == "expert_swap":
         held = expert + TEXT_ENCODER_GB + vae
-        peak = held + max(act, decode)
+        peak = held + max(act, vae_work)
     elif name == "model_offload":  # one component at a time: the hook offloads the last one before loading the next
-        peak = max(TEXT_ENCODER_GB + TEXT_ENCODE_ACTIVATIONS_GB, expert + act, vae + decode)
+        peak = max(TEXT_ENCODER_GB + TEXT_ENCODE_ACTIVATIONS_GB, expert + act, vae + vae_work)
     else:  # group_offload: the VAE stays on the GPU; the current and the prefetched layer of the rest
         text_blocks = TEXT_ENCODER_GB * 4 / TEXT_ENCODER_BLOCKS + TEXT_ENCODE_ACTIVATIONS_GB
-        peak = vae + max(text_blocks, 2 * expert / layers + act, decode)
+        peak = vae + max(text_blocks, 2 * expert / layers + act, vae_work)
     return peak + HEADROOM_GB
 
 
@@ -172,15 +212,19 @@ def choose_strategy(
     override: str | None = None,
     lora_gb: float | None = None,
     fp8: bool = False,
+    step_cache: bool = False,
 ) -> Strategy:
     """The fastest strategy whose estimated peak for this job fits in `free_gb`.
 
     Args:
         free_gb: free GPU memory before loading (GB); None without a GPU: nothing to place, everything stays resident.
         width, height, num_frames: the job to plan for; at load, `largest_job(preset)`.
-        speed: "fast" adds the fast LoRA's weights (`lora_gb`, or an estimate) to each expert.
+        speed: "fast" adds the fast LoRA's weights (`lora_gb`, or an estimate) to each expert; "balanced" the state
+            of the step-cache hooks.
         override: the memory-strategy setting: a strategy name, or None / "auto" to choose.
         fp8: the experts' block linear layers are FP8 (half their bf16 size).
+        step_cache: any job may be Balanced (the preset has a step cache): its hooks' state counts, as it does for
+            speed "balanced".
 
     Raises:
         ValueError: `override` is not a strategy, or expert_swap was asked for a model with one transformer.
@@ -198,16 +242,17 @@ def choose_strategy(
     experts = 2 if preset.layout_info.two_experts else 1
     lora = (LORA_GB_PER_EXPERT * experts if lora_gb is None else lora_gb) if speed == "fast" else 0.0
     job = {"tokens": latent_tokens(preset, width, height, num_frames), "width": width, "height": height}
+    cached = step_cache or speed == "balanced"
     sized = f"{width}×{height}×{num_frames}"
     for name, tiled in _fastest_first(candidates):
-        need = need_gb(name, preset, **job, num_frames=num_frames, lora_gb=lora, tiled=tiled, fp8=fp8)
+        need = need_gb(name, preset, **job, num_frames=num_frames, lora_gb=lora, tiled=tiled, fp8=fp8, cached=cached)
         if need <= free_gb:
             why = "the setting asks for it" if len(candidates) == 1 else f"the fastest that fits {sized}"
             if tiled:
                 why += "; the untiled VAE decode would not fit"
             return Strategy(name, tiled, round(need, 1), round(free_gb, 1), why)
     last = candidates[-1]
-    need = need_gb(last, preset, **job, num_frames=num_frames, lora_gb=lora, tiled=True, fp8=fp8)
+    need = need_gb(last, preset, **job, num_frames=num_frames, lora_gb=lora, tiled=True, fp8=fp8, cached=cached)
     return Strategy(
         last,
         True,

@@ -3,8 +3,8 @@
 The modules run under PyTorch's FakeTensorMode: every tensor has its real shape, dtype and storage size but no
 data, so a full-size 720p forward of a 14B transformer or a VAE decode takes seconds and no memory. `PeakTracker`
 adds up the bytes of the storages alive at each operation and keeps the highest sum. That is what
-studio.engine.memory_plan's activation and decode constants come from (`bench/memory_trace.py` prints them;
-tests/engine/test_memory_trace.py checks them against fresh traces at smaller sizes).
+studio.engine.memory_plan's activation, decode, encode and step-cache constants come from (`bench/memory_trace.py`
+prints them; tests/engine/test_memory_trace.py checks them against fresh traces at smaller sizes).
 
 What a trace leaves out, and studio.engine.memory_plan.HEADROOM_GB covers: the CUDA context, cuBLAS/cuDNN workspaces
 and the caching allocator's fragmentation. On the CPU, PyTorch's SDPA takes its flash-style kernel, which like CUDA's
@@ -116,21 +116,23 @@ def transformer_peak_gb(config: dict[str, Any], latent_shape: tuple[int, ...], *
     latents of `latent_shape` (B, C, F, H, W) with 512 text tokens, as WanPipeline calls it."""
     from diffusers.models.transformers.transformer_wan import WanTransformer3DModel
 
-    _, _, frames, height, width = latent_shape
-    tokens = frames * (height // 2) * (width // 2)
-
     def build() -> tuple[Any, dict[str, Any]]:
-        model = WanTransformer3DModel(**config).eval()
-        timestep = torch.full((1, tokens), 999.0) if expand_timesteps else torch.tensor([999])
-        inputs = {
-            "hidden_states": torch.randn(*latent_shape),
-            "timestep": timestep,
-            "encoder_hidden_states": torch.randn(1, 512, config["text_dim"]),
-            "return_dict": False,
-        }
-        return model, inputs
+        return WanTransformer3DModel(**config).eval(), transformer_inputs(config, latent_shape, expand_timesteps)
 
     return traced_peak_gb(build, lambda built: built[0](**built[1]), dtype=torch.bfloat16)
+
+
+def transformer_inputs(config: dict[str, Any], latent_shape: tuple[int, ...], expand: bool) -> dict[str, Any]:
+    """A forward's arguments as WanPipeline passes them: latents, the timestep (one per token with `expand`, as
+    TI2V-5B's expand_timesteps has it) and 512 text tokens."""
+    _, _, frames, height, width = latent_shape
+    tokens = frames * (height // 2) * (width // 2)
+    return {
+        "hidden_states": torch.randn(*latent_shape),
+        "timestep": torch.full((1, tokens), 999.0) if expand else torch.tensor([999]),
+        "encoder_hidden_states": torch.randn(1, 512, config["text_dim"]),
+        "return_dict": False,
+    }
 
 
 def decode_peak_gb(vae_config: dict[str, Any], latent_shape: tuple[int, ...], *, tiled: bool) -> float:
@@ -144,3 +146,61 @@ def decode_peak_gb(vae_config: dict[str, Any], latent_shape: tuple[int, ...], *,
         return vae, torch.randn(*latent_shape)
 
     return traced_peak_gb(build, lambda built: built[0].decode(built[1]), dtype=torch.float32)
+
+
+def encode_peak_gb(vae_config: dict[str, Any], width: int, height: int, frames: int, *, tiled: bool) -> float:
+    """One fp32 AutoencoderKLWan encode of an image job's conditioning video, as WanImageToVideoPipeline's
+    prepare_latents builds it: the start image, then zeros up to `frames` (1: the image alone, TI2V-5B's case)."""
+    from diffusers.models.autoencoders.autoencoder_kl_wan import AutoencoderKLWan
+
+    def build() -> tuple[Any, torch.Tensor]:
+        vae = AutoencoderKLWan(**vae_config).eval()
+        if tiled:
+            vae.enable_tiling()
+        return vae, torch.randn(1, 3, 1, height, width)
+
+    def run(built: tuple[Any, torch.Tensor]) -> Any:
+        vae, image = built
+        # The pipeline makes the zeros and the whole video on the GPU, next to the encode: they count
+        video = torch.cat([image, image.new_zeros(1, 3, frames - 1, height, width)], dim=2) if frames > 1 else image
+        return vae.encode(video).latent_dist.mode()
+
+    return traced_peak_gb(build, run, dtype=torch.float32)
+
+
+def cache_state_gb(
+    config: dict[str, Any], latent_shape: tuple[int, ...], *, method: str, expand_timesteps: bool
+) -> tuple[float, float]:
+    """Balanced's cache hooks (diffusers MagCache or First Block Cache) on a bf16 WanTransformer3DModel (`config`):
+    (GB they keep alive between steps, peak GB of the cached forwards).
+
+    One forward runs plain, then one per cache context ("cond", "uncond", as the pipeline names them); the state is
+    what the cached forwards leave alive beyond what the plain one did. Later steps replace the state, same-sized.
+    """
+    from diffusers.hooks import FirstBlockCacheConfig, MagCacheConfig
+    from diffusers.models.transformers.transformer_wan import WanTransformer3DModel
+    from torch._subclasses.fake_tensor import FakeTensorMode
+
+    previous = torch.get_default_dtype()
+    with FakeTensorMode():
+        torch.set_default_dtype(torch.bfloat16)
+        try:
+            model = WanTransformer3DModel(**config).eval()
+            inputs = transformer_inputs(config, latent_shape, expand_timesteps)
+        finally:
+            torch.set_default_dtype(previous)
+        tracker = PeakTracker()
+        with torch.inference_mode(), tracker:
+            model(**inputs)
+            torch.empty(0)  # an operation, so the tracker drops what the forward freed
+            plain = tracker.current
+            if method == "fbcache":
+                model.enable_cache(FirstBlockCacheConfig(threshold=0.05))
+            else:  # the first step: MagCache computes it whatever the ratios
+                model.enable_cache(MagCacheConfig(num_inference_steps=2, mag_ratios=torch.ones(2)))
+            tracker.peak = tracker.current
+            for context in ("cond", "uncond"):
+                with model.cache_context(context):
+                    model(**inputs)
+            torch.empty(0)
+    return (tracker.current - plain) / 1e9, (tracker.peak - plain) / 1e9

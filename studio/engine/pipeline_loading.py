@@ -87,7 +87,10 @@ def try_fast_lora(pipe: CachingWanPipeline, preset: Preset) -> tuple[float, str 
 def choose_placement(
     preset: Preset, device: str, *, override: str | None, fast: bool, lora_gb: float, fp8: bool
 ) -> Strategy:
-    """The memory strategy for the largest job this preset allows, from the device's free memory (or `override`)."""
+    """The memory strategy for the largest job this preset allows, from the device's free memory (or `override`).
+
+    With a step cache any job may be Balanced, so its hooks' state is counted (as the fast LoRA is when it loaded).
+    """
     width, height, frames = largest_job(preset)
     return choose_strategy(
         free_gb=free_gb(device),
@@ -99,6 +102,7 @@ def choose_placement(
         override=override,
         lora_gb=lora_gb,
         fp8=fp8,
+        step_cache=preset.step_cache is not None,
     )
 
 

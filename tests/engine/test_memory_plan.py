@@ -118,6 +118,49 @@ def test_fast_lora_size_counts_when_known() -> None:
     assert choose_strategy(**job, lora_gb=4.0).name == "expert_swap"
 
 
+I2V = PRESETS["wan2.2-i2v-a14b"]
+
+
+def test_an_image_job_s_encode_is_planned_under_its_decode() -> None:
+    job = {"tokens": latent_tokens(I2V, 1280, 720, 81), "width": 1280, "height": 720, "num_frames": 81}
+    for tiled in (False, True):
+        encode = memory_plan.encode_gb(I2V, 1280, 720, 81, tiled=tiled)
+        assert 1.0 < encode < memory_plan.decode_gb(I2V, 1280, 720, 81, tiled=tiled)
+        # The encode and the decode are the VAE's turns at different times: the larger one counts, not their sum
+        for name in STRATEGIES:
+            assert need_gb(name, I2V, **job, lora_gb=0.0, tiled=tiled) == need_gb(
+                name, A14B, **job, lora_gb=0.0, tiled=tiled
+            )
+    assert memory_plan.encode_gb(A14B, 1280, 720, 81, tiled=False) == 0.0  # text to video encodes nothing
+    # TI2V-5B encodes its start image alone: one frame, whatever the clip's length
+    assert memory_plan.encode_gb(TI2V, 960, 960, 121, tiled=False) == memory_plan.encode_gb(
+        TI2V, 960, 960, 1, tiled=False
+    )
+
+
+def test_balanced_counts_the_step_cache_state() -> None:
+    job = {"tokens": latent_tokens(I2V, 1280, 720, 81), "width": 1280, "height": 720, "num_frames": 81}
+    cache = memory_plan.cache_state_gb(I2V, job["tokens"])
+    assert cache == pytest.approx(6 * 75_600 * 5120 * 2 / 1e9)  # 6 hidden states of 0.77 GB: First Block Cache
+    for name in STRATEGIES:  # it is alive through the forwards and the decode, whatever holds the weights
+        plain = need_gb(name, I2V, **job, lora_gb=0.0, tiled=False)
+        assert need_gb(name, I2V, **job, lora_gb=0.0, tiled=False, cached=True) == pytest.approx(plain + cache)
+    # At the edge: resident fitted 92 GB before the cache state was counted; a preset with Balanced no longer does
+    size = {"free_gb": 92.0, "preset": I2V, "width": 1280, "height": 720, "num_frames": 81}
+    assert choose_strategy(**size).name == "resident"
+    assert choose_strategy(**size, step_cache=True).name == "expert_swap"
+    assert choose_strategy(**size, speed="balanced").name == "expert_swap"
+    # The README's cards still hold with Balanced counted: 80 GB A14B, 24 GB TI2V-5B, 16 GB 1.3B at their largest clips
+    for free_gb, preset, expected in [(80.0, A14B, ("expert_swap", False)), (24.0, TI2V, ("model_offload", True))]:
+        width, height, frames = largest_job(preset)
+        plan = choose_strategy(
+            free_gb=free_gb, preset=preset, width=width, height=height, num_frames=frames, step_cache=True
+        )
+        assert (plan.name, plan.vae_tiling) == expected
+    plan = choose_strategy(free_gb=16.0, preset=SMALL, width=832, height=480, num_frames=81, step_cache=True)
+    assert (plan.name, plan.vae_tiling) == ("model_offload", False)
+
+
 # -- applying a strategy on the CPU: the same frames wherever the weights live -------------------------------
 
 

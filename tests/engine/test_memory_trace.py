@@ -14,7 +14,9 @@ from studio.engine import memory_plan
 from studio.engine.memory_trace import (
     TRANSFORMER_SHAPES,
     VAE_CONFIGS,
+    cache_state_gb,
     decode_peak_gb,
+    encode_peak_gb,
     transformer_config,
     transformer_peak_gb,
 )
@@ -69,3 +71,42 @@ def test_tiled_decode_is_bounded_by_its_estimate() -> None:
     estimate = memory_plan.decode_gb(PRESETS["wan2.2-t2v-a14b"], width, height, frames, tiled=True)
     assert traced < untiled / 3  # tiling is what makes a decode fit
     assert traced <= estimate <= 1.5 * traced  # conservative, not wasteful
+
+
+@pytest.mark.parametrize(
+    ("key", "size", "tiled"),
+    [
+        ("wan2.2-i2v-a14b", (832, 480, 33), False),  # the start image and 32 frames of zeros, at full resolution
+        ("wan2.2-i2v-a14b", (832, 480, 17), True),
+        ("wan2.2-ti2v-5b", (640, 352, 41), False),  # the start image alone
+    ],
+)
+def test_image_encode_matches_a_trace(key: str, size: tuple[int, int, int], tiled: bool) -> None:
+    width, height, frames = size
+    preset = PRESETS[key]
+    encoded = 1 if preset.layout_info.expand_timesteps else frames  # as WanImageToVideoPipeline.prepare_latents
+    traced = encode_peak_gb(VAE_CONFIGS[preset.layout], width, height, encoded, tiled=tiled)
+    estimate = memory_plan.encode_gb(preset, width, height, frames, tiled=tiled)
+    assert traced > 0.3
+    if tiled:
+        assert traced <= estimate <= 1.5 * traced  # conservative, not wasteful
+    else:
+        assert estimate == pytest.approx(traced, rel=0.1)
+    # Below the decode of the same clip, so it does not raise the plan's peak
+    assert estimate < memory_plan.decode_gb(preset, width, height, frames, tiled=tiled)
+
+
+@pytest.mark.parametrize(("key", "method"), [("wan2.2-i2v-a14b", "fbcache"), ("wan2.2-ti2v-5b", "magcache")])
+def test_step_cache_state_matches_a_trace(key: str, method: str) -> None:
+    preset = PRESETS[key]
+    width, height, frames = 448, 256, 17  # the state is a count of hidden states: a small clip shows it
+    config = transformer_config(preset.layout)
+    info = preset.layout_info
+    latent = (1, config["in_channels"], (frames - 1) // 4 + 1, height // info.vae_spatial, width // info.vae_spatial)
+    state, peak = cache_state_gb(config, latent, method=method, expand_timesteps=info.expand_timesteps)
+    tokens = memory_plan.latent_tokens(preset, width, height, frames)
+    hidden_gb = tokens * memory_plan.DIMS[preset.layout][0] * 2 / 1e9
+    assert state == pytest.approx(memory_plan.CACHE_TENSORS[method] * memory_plan.CACHE_CONTEXTS * hidden_gb, rel=0.01)
+    # A cached forward stays within the plain forward plus the whole state
+    assert state <= memory_plan.cache_state_gb(preset, tokens)
+    assert peak <= memory_plan.activation_gb(preset, tokens) + memory_plan.cache_state_gb(preset, tokens)
