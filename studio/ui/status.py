@@ -6,6 +6,7 @@ import gradio as gr
 
 from studio.domain import geometry
 from studio.domain.preset_types import Preset
+from studio.domain.presets import PRESETS, REAL_PRESETS
 from studio.services.job_view import JobView
 from studio.services.studio import Studio
 from studio.services.worker import ModelState
@@ -82,9 +83,12 @@ def resolved_summary(preset: Preset, aspect_ratio: str, quality: str, duration_s
 
 def preview_banner(preset: Preset) -> str:
     """The yellow banner of the CPU preview mode: what it is, and how to run a real model."""
+    real = [PRESETS[key] for key in (*REAL_PRESETS, "wan2.2-i2v-a14b")]
+    models = [
+        f"<code>{p.key}</code> (≥ {p.min_gpu_gb:g} GB{', from an image' if p.image_required else ''})" for p in real
+    ]
     return (
         "<div id='preview-banner'><strong>Preview mode</strong>: a tiny random-weight Wan "
-        f"({preset.layout} layout) runs the real pipeline on this machine, but its output is "
-        "noise. To make real videos, run on a GPU: <code>python app.py --model wan2.2-t2v-a14b</code> "
-        "(80 GB), <code>wan2.2-ti2v-5b</code> (24 GB) or <code>wan2.1-t2v-1.3b</code> (8 GB).</div>"
+        f"({preset.layout} layout) runs the real pipeline here, but its output is noise. For real videos, start it on "
+        f"a GPU with <code>python app.py --model NAME</code>: {', '.join(models[:-1])} or {models[-1]}.</div>"
     )
