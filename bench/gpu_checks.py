@@ -12,7 +12,9 @@ VAE, the attention probe), runs the same recipe and compares the frames with the
   4. fast mode: a random LoRA on both experts, on bf16 and on FP8 weights: it changes the frames
   5. the memory model: studio.engine.memory_trace's traced activations next to what CUDA allocates (one
      full-size A14B block at 720p, a Wan2.1 decode at 832×480×17), the calibration HEADROOM_GB waits for
-  6. --compile: regional compilation with its warm-up: the same frames as eager
+  6. image to video: the tiny I2V-A14B (start image, two experts) in every memory strategy and TI2V-5B with an image:
+     the same frames as resident
+  7. --compile: regional compilation with its warm-up: the same frames as eager
 It prints one line per check and exits 1 if any failed. Needs torch, diffusers, transformers, numpy, torchao for
 check 3, safetensors and peft for check 4 (see bench/gpu_session.sh for carrying them to a machine with no network).
 """
@@ -196,6 +198,33 @@ def main() -> int:
         lines.append(f"decode traced {traced:.2f} GB, CUDA {measured:.2f} GB ({measured / traced:.2f}×)")
         ratios.append(measured / traced)
         assert all(0.5 < r < 1.5 for r in ratios), "the traced figures are far from what CUDA allocates"
+        return "; ".join(lines)
+
+    @check("image to video: tiny I2V-A14B from a start image, the same frames in every strategy; TI2V-5B too")
+    def image_to_video() -> str:
+        def start_image(_key: str, width: int, height: int, _fit: str) -> np.ndarray:
+            pixels = np.zeros((height, width, 3), dtype=np.uint8)
+            pixels[:, : width // 2] = (250, 200, 40)  # a bright left half the clip must start from
+            return pixels
+
+        lines = []
+        for key, strategies in (
+            ("tiny-i2v-a14b", ("resident", "expert_swap", "model_offload", "group_offload")),
+            ("tiny-ti2v-5b", ("resident", "model_offload")),
+        ):
+            request = RecipeRequest(prompt="a red fox in snow", seed=5, duration_s=1.0, steps=4, start_image="a" * 64)
+            recipe = build_recipe(request, PRESETS[key])
+            frames: dict[str, np.ndarray] = {}
+            for strategy in strategies:
+                pipeline = ResidentPipeline(PRESETS[key], models_dir=models, device=device, memory_strategy=strategy)
+                pipeline.load()
+                assert pipeline.strategy is not None and pipeline.strategy.name == strategy, pipeline.strategy
+                pipeline.image_source = start_image
+                result = pipeline.generate(recipe)
+                frames[strategy] = result.frames.astype(np.int16)
+            worst = max(np.abs(f - frames["resident"]).max() for f in frames.values())
+            assert worst <= 2, f"{key}: a strategy's frames differ from resident by {worst} levels"
+            lines.append(f"{key}: {len(strategies)} strategies within {worst} levels, peak {result.peak_memory_gb} GB")
         return "; ".join(lines)
 
     @check("compile: regional compilation gives the eager frames")
