@@ -7,8 +7,8 @@
 #   then, with the device tool:  run(command="bash bench/gpu_session.sh run", carry=[".whl"], timeout_s=600)
 #
 # "run" installs the wheels into /tmp/site, then runs bench/gpu_checks.py (the studio's CUDA paths on the tiny
-# models, ≤ 150 s) and bench/gpu_step.py --compile --fp8 --balanced (full-size transformers against the floor, and
-# a Balanced vs Quality clip where it fits the budget, ≤ 420 s),
+# models, ≤ 180 s) and bench/gpu_step.py --compile --fp8 --balanced (full-size transformers against the floor, and
+# a Balanced vs Quality clip where it fits the budget, ≤ 400 s),
 # writing both logs to $OUT. Paste the numbers into the README's Performance tables with the device name.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,8 +30,8 @@ run)
     mkdir -p "$out"
     nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv | tee "$out/device.txt"
     status=0
-    timeout 150 python3 bench/gpu_checks.py 2>&1 | tee "$out/gpu_checks.log" || status=1
-    timeout 420 python3 bench/gpu_step.py --compile --fp8 --balanced --budget-s 300 2>&1 | tee "$out/gpu_step.log" || status=1
+    timeout 180 python3 bench/gpu_checks.py 2>&1 | tee "$out/gpu_checks.log" || status=1
+    timeout 400 python3 bench/gpu_step.py --compile --fp8 --balanced --budget-s 300 2>&1 | tee "$out/gpu_step.log" || status=1
     exit "$status"
     ;;
 *)
