@@ -130,15 +130,15 @@ def _tiny(real: Preset, key: str, preview_size: tuple[int, int]) -> Preset:
 
 PRESETS: dict[str, Preset] = {
     p.key: p
-    for p in (
+    for p in (  # the order of the Models page: the real models, largest first, then their preview twins
         _A14B,
+        _I2V_A14B,
         _TI2V_5B,
         _T2V_1_3B,
         _tiny(_A14B, "tiny-a14b", (160, 96)),
+        _tiny(_I2V_A14B, "tiny-i2v-a14b", (160, 96)),
         _tiny(_TI2V_5B, "tiny-ti2v-5b", (160, 96)),
         _tiny(_T2V_1_3B, "tiny-1.3b", (160, 96)),
-        _I2V_A14B,
-        _tiny(_I2V_A14B, "tiny-i2v-a14b", (160, 96)),
     )
 }
 REAL_PRESETS = ("wan2.2-t2v-a14b", "wan2.2-ti2v-5b", "wan2.1-t2v-1.3b")
