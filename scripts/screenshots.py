@@ -62,6 +62,12 @@ def shoot(page: Page, url: str, out: Path, theme: str) -> list[Path]:
     page.get_by_role("tab", name="History").click()
     expect(page.locator("#history-page")).to_contain_text("videos")
     page.locator("#history-gallery .thumbnail-item").first.click()
+    expect(page.locator("#history-player video")).to_be_attached(timeout=60_000)
+    expect(page.locator("#history-details .pending, #history-player .pending")).to_have_count(0, timeout=60_000)
+    page.wait_for_function(
+        "() => { const v = document.querySelector('#history-player video'); return v && v.readyState >= 2; }",
+        timeout=60_000,
+    )
     made.append(out / f"history-{theme}.png")
     page.screenshot(path=str(made[-1]))
     # Compare: three seeds of one recipe, side by side
