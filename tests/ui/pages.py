@@ -11,6 +11,24 @@ from studio.ui.compare import ComparePage
 from studio.ui.compare_grid import GridPanel
 from studio.ui.create import CreatePage
 
+# Valid values of every Create-page control, by name (the page's handlers take them as keywords).
+GOOD = {
+    "prompt": "a kite over the sea",
+    "negative_prompt": "blurry",
+    "seed": 5,
+    "random_seed": False,
+    "aspect_ratio": "9:16",
+    "duration_s": 1.0,
+    "quality": "preview",
+    "steps": 3,
+    "guidance": 5.0,
+    "guidance_2": 3.0,
+    "flow_shift": 3.0,
+    "speed": "Quality",
+    "cache": None,
+    "cache_threshold": None,
+}
+
 
 def create_settings(**changes: Any) -> list[Any]:
     """The Create page's settings in `CreatePage.inputs` order (before the Start/End image inputs)."""

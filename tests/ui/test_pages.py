@@ -21,23 +21,7 @@ from studio.ui.recipe_form import INPUT_FIELDS, speed_defaults
 from studio.ui.status import describe_job
 from tests.fakes import FakePipeline
 from tests.helpers import drain, first, wait_final, wait_for
-
-GOOD = {
-    "prompt": "a kite over the sea",
-    "negative_prompt": "blurry",
-    "seed": 5,
-    "random_seed": False,
-    "aspect_ratio": "9:16",
-    "duration_s": 1.0,
-    "quality": "preview",
-    "steps": 3,
-    "guidance": 5.0,
-    "guidance_2": 3.0,
-    "flow_shift": 3.0,
-    "speed": "Quality",
-    "cache": None,
-    "cache_threshold": None,
-}
+from tests.ui.pages import GOOD
 
 
 @pytest.fixture

@@ -10,23 +10,9 @@ from studio.services.studio import Studio
 from studio.ui.create import CreatePage
 from studio.ui.recipe_form import FIELD_LABELS, INPUT_FIELDS
 from tests.helpers import drain, wait_final
+from tests.ui.pages import GOOD
 
-SETTINGS = {
-    "prompt": "a kite over the sea",
-    "negative_prompt": "blurry",
-    "seed": 5,
-    "random_seed": False,
-    "aspect_ratio": "9:16",
-    "duration_s": 1.0,
-    "quality": "preview",
-    "steps": 3,
-    "guidance": 5.0,
-    "guidance_2": 3.0,
-    "flow_shift": 3.0,
-    "speed": "Balanced",
-    "cache": "fbcache",
-    "cache_threshold": "0.2",
-}
+SETTINGS = GOOD | {"speed": "Balanced", "cache": "fbcache", "cache_threshold": "0.2"}
 
 
 @pytest.fixture
