@@ -16,6 +16,7 @@ from studio.domain.errors import Refused
 from studio.services.models import ModelEntry
 from studio.services.studio import Studio
 from studio.ui.errors import note
+from studio.ui.text import plain
 
 COLUMNS = ["Model", "What it is", "GPU memory", "Downloaded", "State"]
 REFRESH_S = 1.0
@@ -110,8 +111,8 @@ class ModelsPage:
         try:
             entry = action(key)
         except Refused as exc:
-            return self.rows(), self.details(key), f"⚠️ {exc.message}"
-        return self.rows(), describe_entry(entry), f"{done}: {entry.key}."
+            return self.rows(), self.details(key), f"⚠️ {plain(exc.message)}"  # it may quote what the client sent
+        return self.rows(), describe_entry(entry), plain(f"{done}: {entry.key}.")
 
     # -- layout and wiring ------------------------------------------------------------------------
 
